@@ -1,0 +1,12 @@
+package dev.overlay4j.api;
+
+/**
+ * One name in a directory listing.
+ *
+ * @param name  the entry's name
+ * @param type  what it is; layers report whiteouts as {@link EntryType#WHITEOUT}, the overlay never does
+ * @param inode the entry's inode number when known without a further stat (the overlay always
+ *              fills it with the {@code st_ino} that stat reports), else 0
+ */
+public record DirectoryEntry(String name, EntryType type, long inode) {
+}

@@ -1,0 +1,69 @@
+package dev.overlay4j.api;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * A read-only tree of entries: one layer of an overlay. Whiteouts and opaque directories are
+ * part of the model ({@link EntryType#WHITEOUT}, {@link EntryAttributes#opaque()}), whatever
+ * format the backend stores them in. Implementations are safe for concurrent use.
+ *
+ * <p>Errors use the {@code java.nio.file} exception types, preferably created through
+ * {@link Errno#exception(String, String, String)}: a missing entry is a
+ * {@code NoSuchFileException}, a path through a non-directory a {@code NotDirectoryException}.
+ */
+public interface Layer extends Closeable {
+
+    /** How the user named this layer (path or URI), for messages; never contains credentials. */
+    String description();
+
+    /**
+     * The entry's metadata without following a final symlink, or empty when no entry has
+     * that name. Whiteouts are reported as entries of type {@link EntryType#WHITEOUT}.
+     */
+    Optional<EntryAttributes> stat(EntryPath path) throws IOException;
+
+    /**
+     * The names in a directory, whiteouts included, without {@code .} and {@code ..}, in no
+     * particular order. The stream holds resources: close it.
+     */
+    Stream<DirectoryEntry> list(EntryPath directory) throws IOException;
+
+    /** Opens a regular file for positional reads. */
+    ReadableContent openRead(EntryPath file) throws IOException;
+
+    /** The target of a symlink, as stored. */
+    String readLink(EntryPath link) throws IOException;
+
+    /** The extended attribute names of an entry, without the overlay's own marks. */
+    List<String> listXattrs(EntryPath path) throws IOException;
+
+    /** The value of one extended attribute, or empty when the entry has none of that name. */
+    Optional<byte[]> readXattr(EntryPath path, String name) throws IOException;
+
+    /**
+     * An overlay-private attribute such as the one that keeps a copied-up file's inode number,
+     * stored under {@link LayerOptions#overlayXattrPrefix()} + {@code key}; empty when absent
+     * or when the layer cannot hold such attributes.
+     */
+    default Optional<byte[]> readOverlayXattr(EntryPath path, String key) throws IOException {
+        return Optional.empty();
+    }
+
+    /**
+     * A file on the local disk that holds this regular file's bytes, for frontends that hand
+     * reads to the kernel (FUSE passthrough); empty when the bytes are not local.
+     */
+    default Optional<Path> localFile(EntryPath file) throws IOException {
+        return Optional.empty();
+    }
+
+    /** Capacity of the store under the layer, when it has one. */
+    default Optional<StoreSpace> space() throws IOException {
+        return Optional.empty();
+    }
+}

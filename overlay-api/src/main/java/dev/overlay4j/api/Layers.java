@@ -1,0 +1,78 @@
+package dev.overlay4j.api;
+
+import dev.overlay4j.api.spi.LayerProvider;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.nio.file.ProviderNotFoundException;
+import java.util.Locale;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeSet;
+
+/** Opens layers by path or URI through the installed {@link LayerProvider}s. */
+public final class Layers {
+
+    private Layers() {
+    }
+
+    /**
+     * The URI a layer specification stands for: a URI with a scheme as it is; anything else a
+     * local path, made absolute against the working directory.
+     */
+    public static URI toUri(String spec) {
+        if (spec == null || spec.isBlank()) {
+            throw new IllegalArgumentException("a layer location must not be empty");
+        }
+        int colon = spec.indexOf(':');
+        if (colon > 1 && spec.substring(0, colon).matches("[A-Za-z][A-Za-z0-9+.-]*")) {
+            return URI.create(spec);
+        }
+        return Path.of(spec).toAbsolutePath().normalize().toUri();
+    }
+
+    /** Opens a read-only layer from a path or URI. */
+    public static Layer openLower(String spec, LayerOptions options) throws IOException {
+        URI uri = toUri(spec);
+        return provider(uri).openLower(uri, options);
+    }
+
+    /** Opens a writable upper layer and its work location, each a path or URI. */
+    public static WritableLayer openUpper(String upper, String work, LayerOptions options) throws IOException {
+        URI upperUri = toUri(upper);
+        URI workUri = toUri(work);
+        return provider(upperUri).openUpper(upperUri, workUri, options);
+    }
+
+    /** The schemes of all installed providers, sorted. */
+    public static Set<String> installedSchemes() {
+        Set<String> schemes = new TreeSet<>();
+        for (LayerProvider provider : ServiceLoader.load(LayerProvider.class)) {
+            schemes.addAll(provider.schemes());
+        }
+        return schemes;
+    }
+
+    private static LayerProvider provider(URI uri) {
+        String scheme = uri.getScheme() == null ? "file" : uri.getScheme().toLowerCase(Locale.ROOT);
+        for (LayerProvider provider : ServiceLoader.load(LayerProvider.class)) {
+            if (provider.schemes().contains(scheme)) {
+                return provider;
+            }
+        }
+        throw new ProviderNotFoundException("no layer provider for scheme \"" + scheme + "\" (layer " + redacted(uri)
+                + "); installed schemes: " + installedSchemes()
+                + ". Add the backend module that provides it to the module or class path.");
+    }
+
+    /** The URI without user info or query, so credentials never reach a message. */
+    public static String redacted(URI uri) {
+        if (uri.getRawUserInfo() == null && uri.getRawQuery() == null) {
+            return uri.toString();
+        }
+        String s = uri.getScheme() + ":" + (uri.getHost() != null ? "//" + uri.getHost()
+                + (uri.getPort() >= 0 ? ":" + uri.getPort() : "") : "")
+                + (uri.getRawPath() != null ? uri.getRawPath() : "");
+        return uri.getRawQuery() != null ? s + "?..." : s;
+    }
+}

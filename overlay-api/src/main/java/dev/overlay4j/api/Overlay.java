@@ -1,0 +1,116 @@
+package dev.overlay4j.api;
+
+import dev.overlay4j.api.spi.OverlayEngine;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.OpenOption;
+import java.util.List;
+import java.util.ServiceLoader;
+import java.util.Set;
+
+/**
+ * The merged view of an overlay's layers, with the semantics of Linux overlayfs
+ * ({@code Documentation/filesystems/overlayfs.rst}). Safe for concurrent use.
+ *
+ * <p>Paths are {@link EntryPath}s from the overlay root. Operations act on the named entry
+ * itself: a symlink as the last name is not followed, and every earlier name must be a
+ * directory (ENOTDIR otherwise); {@link #resolve} follows symlinks for frontends that must.
+ * Errors are {@code java.nio.file} exceptions that carry their errno ({@link Errno#of}).
+ */
+public interface Overlay extends Closeable {
+
+    /**
+     * Opens an overlay with the engine found by {@link ServiceLoader}.
+     *
+     * @throws IOException when a layer cannot be opened; the message names the layer
+     */
+    static Overlay open(OverlayConfig config) throws IOException {
+        OverlayEngine engine = ServiceLoader.load(OverlayEngine.class).findFirst()
+                .orElseThrow(() -> new IllegalStateException(
+                        "no overlay engine installed: put the overlay-core module (dev.overlay4j.core) on the module or class path"));
+        return engine.open(config);
+    }
+
+    OverlayConfig config();
+
+    /** Whether every change fails with EROFS (no upper layer, or {@code ro}). */
+    boolean isReadOnly();
+
+    /** {@code lstat}: the merged entry's metadata, with the overlay's stable inode number. */
+    EntryAttributes stat(EntryPath path) throws IOException;
+
+    /**
+     * Follows symlinks met on the way, as path lookup does: in every name but the last, and in
+     * the last one too when {@code followLastLink}. Absolute link targets start at the overlay
+     * root. ELOOP after 40 links.
+     *
+     * @return the path with no symlink in it (except perhaps the last name)
+     */
+    EntryPath resolve(EntryPath path, boolean followLastLink) throws IOException;
+
+    /**
+     * The merged listing of a directory, without {@code .} and {@code ..}: a snapshot taken
+     * now, so it stays the same however long the caller takes to read it.
+     */
+    List<DirectoryEntry> listDirectory(EntryPath directory) throws IOException;
+
+    String readLink(EntryPath link) throws IOException;
+
+    /**
+     * Opens or creates a regular file. Options are {@link java.nio.file.StandardOpenOption}s:
+     * READ, WRITE, APPEND, TRUNCATE_EXISTING, CREATE, CREATE_NEW (others are ignored). Opening
+     * a lower file for writing, or truncating it, copies it up first.
+     *
+     * @param create owner and permissions when the file is created
+     */
+    OverlayFile open(EntryPath path, Set<? extends OpenOption> options, NewEntryAttributes create) throws IOException;
+
+    void createDirectory(EntryPath directory, NewEntryAttributes attributes) throws IOException;
+
+    void createSymlink(EntryPath link, String target, NewEntryAttributes attributes) throws IOException;
+
+    /** {@code mknod(2)} of a device node, FIFO or socket. */
+    void createSpecial(EntryPath path, EntryType type, NewEntryAttributes attributes, long rdev) throws IOException;
+
+    /** {@code link(2)}; a lower file is copied up first. */
+    void link(EntryPath existing, EntryPath link) throws IOException;
+
+    /** {@code unlink(2)}: EISDIR for a directory. */
+    void unlink(EntryPath path) throws IOException;
+
+    /** {@code rmdir(2)}: ENOTDIR for a non-directory, ENOTEMPTY unless the merged directory is empty. */
+    void removeDirectory(EntryPath directory) throws IOException;
+
+    /** {@code renameat2(2)}. */
+    void rename(EntryPath source, EntryPath target, RenameMode mode) throws IOException;
+
+    void setPermissions(EntryPath path, int permissions) throws IOException;
+
+    /** {@code lchown(2)}; -1 keeps the current value. */
+    void setOwner(EntryPath path, int uid, int gid) throws IOException;
+
+    /** {@code utimensat(2)} without following a final symlink; see {@link WritableLayer#TIME_OMIT}, {@link WritableLayer#TIME_NOW}. */
+    void setTimes(EntryPath path, long atimeNanos, long mtimeNanos) throws IOException;
+
+    /** {@code truncate(2)}. */
+    void truncate(EntryPath file, long size) throws IOException;
+
+    List<String> listXattrs(EntryPath path) throws IOException;
+
+    /** One extended attribute's value; ENODATA when there is none of that name. */
+    byte[] readXattr(EntryPath path, String name) throws IOException;
+
+    void setXattr(EntryPath path, String name, byte[] value, XattrMode mode) throws IOException;
+
+    void removeXattr(EntryPath path, String name) throws IOException;
+
+    /** {@code statfs(2)}: the upper layer's store, else the topmost lower's. */
+    StoreSpace space() throws IOException;
+
+    /** {@code syncfs(2)}: everything written reaches stable storage. */
+    void sync() throws IOException;
+
+    /** Closes the overlay and all its layers. Files still open fail afterwards with EBADF. */
+    @Override
+    void close() throws IOException;
+}

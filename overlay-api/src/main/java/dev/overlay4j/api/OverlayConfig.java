@@ -1,0 +1,284 @@
+package dev.overlay4j.api;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What an overlay is made of: lower layers (top first), an optional upper layer with its work
+ * location, and the kernel's overlay options. Immutable; validated when built.
+ *
+ * <p>Layers are given as paths or URIs (opened through {@link Layers}) or as already opened
+ * {@link Layer} objects. An overlay owns all its layers and closes them when it closes.
+ */
+public final class OverlayConfig {
+
+    /** A lower or upper layer: a location to open, or a layer opened by the caller. */
+    public sealed interface LayerSource {
+        /** A path or URI, opened through the installed providers. */
+        record Location(String spec) implements LayerSource {
+            public Location {
+                Objects.requireNonNull(spec, "spec");
+            }
+        }
+
+        /** A layer opened by the caller; the overlay takes ownership. */
+        record Opened(Layer layer) implements LayerSource {
+            public Opened {
+                Objects.requireNonNull(layer, "layer");
+            }
+        }
+    }
+
+    private final List<LayerSource> lowers;
+    private final LayerSource upper;
+    private final String work;
+    private final boolean redirectDir;
+    private final boolean userXattr;
+    private final boolean readOnly;
+    private final Map<String, String> frontendOptions;
+
+    private OverlayConfig(Builder b) {
+        this.lowers = List.copyOf(b.lowers);
+        this.upper = b.upper;
+        this.work = b.work;
+        this.redirectDir = b.redirectDir;
+        this.userXattr = b.userXattr;
+        this.readOnly = b.readOnly || b.upper == null;
+        this.frontendOptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.frontendOptions));
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The lower layers, topmost first. */
+    public List<LayerSource> lowers() {
+        return lowers;
+    }
+
+    /** The upper layer, or {@code null} for a read-only overlay. */
+    public LayerSource upper() {
+        return upper;
+    }
+
+    /** The work location (path or URI) of a {@link LayerSource.Location} upper, else {@code null}. */
+    public String work() {
+        return work;
+    }
+
+    /**
+     * {@code redirect_dir=on} (the default): renaming a directory that has lower content works
+     * and is recorded with the kernel's redirect xattr. Off: such a rename fails with EXDEV.
+     */
+    public boolean redirectDir() {
+        return redirectDir;
+    }
+
+    /** {@code userxattr}: overlay marks live in {@code user.overlay.*}. */
+    public boolean userXattr() {
+        return userXattr;
+    }
+
+    /** Whether the overlay refuses every change with EROFS: it has no upper, or {@code ro} was asked for. */
+    public boolean readOnly() {
+        return readOnly;
+    }
+
+    /** Options this class does not interpret, for the frontend to check and apply, in the order given. */
+    public Map<String, String> frontendOptions() {
+        return frontendOptions;
+    }
+
+    /** The options every layer of this overlay is opened with. */
+    public LayerOptions layerOptions() {
+        return new LayerOptions(userXattr, Map.of());
+    }
+
+    /**
+     * Reads mount options in the syntax of the kernel's overlayfs and fuse-overlayfs:
+     * {@code lowerdir=A:B,upperdir=U,workdir=W,redirect_dir=off,userxattr,ro}. In
+     * {@code lowerdir}, {@code \:} and {@code \,} stand for a literal colon and comma;
+     * {@code lowerdir+=URI} (repeatable) adds one layer below those given so far, which is the
+     * way to name URIs that contain colons. Options other than the overlay's own are kept in
+     * {@link #frontendOptions()}.
+     *
+     * @throws IllegalArgumentException naming the option that is wrong
+     */
+    public static OverlayConfig fromMountOptions(String options) {
+        Builder builder = builder();
+        String upper = null;
+        String work = null;
+        for (String option : splitUnescaped(options, ',')) {
+            if (option.isEmpty()) {
+                continue;
+            }
+            int eq = option.indexOf('=');
+            String key = eq < 0 ? option : option.substring(0, eq);
+            String value = eq < 0 ? null : option.substring(eq + 1);
+            switch (key) {
+                case "lowerdir" -> {
+                    for (String layer : splitUnescaped(required(key, value), ':')) {
+                        if (layer.isEmpty()) {
+                            throw new IllegalArgumentException("option lowerdir has an empty layer in \"" + value + "\"");
+                        }
+                        builder.lower(unescape(layer));
+                    }
+                }
+                case "lowerdir+" -> builder.lower(required(key, value));
+                case "upperdir" -> upper = unescape(required(key, value));
+                case "workdir" -> work = unescape(required(key, value));
+                case "redirect_dir" -> builder.redirectDir(switch (required(key, value)) {
+                    case "on", "follow" -> true;
+                    case "off", "nofollow" -> false;
+                    default -> throw new IllegalArgumentException(
+                            "option redirect_dir must be on, follow, off or nofollow, not \"" + value + "\"");
+                });
+                case "userxattr" -> builder.userXattr(true);
+                case "ro" -> builder.readOnly(true);
+                case "rw" -> builder.readOnly(false);
+                default -> builder.frontendOption(key, value);
+            }
+        }
+        if (upper != null || work != null) {
+            if (upper == null || work == null) {
+                throw new IllegalArgumentException("options upperdir and workdir must be given together");
+            }
+            builder.upper(upper, work);
+        }
+        return builder.build();
+    }
+
+    private static String required(String key, String value) {
+        if (value == null || value.isEmpty()) {
+            throw new IllegalArgumentException("option " + key + " needs a value");
+        }
+        return value;
+    }
+
+    private static List<String> splitUnescaped(String text, char separator) {
+        List<String> parts = new ArrayList<>();
+        StringBuilder current = new StringBuilder();
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\\' && i + 1 < text.length()) {
+                current.append(c).append(text.charAt(++i));
+            } else if (c == separator) {
+                parts.add(current.toString());
+                current.setLength(0);
+            } else {
+                current.append(c);
+            }
+        }
+        parts.add(current.toString());
+        return parts;
+    }
+
+    private static String unescape(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\\' && i + 1 < text.length()) {
+                c = text.charAt(++i);
+            }
+            out.append(c);
+        }
+        return out.toString();
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder s = new StringBuilder("OverlayConfig[lowers=").append(lowers.stream().map(OverlayConfig::describe).toList());
+        if (upper != null) {
+            s.append(", upper=").append(describe(upper)).append(", work=").append(work);
+        }
+        return s.append(", redirectDir=").append(redirectDir).append(", userXattr=").append(userXattr)
+                .append(", readOnly=").append(readOnly).append(']').toString();
+    }
+
+    private static String describe(LayerSource source) {
+        return switch (source) {
+            case LayerSource.Location location -> location.spec().contains("://")
+                    ? Layers.redacted(java.net.URI.create(location.spec())) : location.spec();
+            case LayerSource.Opened opened -> opened.layer().description();
+        };
+    }
+
+    /** Collects the parts of an {@link OverlayConfig}. */
+    public static final class Builder {
+        private final List<LayerSource> lowers = new ArrayList<>();
+        private LayerSource upper;
+        private String work;
+        private boolean redirectDir = true;
+        private boolean userXattr;
+        private boolean readOnly;
+        private final Map<String, String> frontendOptions = new LinkedHashMap<>();
+
+        private Builder() {
+        }
+
+        /** Adds a lower layer below those added so far (the first one added is the topmost). */
+        public Builder lower(String spec) {
+            lowers.add(new LayerSource.Location(spec));
+            return this;
+        }
+
+        /** Adds an opened lower layer below those added so far. */
+        public Builder lower(Layer layer) {
+            lowers.add(new LayerSource.Opened(layer));
+            return this;
+        }
+
+        /** The upper layer and its work location, each a path or URI. */
+        public Builder upper(String upperSpec, String workSpec) {
+            this.upper = new LayerSource.Location(Objects.requireNonNull(upperSpec, "upper"));
+            this.work = Objects.requireNonNull(workSpec, "work");
+            return this;
+        }
+
+        /** An opened upper layer (it brings its own work area). */
+        public Builder upper(WritableLayer layer) {
+            this.upper = new LayerSource.Opened(layer);
+            this.work = null;
+            return this;
+        }
+
+        public Builder redirectDir(boolean on) {
+            this.redirectDir = on;
+            return this;
+        }
+
+        public Builder userXattr(boolean on) {
+            this.userXattr = on;
+            return this;
+        }
+
+        public Builder readOnly(boolean on) {
+            this.readOnly = on;
+            return this;
+        }
+
+        /** An option for the frontend (FUSE mount options and the like); {@code value} may be null. */
+        public Builder frontendOption(String key, String value) {
+            frontendOptions.put(key, value);
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException when there is no lower layer, or an opened upper layer
+         *                                  is not writable
+         */
+        public OverlayConfig build() {
+            if (lowers.isEmpty()) {
+                throw new IllegalArgumentException("an overlay needs at least one lower layer (option lowerdir)");
+            }
+            if (upper instanceof LayerSource.Opened(Layer layer) && !(layer instanceof WritableLayer)) {
+                throw new IllegalArgumentException("the upper layer " + layer.description() + " is not writable");
+            }
+            return new OverlayConfig(this);
+        }
+    }
+}

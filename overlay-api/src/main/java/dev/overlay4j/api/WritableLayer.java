@@ -1,0 +1,82 @@
+package dev.overlay4j.api;
+
+import java.io.IOException;
+
+/**
+ * A layer that can change: the upper layer of an overlay. Every operation acts on the named
+ * entry itself (no symlink is followed) and is atomic where the underlying call is.
+ *
+ * <p>Entries are built in a private {@link #workArea()} on the same store and moved into the
+ * tree with {@link #publish}, so a crash never leaves a half-built entry under its real name.
+ */
+public interface WritableLayer extends Layer {
+
+    /** For {@link #setTimes}: leave this time as it is. */
+    long TIME_OMIT = Long.MIN_VALUE;
+    /** For {@link #setTimes}: set this time to the current time. */
+    long TIME_NOW = Long.MIN_VALUE + 1;
+
+    /** Opens an existing regular file for reading and writing. */
+    WritableContent openWrite(EntryPath file) throws IOException;
+
+    /** Creates a new, empty regular file and opens it; EEXIST when the name is taken. */
+    WritableContent createFile(EntryPath file, NewEntryAttributes attributes) throws IOException;
+
+    /** Creates a directory; EEXIST when the name is taken. */
+    void createDirectory(EntryPath directory, NewEntryAttributes attributes) throws IOException;
+
+    /** Creates a symlink (its permission bits are always 0777); EEXIST when the name is taken. */
+    void createSymlink(EntryPath link, String target, NewEntryAttributes attributes) throws IOException;
+
+    /** Creates a device node, FIFO or socket node ({@code mknod(2)}); EEXIST when the name is taken. */
+    void createSpecial(EntryPath path, EntryType type, NewEntryAttributes attributes, long rdev) throws IOException;
+
+    /** Creates a whiteout under a name not yet taken; EEXIST otherwise. */
+    void createWhiteout(EntryPath path) throws IOException;
+
+    /** Adds a hard link to an existing non-directory. */
+    void link(EntryPath existing, EntryPath link) throws IOException;
+
+    /** Removes a non-directory, a whiteout or an empty directory (ENOTEMPTY otherwise). */
+    void delete(EntryPath path) throws IOException;
+
+    /** Renames within the tree with {@code renameat2(2)} semantics. */
+    void rename(EntryPath source, EntryPath target, RenameMode mode) throws IOException;
+
+    void setPermissions(EntryPath path, int permissions) throws IOException;
+
+    /** Changes owner and group; -1 keeps the current value. */
+    void setOwner(EntryPath path, int uid, int gid) throws IOException;
+
+    /** Sets access and modification times, in nanoseconds since the epoch, or {@link #TIME_OMIT} / {@link #TIME_NOW}. */
+    void setTimes(EntryPath path, long atimeNanos, long mtimeNanos) throws IOException;
+
+    void setXattr(EntryPath path, String name, byte[] value, XattrMode mode) throws IOException;
+
+    /** Removes an extended attribute; ENODATA when it does not exist. */
+    void removeXattr(EntryPath path, String name) throws IOException;
+
+    /** Marks a directory opaque, or clears the mark. */
+    void setOpaque(EntryPath directory, boolean opaque) throws IOException;
+
+    /** Sets a directory's redirect (see {@link EntryAttributes#redirect()}); {@code null} removes it. */
+    void setRedirect(EntryPath directory, String redirect) throws IOException;
+
+    /** Writes an overlay-private attribute (see {@link Layer#readOverlayXattr}). */
+    void writeOverlayXattr(EntryPath path, String key, byte[] value) throws IOException;
+
+    /**
+     * The private scratch area of this layer, on the same store, where entries are built
+     * before {@link #publish}. It starts out empty each time the layer is opened.
+     */
+    WritableLayer workArea();
+
+    /**
+     * Moves the entry {@code staged} of the {@link #workArea()} to {@code target} in this tree,
+     * atomically. With {@link RenameMode#EXCHANGE} the previous target ends up at {@code staged}.
+     */
+    void publish(EntryPath staged, EntryPath target, RenameMode mode) throws IOException;
+
+    /** Flushes everything written to stable storage ({@code syncfs(2)}). */
+    void sync() throws IOException;
+}

@@ -1,0 +1,12 @@
+/**
+ * The stable contract of overlay4j: layers ({@link dev.overlay4j.api.Layer},
+ * {@link dev.overlay4j.api.WritableLayer}), the merged {@link dev.overlay4j.api.Overlay},
+ * its configuration and its errors. Third-party layer providers compile against this module alone.
+ */
+module dev.overlay4j.api {
+    exports dev.overlay4j.api;
+    exports dev.overlay4j.api.spi;
+
+    uses dev.overlay4j.api.spi.LayerProvider;
+    uses dev.overlay4j.api.spi.OverlayEngine;
+}
