@@ -1,0 +1,406 @@
+package dev.overlay4j.nio;
+
+import static dev.overlay4j.nio.LinuxCalls.AT_FDCWD;
+import static dev.overlay4j.nio.LinuxCalls.AT_SYMLINK_NOFOLLOW;
+import static dev.overlay4j.nio.LinuxCalls.O_CLOEXEC;
+import static dev.overlay4j.nio.LinuxCalls.O_DIRECTORY;
+import static dev.overlay4j.nio.LinuxCalls.O_NOFOLLOW;
+import static dev.overlay4j.nio.LinuxCalls.O_PATH;
+import static dev.overlay4j.nio.LinuxCalls.O_RDONLY;
+import static dev.overlay4j.nio.LinuxCalls.RESOLVE_IN_LAYER;
+
+import dev.overlay4j.api.DirectoryEntry;
+import dev.overlay4j.api.EntryAttributes;
+import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.EntryType;
+import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.Layer;
+import dev.overlay4j.api.LayerOptions;
+import dev.overlay4j.api.ReadableContent;
+import dev.overlay4j.api.StoreSpace;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+
+/**
+ * A layer on a local directory, read in the kernel's overlayfs format. Every lookup starts at
+ * an {@code O_PATH} descriptor of the root and goes through {@code openat2} with
+ * {@code RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS}, so no symlink inside the layer is ever followed
+ * and no path leaves the root, whatever the tree holds.
+ */
+class DirectoryLayer implements Layer {
+
+    /** The name that stands for the root itself when the root descriptor is the directory. */
+    static final String SELF = ".";
+
+    final Path root;
+    final String description;
+    final String prefix;
+    final int rootFd;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    DirectoryLayer(Path root, String description, LayerOptions options) throws IOException {
+        this.root = root;
+        this.description = description;
+        this.prefix = options.overlayXattrPrefix();
+        this.rootFd = openRoot(root, description);
+    }
+
+    /** Opens {@code root} as an {@code O_PATH} directory descriptor, failing with a message that names it. */
+    static int openRoot(Path root, String role) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = LinuxCalls.openat2(arena, AT_FDCWD, root.toString(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0);
+            if (fd == -LinuxCalls.ENOENT) {
+                throw Errno.ENOENT.exception(root, role + " does not exist; create the directory or fix the path");
+            }
+            if (fd == -LinuxCalls.ENOTDIR) {
+                throw Errno.ENOTDIR.exception(root, role + " is not a directory; a layer must be a directory (or a .zip/.jar file as lower layer)");
+            }
+            if (fd < 0) {
+                throw Errno.ofCode(-fd).exception(root, "cannot open " + role);
+            }
+            return fd;
+        }
+    }
+
+    @Override
+    public String description() {
+        return description;
+    }
+
+    /** A directory descriptor and a name in it: where an entry lives. The root is ({@code rootFd}, "."). */
+    record At(int dirfd, String name, boolean owned) implements AutoCloseable {
+        /** The path that reaches the entry through /proc without following a symlink in its last name. */
+        String procPath() {
+            return "/proc/self/fd/" + dirfd + "/" + name;
+        }
+
+        @Override
+        public void close() {
+            if (owned) {
+                LinuxCalls.close(dirfd);
+            }
+        }
+    }
+
+    void checkOpen() throws IOException {
+        if (closed.get()) {
+            throw Errno.EBADF.exception(description, "the layer is closed");
+        }
+    }
+
+    /** Resolves the parent of {@code path} inside the layer. */
+    At at(Arena arena, EntryPath path) throws IOException {
+        checkOpen();
+        if (path.isRoot()) {
+            return new At(rootFd, SELF, false);
+        }
+        if (path.nameCount() == 1) {
+            return new At(rootFd, path.fileName(), false);
+        }
+        int fd = LinuxCalls.openat2(arena, rootFd, path.parent().relativeString(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+                RESOLVE_IN_LAYER);
+        if (fd < 0) {
+            throw error(-fd == LinuxCalls.ELOOP ? LinuxCalls.ENOTDIR : -fd, path, null);
+        }
+        return new At(fd, path.fileName(), true);
+    }
+
+    /** The exception for a failed call on {@code path}, naming this layer. */
+    java.nio.file.FileSystemException error(int errno, EntryPath path, String detail) {
+        return Errno.ofCode(errno).exception(path.toString(), null,
+                (detail == null ? "" : detail + "; ") + "in layer " + description);
+    }
+
+    /** Opens the entry itself (a final symlink too) as an {@code O_PATH} descriptor; ENOTDIR for a symlink on the way. */
+    int openPath(Arena arena, EntryPath path) throws IOException {
+        checkOpen();
+        int fd = LinuxCalls.openat2(arena, rootFd, path.isRoot() ? SELF : path.relativeString(),
+                O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_IN_LAYER);
+        if (fd < 0) {
+            // With O_PATH | O_NOFOLLOW a final symlink opens as itself: ELOOP means one on the way.
+            if (fd == -LinuxCalls.ELOOP) {
+                throw error(LinuxCalls.ENOTDIR, path, "a symlink on the way is not a directory of this layer");
+            }
+            throw error(-fd, path, null);
+        }
+        return fd;
+    }
+
+    LinuxCalls.Stat rawStat(Arena arena, int dirfd, String name, EntryPath path) throws IOException {
+        LinuxCalls.Stat[] out = new LinuxCalls.Stat[1];
+        int r = LinuxCalls.statx(arena, dirfd, name, AT_SYMLINK_NOFOLLOW, out);
+        if (r == -LinuxCalls.ENOENT) {
+            return null;
+        }
+        if (r < 0) {
+            throw error(-r, path, null);
+        }
+        return out[0];
+    }
+
+    @Override
+    public Optional<EntryAttributes> stat(EntryPath path) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            At at;
+            try {
+                at = at(arena, path);
+            } catch (java.nio.file.NoSuchFileException missingParent) {
+                return Optional.empty();
+            }
+            try (at) {
+                LinuxCalls.Stat st = rawStat(arena, at.dirfd(), at.name(), path);
+                return st == null ? Optional.empty() : Optional.of(attributes(arena, at, st));
+            }
+        }
+    }
+
+    /** Turns {@code statx} into attributes, reading overlay xattrs only where they can matter. */
+    EntryAttributes attributes(Arena arena, At at, LinuxCalls.Stat st) {
+        EntryType type = EntryType.ofFormatBits(st.mode());
+        boolean opaque = false;
+        String redirect = null;
+        switch (type) {
+            case CHARACTER_DEVICE -> {
+                if (st.rdev() == 0) {
+                    type = EntryType.WHITEOUT;
+                }
+            }
+            case DIRECTORY -> {
+                // One call finds out whether there is any mark to read: most directories have none.
+                List<String> names = LinuxCalls.llistxattr(arena, at.procPath(), new int[1]);
+                if (names != null && names.contains(prefix + "opaque")) {
+                    byte[] mark = xattr(arena, at.procPath(), prefix + "opaque");
+                    opaque = mark != null && mark.length == 1 && mark[0] == 'y';
+                }
+                if (names != null && names.contains(prefix + "redirect")) {
+                    byte[] target = xattr(arena, at.procPath(), prefix + "redirect");
+                    redirect = target == null ? null : new String(target, StandardCharsets.UTF_8);
+                }
+            }
+            case REGULAR_FILE -> {
+                if (st.size() == 0 && !SELF.equals(at.name()) && isXattrWhiteout(arena, at)) {
+                    type = EntryType.WHITEOUT;
+                }
+            }
+            default -> {
+            }
+        }
+        return new EntryAttributes(type, st.mode(), st.uid(), st.gid(), st.size(), st.blocks(), st.atimeNanos(),
+                st.mtimeNanos(), st.ctimeNanos(), st.nlink(), st.inode(), st.rdev(), opaque, redirect);
+    }
+
+    /** The layer tools' whiteout: a zero-size file with {@code <prefix>whiteout} in a directory marked {@code opaque=x}. */
+    private boolean isXattrWhiteout(Arena arena, At at) {
+        return parentHasXattrWhiteouts(arena, at.dirfd())
+                && xattr(arena, at.procPath(), prefix + "whiteout") != null;
+    }
+
+    private boolean parentHasXattrWhiteouts(Arena arena, int dirfd) {
+        byte[] mark = xattr(arena, "/proc/self/fd/" + dirfd + "/" + SELF, prefix + "opaque");
+        return mark != null && mark.length == 1 && mark[0] == 'x';
+    }
+
+    /** An xattr value or null when absent (or unreadable, which overlayfs treats the same). */
+    static byte[] xattr(Arena arena, String procPath, String name) {
+        return LinuxCalls.lgetxattr(arena, procPath, name, new int[1]);
+    }
+
+    @Override
+    public Stream<DirectoryEntry> list(EntryPath directory) throws IOException {
+        checkOpen();
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = LinuxCalls.openat2(arena, rootFd, directory.isRoot() ? SELF : directory.relativeString(),
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_IN_LAYER);
+            if (fd < 0) {
+                throw error(-fd == LinuxCalls.ELOOP ? LinuxCalls.ENOTDIR : -fd, directory, null);
+            }
+            try {
+                int[] errno = new int[1];
+                List<LinuxCalls.Dirent> dirents = LinuxCalls.readDirectory(arena, fd, errno);
+                if (dirents == null) {
+                    throw error(errno[0], directory, null);
+                }
+                Boolean xattrWhiteouts = null;
+                List<DirectoryEntry> entries = new ArrayList<>(dirents.size());
+                for (LinuxCalls.Dirent d : dirents) {
+                    EntryType type = direntType(d.type());
+                    if (type == null || type == EntryType.CHARACTER_DEVICE) {
+                        LinuxCalls.Stat st = rawStat(arena, fd, d.name(), directory.resolve(d.name()));
+                        if (st == null) {
+                            continue; // removed since readdir
+                        }
+                        type = EntryType.ofFormatBits(st.mode());
+                        if (type == EntryType.CHARACTER_DEVICE && st.rdev() == 0) {
+                            type = EntryType.WHITEOUT;
+                        }
+                    }
+                    if (type == EntryType.REGULAR_FILE) {
+                        if (xattrWhiteouts == null) {
+                            xattrWhiteouts = parentHasXattrWhiteouts(arena, fd);
+                        }
+                        if (xattrWhiteouts) {
+                            At at = new At(fd, d.name(), false);
+                            LinuxCalls.Stat st = rawStat(arena, fd, d.name(), directory.resolve(d.name()));
+                            if (st != null && st.size() == 0 && xattr(arena, at.procPath(), prefix + "whiteout") != null) {
+                                type = EntryType.WHITEOUT;
+                            }
+                        }
+                    }
+                    entries.add(new DirectoryEntry(d.name(), type, d.inode()));
+                }
+                return entries.stream();
+            } finally {
+                LinuxCalls.close(fd);
+            }
+        }
+    }
+
+    /** {@code d_type} to a type; null for DT_UNKNOWN (the caller stats). */
+    private static EntryType direntType(int dtype) {
+        return switch (dtype) {
+            case 1 -> EntryType.FIFO;
+            case 2 -> EntryType.CHARACTER_DEVICE;
+            case 4 -> EntryType.DIRECTORY;
+            case 6 -> EntryType.BLOCK_DEVICE;
+            case 8 -> EntryType.REGULAR_FILE;
+            case 10 -> EntryType.SYMLINK;
+            case 12 -> EntryType.SOCKET;
+            default -> null;
+        };
+    }
+
+    @Override
+    public ReadableContent openRead(EntryPath file) throws IOException {
+        return openContent(file, false);
+    }
+
+    /** Opens a regular file through its {@code O_PATH} descriptor, so a FIFO or device is never opened. */
+    FileContent openContent(EntryPath file, boolean writable) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = openPath(arena, file);
+            try {
+                return reopen(arena, fd, file, writable);
+            } finally {
+                LinuxCalls.close(fd);
+            }
+        }
+    }
+
+    /** A content over the file behind {@code fd}, which must be a regular file (EISDIR for a directory, ELOOP for a symlink, else EINVAL). */
+    FileContent reopen(Arena arena, int fd, EntryPath file, boolean writable) throws IOException {
+        LinuxCalls.Stat[] out = new LinuxCalls.Stat[1];
+        int r = LinuxCalls.statx(arena, fd, "", LinuxCalls.AT_EMPTY_PATH, out);
+        if (r < 0) {
+            throw error(-r, file, null);
+        }
+        EntryType type = EntryType.ofFormatBits(out[0].mode());
+        if (type == EntryType.DIRECTORY) {
+            throw error(LinuxCalls.EISDIR, file, null);
+        }
+        if (type == EntryType.SYMLINK) {
+            throw error(LinuxCalls.ELOOP, file, "a symlink is never followed inside a layer");
+        }
+        if (type != EntryType.REGULAR_FILE) {
+            throw error(Errno.EINVAL.code(), file, "not a regular file but " + type);
+        }
+        // Reopening the descriptor's /proc link opens exactly this inode, with no further lookup.
+        RandomAccessFile raf = new RandomAccessFile("/proc/self/fd/" + fd, writable ? "rw" : "r");
+        return new FileContent(raf, file.toString() + " in layer " + description);
+    }
+
+    @Override
+    public String readLink(EntryPath link) throws IOException {
+        try (Arena arena = Arena.ofConfined(); At at = at(arena, link)) {
+            int[] errno = new int[1];
+            byte[] target = LinuxCalls.readlinkat(arena, at.dirfd(), at.name(), errno);
+            if (target == null) {
+                throw error(errno[0], link, errno[0] == Errno.EINVAL.code() ? "not a symbolic link" : null);
+            }
+            return new String(target, StandardCharsets.UTF_8);
+        }
+    }
+
+    @Override
+    public List<String> listXattrs(EntryPath path) throws IOException {
+        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
+            int[] errno = new int[1];
+            List<String> names = LinuxCalls.llistxattr(arena, at.procPath(), errno);
+            if (names == null) {
+                if (errno[0] == LinuxCalls.EOPNOTSUPP) {
+                    return List.of();
+                }
+                throw error(errno[0], path, null);
+            }
+            names.removeIf(name -> name.startsWith(prefix));
+            return List.copyOf(names);
+        }
+    }
+
+    @Override
+    public Optional<byte[]> readXattr(EntryPath path, String name) throws IOException {
+        if (name.startsWith(prefix)) {
+            return Optional.empty(); // the overlay's own marks are read through readOverlayXattr only
+        }
+        return readRawXattr(path, name);
+    }
+
+    private Optional<byte[]> readRawXattr(EntryPath path, String name) throws IOException {
+        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
+            int[] errno = new int[1];
+            byte[] value = LinuxCalls.lgetxattr(arena, at.procPath(), name, errno);
+            if (value != null) {
+                return Optional.of(value);
+            }
+            if (errno[0] == LinuxCalls.ENODATA || errno[0] == LinuxCalls.EOPNOTSUPP) {
+                return Optional.empty();
+            }
+            throw error(errno[0], path, "reading xattr " + name);
+        }
+    }
+
+    @Override
+    public Optional<byte[]> readOverlayXattr(EntryPath path, String key) throws IOException {
+        return readRawXattr(path, prefix + key);
+    }
+
+    @Override
+    public Optional<Path> localFile(EntryPath file) throws IOException {
+        Optional<EntryAttributes> attributes = stat(file);
+        return attributes.isPresent() && attributes.get().isRegularFile()
+                ? Optional.of(root.resolve(file.relativeString()))
+                : Optional.empty();
+    }
+
+    @Override
+    public Optional<StoreSpace> space() throws IOException {
+        checkOpen();
+        try (Arena arena = Arena.ofConfined()) {
+            int[] errno = new int[1];
+            long[] v = LinuxCalls.statvfs(arena, "/proc/self/fd/" + rootFd + "/" + SELF, errno);
+            if (v == null) {
+                throw error(errno[0], EntryPath.ROOT, "statvfs");
+            }
+            return Optional.of(new StoreSpace(v[1], v[2], v[3], v[4], v[5], v[6], (int) v[7]));
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed.compareAndSet(false, true)) {
+            LinuxCalls.close(rootFd);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "DirectoryLayer[" + description + "]";
+    }
+}

@@ -1,0 +1,159 @@
+package dev.overlay4j.nio;
+
+import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.LayerOptions;
+import java.io.Closeable;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
+
+/**
+ * Opens an upper directory with its work directory, after the checks the kernel makes at mount
+ * time (separate subtrees, one filesystem) and one of its own: a work directory serves one
+ * overlay at a time, enforced with a lock file.
+ */
+final class UpperDirectories {
+
+    /** The work directory's scratch subdirectory, named as the kernel names it. */
+    static final String WORK_SUBDIR = "work";
+    static final String LOCK_FILE = "overlay4j.lock";
+
+    private UpperDirectories() {
+    }
+
+    static WritableDirectoryLayer open(Path upper, Path work, LayerOptions options) throws IOException {
+        requireDirectory(upper, "upperdir");
+        requireDirectory(work, "workdir");
+        Path upperReal = upper.toRealPath();
+        Path workReal = work.toRealPath();
+        if (upperReal.equals(workReal)) {
+            throw Errno.EINVAL.exception(work, "upperdir and workdir are the same directory " + upperReal
+                    + "; give the workdir its own empty directory next to the upperdir");
+        }
+        requireSeparate(upperReal, "upperdir", List.of(workReal), "workdir");
+        if (device(upperReal) != device(workReal)) {
+            throw Errno.EXDEV.exception(work, "workdir " + workReal + " is on another filesystem than upperdir "
+                    + upperReal + "; put the workdir on the upperdir's filesystem");
+        }
+        Closeable lock = lock(workReal);
+        try {
+            Path scratch = workReal.resolve(WORK_SUBDIR);
+            emptyScratch(scratch);
+            WritableDirectoryLayer workArea = new WritableDirectoryLayer(scratch, scratch.toString(), options, null, null);
+            Closeable resources = () -> {
+                try {
+                    workArea.close();
+                } finally {
+                    lock.close();
+                }
+            };
+            try {
+                return new WritableDirectoryLayer(upper, upper.toString(), options, workArea, resources);
+            } catch (IOException | RuntimeException e) {
+                workArea.close();
+                throw e;
+            }
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Fails when {@code dir} lies inside one of {@code others} or one of them inside it. The
+     * engine, which knows all layers, checks the upper against every lower with this same rule.
+     */
+    static void requireSeparate(Path dir, String role, List<Path> others, String otherRole) throws IOException {
+        for (Path other : others) {
+            if (other.startsWith(dir) && !other.equals(dir)) {
+                throw Errno.EINVAL.exception(other, otherRole + " " + other + " lies inside " + role + " " + dir
+                        + "; they must be separate directory trees");
+            }
+            if (dir.startsWith(other) && !other.equals(dir)) {
+                throw Errno.EINVAL.exception(dir, role + " " + dir + " lies inside " + otherRole + " " + other
+                        + "; they must be separate directory trees");
+            }
+        }
+    }
+
+    static void requireDirectory(Path dir, String role) throws IOException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.exists(dir)) {
+            throw Errno.ENOENT.exception(dir, role + " does not exist; create the directory or fix the path");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw Errno.ENOTDIR.exception(dir, role + " is not a directory");
+        }
+    }
+
+    private static long device(Path dir) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            LinuxCalls.Stat[] out = new LinuxCalls.Stat[1];
+            int r = LinuxCalls.statx(arena, LinuxCalls.AT_FDCWD, dir.toString(), 0, out);
+            if (r < 0) {
+                throw Errno.ofCode(-r).exception(dir, "stat");
+            }
+            return out[0].dev();
+        }
+    }
+
+    /** Holds an exclusive lock on {@code <workdir>/overlay4j.lock} until closed. */
+    private static Closeable lock(Path work) throws IOException {
+        Path lockFile = work.resolve(LOCK_FILE);
+        FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException held) {
+            lock = null;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        if (lock == null) {
+            channel.close();
+            throw Errno.EBUSY.exception(work, "workdir " + work + " is in use by another overlay4j overlay (lock file "
+                    + lockFile + " is held); give each overlay its own workdir");
+        }
+        return channel::close; // closing the channel releases the lock
+    }
+
+    /** Makes {@code scratch} an empty directory, deleting what a previous run left without following symlinks. */
+    private static void emptyScratch(Path scratch) throws IOException {
+        if (Files.exists(scratch, LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.isDirectory(scratch, LinkOption.NOFOLLOW_LINKS)) {
+                Files.walkFileTree(scratch, new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                        Files.delete(file);
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult postVisitDirectory(Path dir, IOException failure) throws IOException {
+                        if (failure != null) {
+                            throw failure;
+                        }
+                        if (!dir.equals(scratch)) {
+                            Files.delete(dir);
+                        }
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
+                return;
+            }
+            Files.delete(scratch);
+        }
+        Files.createDirectory(scratch);
+    }
+}
