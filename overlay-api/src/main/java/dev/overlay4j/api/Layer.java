@@ -23,7 +23,8 @@ public interface Layer extends Closeable {
 
     /**
      * The entry's metadata without following a final symlink, or empty when no entry has
-     * that name. Whiteouts are reported as entries of type {@link EntryType#WHITEOUT}.
+     * that name (also when a parent is missing). Whiteouts are reported as entries of type
+     * {@link EntryType#WHITEOUT}. A path through a non-directory fails with ENOTDIR.
      */
     Optional<EntryAttributes> stat(EntryPath path) throws IOException;
 

@@ -67,7 +67,9 @@ public interface WritableLayer extends Layer {
 
     /**
      * The private scratch area of this layer, on the same store, where entries are built
-     * before {@link #publish}. It starts out empty each time the layer is opened.
+     * before {@link #publish}. It starts out empty each time the layer is opened. The work
+     * area has no work area of its own: its {@code workArea()} and {@code publish} throw
+     * {@link UnsupportedOperationException}.
      */
     WritableLayer workArea();
 
