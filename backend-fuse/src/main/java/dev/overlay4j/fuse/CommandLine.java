@@ -1,0 +1,150 @@
+package dev.overlay4j.fuse;
+
+import dev.overlay4j.api.OverlayConfig;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The arguments of the {@code overlay4j} command, in the syntax of fuse-overlayfs and of
+ * {@code mount.fuse3}: {@code overlay4j [-f] [-o OPTIONS]... [SOURCE] MOUNTPOINT}.
+ *
+ * @param help       {@code -h}/{@code --help}
+ * @param version    {@code -V}/{@code --version}
+ * @param foreground {@code -f}: serve in this process instead of in the background
+ * @param options    all {@code -o} options joined with commas
+ * @param mountpoint the last positional argument (null only with help or version)
+ */
+record CommandLine(boolean help, boolean version, boolean foreground, String options, String mountpoint) {
+
+    static final String USAGE = """
+            usage: overlay4j [-f] -o lowerdir=L1:L2[,upperdir=U,workdir=W][,OPTIONS] [SOURCE] MOUNTPOINT
+                   overlay4j --help | --version
+
+            Mounts the overlay of the lower directories L1 (top) .. Ln (bottom) and the optional upper
+            directory U on MOUNTPOINT through FUSE, with the semantics of the kernel's overlayfs.
+
+              -f              stay in the foreground (otherwise detach once the mount is live)
+              -o OPTIONS      comma-separated mount options:
+                 lowerdir=, upperdir=, workdir=, lowerdir+=, redirect_dir=on|off, userxattr, ro, rw
+                 allow_other, default_permissions (always on), fsname=NAME, threads=N (default 2),
+                 suid, nosuid, dev, nodev, exec, noexec, atime, noatime, diratime, nodiratime
+              -h, --help      show this help
+              -V, --version   show the version
+            """;
+
+    /** A command line that cannot be run; the message says what is wrong. */
+    static final class UsageException extends IllegalArgumentException {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    static CommandLine parse(String[] args) {
+        boolean help = false;
+        boolean version = false;
+        boolean foreground = false;
+        List<String> options = new ArrayList<>();
+        List<String> positional = new ArrayList<>();
+        boolean onlyPositional = false;
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (onlyPositional || !arg.startsWith("-") || arg.equals("-")) {
+                positional.add(arg);
+                continue;
+            }
+            switch (arg) {
+                case "-h", "--help" -> help = true;
+                case "-V", "--version" -> version = true;
+                case "-f" -> foreground = true;
+                case "--" -> onlyPositional = true;
+                case "-o" -> {
+                    if (i + 1 >= args.length) {
+                        throw new UsageException("option -o needs a value");
+                    }
+                    options.add(args[++i]);
+                }
+                default -> {
+                    if (arg.startsWith("-o")) {
+                        options.add(arg.substring(2));
+                    } else {
+                        throw new UsageException("unknown option " + arg);
+                    }
+                }
+            }
+        }
+        if (help || version) {
+            return new CommandLine(help, version, foreground, String.join(",", options), null);
+        }
+        if (positional.isEmpty()) {
+            throw new UsageException("missing mountpoint (try overlay4j --help)");
+        }
+        if (positional.size() > 2) {
+            throw new UsageException("unexpected argument " + positional.get(2));
+        }
+        return new CommandLine(false, false, foreground, String.join(",", options), positional.getLast());
+    }
+
+    /**
+     * The FUSE settings from the options the overlay does not interpret.
+     *
+     * @throws UsageException for an unknown option or a bad value
+     */
+    static FuseOptions fuseOptions(OverlayConfig config) {
+        FuseOptions fuse = FuseOptions.defaults();
+        Set<FuseOptions.MountFlag> flags = EnumSet.noneOf(FuseOptions.MountFlag.class);
+        for (Map.Entry<String, String> option : config.frontendOptions().entrySet()) {
+            String key = option.getKey();
+            String value = option.getValue();
+            switch (key) {
+                case "fsname" -> fuse = fuse.withFsName(value(key, value).replace(",", "_"));
+                case "threads" -> {
+                    int threads;
+                    try {
+                        threads = Integer.parseInt(value(key, value));
+                    } catch (NumberFormatException e) {
+                        throw new UsageException("option threads must be a number, not \"" + value + "\"");
+                    }
+                    if (threads < 1 || threads > 64) {
+                        throw new UsageException("option threads must be between 1 and 64, not " + threads);
+                    }
+                    fuse = fuse.withThreads(threads);
+                }
+                // The server does no permission checks of its own: the kernel always does them.
+                case "allow_other", "default_permissions" -> flag(key, value);
+                case "nosuid" -> flags.add(flag(key, value, FuseOptions.MountFlag.NOSUID));
+                case "nodev" -> flags.add(flag(key, value, FuseOptions.MountFlag.NODEV));
+                case "noexec" -> flags.add(flag(key, value, FuseOptions.MountFlag.NOEXEC));
+                case "noatime" -> flags.add(flag(key, value, FuseOptions.MountFlag.NOATIME));
+                case "nodiratime" -> flags.add(flag(key, value, FuseOptions.MountFlag.NODIRATIME));
+                case "suid" -> flags.remove(flag(key, value, FuseOptions.MountFlag.NOSUID));
+                case "dev" -> flags.remove(flag(key, value, FuseOptions.MountFlag.NODEV));
+                case "exec" -> flags.remove(flag(key, value, FuseOptions.MountFlag.NOEXEC));
+                case "atime" -> flags.remove(flag(key, value, FuseOptions.MountFlag.NOATIME));
+                case "diratime" -> flags.remove(flag(key, value, FuseOptions.MountFlag.NODIRATIME));
+                default -> throw new UsageException("unknown option " + key);
+            }
+        }
+        return fuse.withFlags(flags);
+    }
+
+    private static String value(String key, String value) {
+        if (value == null || value.isEmpty()) {
+            throw new UsageException("option " + key + " needs a value");
+        }
+        return value;
+    }
+
+    private static void flag(String key, String value) {
+        if (value != null) {
+            throw new UsageException("option " + key + " takes no value");
+        }
+    }
+
+    private static FuseOptions.MountFlag flag(String key, String value, FuseOptions.MountFlag flag) {
+        flag(key, value);
+        return flag;
+    }
+}

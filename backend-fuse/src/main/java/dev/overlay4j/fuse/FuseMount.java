@@ -1,0 +1,138 @@
+package dev.overlay4j.fuse;
+
+import dev.overlay4j.api.Overlay;
+import dev.overlay4j.fuse.kernel.Syscalls;
+import dev.overlay4j.fuse.server.Operations;
+import dev.overlay4j.fuse.server.Session;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An overlay mounted through the kernel's FUSE: a pure-Java server over {@code /dev/fuse}
+ * (no libfuse). Mounting needs CAP_SYS_ADMIN. The caller keeps ownership of the overlay and
+ * closes it after the mount is gone.
+ */
+public final class FuseMount implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(FuseMount.class.getName());
+
+    /** The file system type the mount shows: {@code fuse.overlay4j}. */
+    public static final String TYPE = "fuse.overlay4j";
+    /** How long to wait for the kernel's INIT after mount(2). */
+    private static final long INIT_TIMEOUT_SECONDS = 30;
+    /** How long {@link #close} waits for the readers once the mount is gone. */
+    private static final long END_TIMEOUT_SECONDS = 10;
+
+    private final Path mountpoint;
+    private final Operations operations;
+    private final Session session;
+    private final int deviceFd;
+    private boolean closed;
+
+    private FuseMount(Path mountpoint, Operations operations, Session session, int deviceFd) {
+        this.mountpoint = mountpoint;
+        this.operations = operations;
+        this.session = session;
+        this.deviceFd = deviceFd;
+    }
+
+    /**
+     * Mounts {@code overlay} on {@code mountpoint} and returns once the kernel has completed
+     * the FUSE handshake, so the mount is usable. Nothing stays mounted when this fails.
+     *
+     * @throws IOException naming what failed: {@code /dev/fuse}, the mount, or the handshake
+     */
+    public static FuseMount mount(Overlay overlay, Path mountpoint, FuseOptions options) throws IOException {
+        Path target = mountpoint.toAbsolutePath().normalize();
+        if (!Files.isDirectory(target)) {
+            throw new IOException("mountpoint " + target + " is not an existing directory");
+        }
+        try (Syscalls sys = new Syscalls()) {
+            int fd = sys.open("/dev/fuse", Syscalls.O_RDWR | Syscalls.O_CLOEXEC);
+            if (fd < 0) {
+                throw new IOException("cannot open /dev/fuse: " + Syscalls.message(fd)
+                        + " (load the fuse kernel module, or in a container pass --device /dev/fuse)");
+            }
+            String data = "fd=" + fd + ",rootmode=40000,user_id=" + sys.geteuid() + ",group_id=" + sys.getegid()
+                    + ",default_permissions,allow_other";
+            long flags = options.mountFlagBits() | (overlay.isReadOnly() ? Syscalls.MS_RDONLY : 0);
+            int r = sys.mount(options.fsName(), target.toString(), TYPE, flags, data);
+            if (r < 0) {
+                sys.close(fd);
+                if (r == -Syscalls.EPERM) {
+                    throw new IOException("mounting " + target + " needs root (CAP_SYS_ADMIN): "
+                            + Syscalls.message(r) + "; mounting through fusermount3 is not supported yet");
+                }
+                throw new IOException("cannot mount " + target + ": " + Syscalls.message(r));
+            }
+            Operations operations = new Operations(overlay, options.entryTimeout().toNanos(),
+                    options.attrTimeout().toNanos());
+            Session session = new Session(operations, fd);
+            session.start(options.threads(), "overlay4j-fuse");
+            FuseMount mount = new FuseMount(target, operations, session, fd);
+            boolean ready;
+            try {
+                ready = operations.awaitInitialized(INIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                ready = false;
+            }
+            if (!ready) {
+                mount.close();
+                throw new IOException("the kernel did not complete the FUSE handshake on " + target);
+            }
+            return mount;
+        }
+    }
+
+    public Path mountpoint() {
+        return mountpoint;
+    }
+
+    /** Waits until the mount goes away (unmounted by anyone) and the readers have ended. */
+    public void awaitUnmount() throws InterruptedException {
+        session.awaitEnd();
+    }
+
+    /**
+     * Unmounts (lazily when the mount is busy) and waits a bounded time for the readers to
+     * end. Idempotent.
+     */
+    @Override
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try (Syscalls sys = new Syscalls()) {
+            int r = sys.umount2(mountpoint.toString(), 0);
+            if (r == -Syscalls.EBUSY) {
+                r = sys.umount2(mountpoint.toString(), Syscalls.MNT_DETACH);
+            }
+            // EINVAL: no longer mounted (someone else unmounted it).
+            if (r < 0 && r != -Syscalls.EINVAL && r != -Syscalls.ENOENT) {
+                throw new IOException("cannot unmount " + mountpoint + ": " + Syscalls.message(r));
+            }
+            boolean ended = session.awaitEnd(END_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            if (ended) {
+                sys.close(deviceFd);
+                operations.closeAll();
+            } else {
+                LOG.log(System.Logger.Level.WARNING, mountpoint + " was detached but is still in use; "
+                        + "its FUSE readers keep serving until the last user lets go");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while unmounting " + mountpoint, e);
+        }
+    }
+
+    /** Unmounts lazily (MNT_DETACH) without waiting: for shutdown hooks. */
+    public void detach() {
+        try (Syscalls sys = new Syscalls()) {
+            sys.umount2(mountpoint.toString(), Syscalls.MNT_DETACH);
+        }
+    }
+}

@@ -1,0 +1,237 @@
+package dev.overlay4j.fuse;
+
+import dev.overlay4j.api.Overlay;
+import dev.overlay4j.api.OverlayConfig;
+import dev.overlay4j.fuse.kernel.Syscalls;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The {@code overlay4j} command: mounts an overlay through FUSE. Without {@code -f} it starts
+ * itself again in the background and exits once that copy reports the mount live (or with its
+ * error), the way FUSE file systems behave under {@code mount.fuse3}.
+ */
+public final class Main {
+
+    /** Set in the background copy's environment: it reports "ok" or "error: ..." on stdout. */
+    static final String DAEMON_ENV = "OVERLAY4J_DAEMON_STATUS";
+
+    static final int EXIT_OK = 0;
+    static final int EXIT_FAILURE = 1;
+    static final int EXIT_USAGE = 2;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs the command; returns the exit status (in the foreground, after the mount is gone). */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        boolean daemonChild = System.getenv(DAEMON_ENV) != null;
+        Prepared prepared;
+        try {
+            CommandLine line = CommandLine.parse(args);
+            if (line.help()) {
+                out.print(CommandLine.USAGE);
+                return EXIT_OK;
+            }
+            if (line.version()) {
+                out.println("overlay4j " + version());
+                return EXIT_OK;
+            }
+            prepared = prepare(line);
+        } catch (IllegalArgumentException e) {
+            return fail(daemonChild ? out : err, daemonChild, e.getMessage(), EXIT_USAGE);
+        } catch (IOException e) {
+            return fail(daemonChild ? out : err, daemonChild, e.getMessage(), EXIT_FAILURE);
+        }
+        if (!prepared.line().foreground()) {
+            return runInBackground(args, err);
+        }
+        if (daemonChild) {
+            detachFromTerminal();
+        }
+        return serve(prepared, daemonChild ? out : null, daemonChild ? out : err);
+    }
+
+    private record Prepared(CommandLine line, OverlayConfig config, FuseOptions fuse, Path mountpoint) {
+    }
+
+    /** Every check that can fail before anything is opened or mounted. */
+    private static Prepared prepare(CommandLine line) throws IOException {
+        OverlayConfig config = OverlayConfig.fromMountOptions(line.options());
+        FuseOptions fuse = CommandLine.fuseOptions(config);
+        Path mountpoint = Path.of(line.mountpoint()).toAbsolutePath().normalize();
+        if (!Files.exists(mountpoint)) {
+            throw new IOException("mountpoint " + mountpoint + " does not exist: create an empty directory there");
+        }
+        if (!Files.isDirectory(mountpoint)) {
+            throw new IOException("mountpoint " + mountpoint + " is not a directory");
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(mountpoint)) {
+            if (entries.iterator().hasNext()) {
+                throw new IOException("mountpoint " + mountpoint + " is not empty: mount on an empty directory");
+            }
+        }
+        if (!Files.exists(Path.of("/dev/fuse"))) {
+            throw new IOException("/dev/fuse is missing: load the fuse kernel module (modprobe fuse), "
+                    + "or in a container pass --device /dev/fuse");
+        }
+        return new Prepared(line, config, fuse, mountpoint);
+    }
+
+    /** Opens the overlay, mounts it and serves until it is unmounted. */
+    private static int serve(Prepared prepared, PrintStream status, PrintStream err) {
+        Overlay overlay;
+        try {
+            overlay = Overlay.open(prepared.config());
+        } catch (IOException | RuntimeException e) {
+            return fail(err, status != null, message(e), EXIT_FAILURE);
+        }
+        FuseMount mount;
+        try {
+            mount = FuseMount.mount(overlay, prepared.mountpoint(), prepared.fuse());
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(overlay);
+            return fail(err, status != null, message(e), EXIT_FAILURE);
+        }
+        AtomicBoolean closed = new AtomicBoolean();
+        Thread hook = new Thread(() -> {
+            // SIGTERM or SIGINT: let go of the mount point at once; users still inside keep working
+            // until the JVM is gone.
+            mount.detach();
+            try {
+                mount.close();
+            } catch (IOException e) {
+                System.err.println("overlay4j: " + e.getMessage());
+            }
+            if (closed.compareAndSet(false, true)) {
+                closeQuietly(overlay);
+            }
+        }, "overlay4j-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        if (status != null) {
+            status.println("ok");
+            status.flush();
+            status.close();
+        }
+        try {
+            mount.awaitUnmount();
+            mount.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            System.err.println("overlay4j: " + e.getMessage());
+        }
+        if (closed.compareAndSet(false, true)) {
+            closeQuietly(overlay);
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // already shutting down: the hook runs
+        }
+        return EXIT_OK;
+    }
+
+    /**
+     * Starts this command again with {@code -f} in its own session, waits for its one status
+     * line, and returns 0 once it reports the mount live.
+     */
+    private static int runInBackground(String[] args, PrintStream err) {
+        ProcessHandle.Info info = ProcessHandle.current().info();
+        String java = info.command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String[] all = info.arguments().orElse(null);
+        if (all == null || all.length < args.length
+                || !Arrays.equals(Arrays.copyOfRange(all, all.length - args.length, all.length), args)) {
+            return fail(err, false, "cannot tell how this JVM was started, so cannot detach; run with -f", EXIT_FAILURE);
+        }
+        List<String> command = new ArrayList<>();
+        command.add(java);
+        command.addAll(Arrays.asList(all).subList(0, all.length - args.length));
+        command.add("-f");
+        command.addAll(Arrays.asList(args));
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().put(DAEMON_ENV, "1");
+        try {
+            Process child = builder.start();
+            String line;
+            try (InputStream stdout = child.getInputStream();
+                 BufferedReader reader = new BufferedReader(new InputStreamReader(stdout, StandardCharsets.UTF_8))) {
+                line = reader.readLine();
+            }
+            if ("ok".equals(line)) {
+                return EXIT_OK;
+            }
+            if (line != null && line.startsWith("error: ")) {
+                err.println("overlay4j: " + line.substring("error: ".length()));
+                child.waitFor();
+                return child.exitValue() == 0 ? EXIT_FAILURE : child.exitValue();
+            }
+            int status = child.waitFor();
+            err.println("overlay4j: the background server exited with status " + status + " before the mount was live");
+            return EXIT_FAILURE;
+        } catch (IOException e) {
+            return fail(err, false, "cannot start the background server: " + e.getMessage(), EXIT_FAILURE);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return EXIT_FAILURE;
+        }
+    }
+
+    /** In the background copy: leave the terminal's session so its signals do not reach us. */
+    static void detachFromTerminal() {
+        try (Syscalls sys = new Syscalls()) {
+            sys.setsid();
+        }
+    }
+
+    private static int fail(PrintStream stream, boolean asStatus, String message, int exit) {
+        String oneLine = message == null ? "failed" : message.replace('\n', ' ');
+        stream.println(asStatus ? "error: " + oneLine : "overlay4j: " + oneLine);
+        stream.flush();
+        return exit;
+    }
+
+    private static String message(Throwable e) {
+        return e.getMessage() != null ? e.getMessage() : e.toString();
+    }
+
+    private static void closeQuietly(Overlay overlay) {
+        try {
+            overlay.close();
+        } catch (IOException e) {
+            System.err.println("overlay4j: closing the overlay failed: " + e.getMessage());
+        }
+    }
+
+    static String version() {
+        try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+            if (in != null) {
+                Properties properties = new Properties();
+                properties.load(in);
+                return properties.getProperty("version", "unknown");
+            }
+        } catch (IOException e) {
+            // fall through
+        }
+        return "unknown";
+    }
+}

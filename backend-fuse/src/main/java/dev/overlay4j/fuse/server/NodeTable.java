@@ -1,0 +1,170 @@
+package dev.overlay4j.fuse.server;
+
+import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.EntryType;
+import dev.overlay4j.api.Errno;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The kernel's inodes as this server numbers them: each node id stands for one name in one
+ * parent, so that a node's path can be rebuilt for the path-based overlay API. The kernel
+ * counts its references to a node (one per LOOKUP-like reply) and gives them back with FORGET;
+ * a node is dropped when its count reaches zero. Node ids are never reused, so the generation
+ * number of every node can stay 0 ({@code nodeid:generation} is unique for the mount's life).
+ *
+ * <p>Unlink, rmdir and rename update the table as the kernel updates its dentries: a removed
+ * or replaced name detaches its node, which keeps its id until forgotten but has no path.
+ */
+public final class NodeTable {
+
+    public static final long ROOT_ID = 1;
+
+    private static final class Node {
+        final long id;
+        final EntryType type;
+        Node parent;
+        String name;
+        long lookups;
+        boolean detached;
+
+        Node(long id, EntryType type, Node parent, String name) {
+            this.id = id;
+            this.type = type;
+            this.parent = parent;
+            this.name = name;
+        }
+    }
+
+    private record Key(long parent, String name) {
+    }
+
+    private final Node root = new Node(ROOT_ID, EntryType.DIRECTORY, null, null);
+    private final Map<Long, Node> byId = new HashMap<>();
+    private final Map<Key, Node> byName = new HashMap<>();
+    private long nextId = ROOT_ID + 1;
+
+    public NodeTable() {
+        byId.put(ROOT_ID, root);
+    }
+
+    /** The path of a node: ENOENT when it has been removed (or one of its ancestors), ESTALE when unknown. */
+    public synchronized EntryPath path(long nodeid) throws IOException {
+        Node node = node(nodeid);
+        List<String> names = new ArrayList<>();
+        for (Node n = node; n != root; n = n.parent) {
+            if (n.detached || n.parent == null) {
+                throw Errno.ENOENT.exception("node " + nodeid, "removed from the overlay");
+            }
+            names.add(n.name);
+        }
+        return EntryPath.ofNames(names.reversed());
+    }
+
+    /** Whether the node is known to the table. */
+    public synchronized boolean contains(long nodeid) {
+        return byId.containsKey(nodeid);
+    }
+
+    /**
+     * Records that the kernel now holds one more reference to {@code name} in {@code parentId}:
+     * the existing node of that name when it still has that type, else a new one.
+     *
+     * @return the node id to answer with
+     */
+    public synchronized long lookedUp(long parentId, String name, EntryType type) throws IOException {
+        Node parent = node(parentId);
+        Key key = new Key(parentId, name);
+        Node node = byName.get(key);
+        if (node != null && node.type != type) {
+            // The name now holds a different kind of entry: give the kernel a fresh inode.
+            detach(node);
+            node = null;
+        }
+        if (node == null) {
+            node = new Node(nextId++, type, parent, name);
+            byId.put(node.id, node);
+            byName.put(key, node);
+        }
+        node.lookups++;
+        return node.id;
+    }
+
+    /** FORGET: the kernel gives back {@code count} references. */
+    public synchronized void forget(long nodeid, long count) {
+        if (nodeid == ROOT_ID) {
+            return;
+        }
+        Node node = byId.get(nodeid);
+        if (node == null) {
+            return;
+        }
+        node.lookups -= count;
+        if (node.lookups <= 0) {
+            byId.remove(nodeid);
+            if (!node.detached) {
+                byName.remove(new Key(node.parent.id, node.name), node);
+            }
+        }
+    }
+
+    /** After unlink or rmdir: the name no longer leads to its node. */
+    public synchronized void removed(long parentId, String name) {
+        Node node = byName.get(new Key(parentId, name));
+        if (node != null) {
+            detach(node);
+        }
+    }
+
+    /** After a rename that replaced any target: the source node now has the target's name. */
+    public synchronized void renamed(long parentId, String name, long newParentId, String newName) throws IOException {
+        Node target = byName.get(new Key(newParentId, newName));
+        if (target != null) {
+            detach(target);
+        }
+        Node source = byName.remove(new Key(parentId, name));
+        if (source != null) {
+            source.parent = node(newParentId);
+            source.name = newName;
+            byName.put(new Key(newParentId, newName), source);
+        }
+    }
+
+    /** After RENAME_EXCHANGE: the two names swapped their nodes. */
+    public synchronized void exchanged(long parentId, String name, long otherParentId, String otherName)
+            throws IOException {
+        Node first = byName.remove(new Key(parentId, name));
+        Node second = byName.remove(new Key(otherParentId, otherName));
+        if (first != null) {
+            first.parent = node(otherParentId);
+            first.name = otherName;
+            byName.put(new Key(otherParentId, otherName), first);
+        }
+        if (second != null) {
+            second.parent = node(parentId);
+            second.name = name;
+            byName.put(new Key(parentId, name), second);
+        }
+    }
+
+    /** The number of nodes the kernel holds references to, the root included. */
+    public synchronized int size() {
+        return byId.size();
+    }
+
+    private void detach(Node node) {
+        byName.remove(new Key(node.parent.id, node.name), node);
+        node.detached = true;
+    }
+
+    private Node node(long nodeid) throws IOException {
+        Node node = byId.get(nodeid);
+        if (node == null) {
+            throw Errno.ESTALE.exception("node " + nodeid, "unknown to the server");
+        }
+        return node;
+    }
+}

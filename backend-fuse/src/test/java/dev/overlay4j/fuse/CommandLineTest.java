@@ -1,0 +1,83 @@
+package dev.overlay4j.fuse;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.overlay4j.api.OverlayConfig;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class CommandLineTest {
+
+    @Test
+    void readsTheFuseOverlayfsForm() {
+        CommandLine line = CommandLine.parse(new String[] {"-f", "-o", "lowerdir=/l1:/l2,upperdir=/u,workdir=/w", "/mnt"});
+        assertTrue(line.foreground());
+        assertEquals("lowerdir=/l1:/l2,upperdir=/u,workdir=/w", line.options());
+        assertEquals("/mnt", line.mountpoint());
+    }
+
+    @Test
+    void readsTheMountFuse3Form() {
+        CommandLine line = CommandLine.parse(new String[] {"overlay4j", "/mnt", "-o", "rw,lowerdir=/l,dev,suid"});
+        assertFalse(line.foreground());
+        assertEquals("rw,lowerdir=/l,dev,suid", line.options());
+        assertEquals("/mnt", line.mountpoint());
+    }
+
+    @Test
+    void joinsRepeatedAndAttachedOptions() {
+        CommandLine line = CommandLine.parse(new String[] {"-olowerdir=/l", "-o", "ro", "/mnt"});
+        assertEquals("lowerdir=/l,ro", line.options());
+    }
+
+    @Test
+    void helpAndVersionNeedNoMountpoint() {
+        assertTrue(CommandLine.parse(new String[] {"--help"}).help());
+        assertTrue(CommandLine.parse(new String[] {"-V"}).version());
+    }
+
+    @Test
+    void refusesBadCommandLines() {
+        assertEquals("unknown option -x", assertThrows(CommandLine.UsageException.class,
+                () -> CommandLine.parse(new String[] {"-x", "/mnt"})).getMessage());
+        assertEquals("missing mountpoint (try overlay4j --help)", assertThrows(CommandLine.UsageException.class,
+                () -> CommandLine.parse(new String[] {"-o", "lowerdir=/l"})).getMessage());
+        assertEquals("option -o needs a value", assertThrows(CommandLine.UsageException.class,
+                () -> CommandLine.parse(new String[] {"/mnt", "-o"})).getMessage());
+        assertEquals("unexpected argument c", assertThrows(CommandLine.UsageException.class,
+                () -> CommandLine.parse(new String[] {"a", "b", "c"})).getMessage());
+    }
+
+    private static FuseOptions fuse(String options) {
+        return CommandLine.fuseOptions(OverlayConfig.fromMountOptions("lowerdir=/l," + options));
+    }
+
+    @Test
+    void mapsFrontendOptionsToFuseSettings() {
+        FuseOptions options = fuse("allow_other,default_permissions,nosuid,nodev,noexec,noatime,fsname=mine,threads=4");
+        assertEquals(4, options.threads());
+        assertEquals("mine", options.fsName());
+        assertEquals(Set.of(FuseOptions.MountFlag.NOSUID, FuseOptions.MountFlag.NODEV, FuseOptions.MountFlag.NOEXEC,
+                FuseOptions.MountFlag.NOATIME), options.flags());
+        assertEquals(FuseOptions.DEFAULT_THREADS, fuse("dev,suid,exec").threads());
+        assertEquals(Set.of(), fuse("dev,suid,exec").flags());
+        assertEquals(Set.of(), fuse("nosuid,suid").flags());
+    }
+
+    @Test
+    void refusesUnknownOrMalformedFrontendOptions() {
+        assertEquals("unknown option bogus",
+                assertThrows(CommandLine.UsageException.class, () -> fuse("bogus")).getMessage());
+        assertEquals("option threads must be a number, not \"many\"",
+                assertThrows(CommandLine.UsageException.class, () -> fuse("threads=many")).getMessage());
+        assertEquals("option threads must be between 1 and 64, not 0",
+                assertThrows(CommandLine.UsageException.class, () -> fuse("threads=0")).getMessage());
+        assertEquals("option nosuid takes no value",
+                assertThrows(CommandLine.UsageException.class, () -> fuse("nosuid=1")).getMessage());
+        assertEquals("option fsname needs a value",
+                assertThrows(CommandLine.UsageException.class, () -> fuse("fsname=")).getMessage());
+    }
+}

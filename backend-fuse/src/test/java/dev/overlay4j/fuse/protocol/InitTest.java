@@ -1,0 +1,48 @@
+package dev.overlay4j.fuse.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.api.Test;
+
+class InitTest {
+
+    /** A kernel that offers every capability of flags and passthrough in flags2. */
+    private static final long KERNEL_FLAGS = 0xffff_ffffL | Flags.PASSTHROUGH;
+
+    @Test
+    void agreesOnTheSmallerMinorVersion() {
+        assertEquals(Init.MINOR, Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS)).minor());
+        assertEquals(31, Init.negotiate(new Init.Offer(7, 31, 131072, KERNEL_FLAGS)).minor());
+    }
+
+    @Test
+    void asksOnlyForWantedCapabilitiesTheKernelOffers() {
+        Init.Answer answer = Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS));
+        assertEquals(Init.WANTED | Flags.INIT_EXT, answer.flags());
+        assertEquals(0, answer.flags() & Flags.WRITEBACK_CACHE);
+        assertEquals(0, answer.flags() & Flags.PASSTHROUGH);
+
+        long offered = Flags.ASYNC_READ | Flags.WRITEBACK_CACHE;
+        assertEquals(Flags.ASYNC_READ, Init.negotiate(new Init.Offer(7, 45, 0, offered)).flags());
+    }
+
+    @Test
+    void echoesReadaheadAndAnnouncesBufferLimits() {
+        Init.Answer answer = Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS));
+        assertEquals(131072, answer.maxReadahead());
+        assertEquals(1 << 20, answer.maxWrite());
+        assertEquals(256, answer.maxPages());
+    }
+
+    @Test
+    void answersANewerMajorWithItsOwnSoTheKernelRetries() {
+        Init.Answer answer = Init.negotiate(new Init.Offer(8, 0, 0, 0));
+        assertEquals(7, answer.major());
+    }
+
+    @Test
+    void refusesAnOlderMajor() {
+        assertThrows(IllegalArgumentException.class, () -> Init.negotiate(new Init.Offer(6, 0, 0, 0)));
+    }
+}
