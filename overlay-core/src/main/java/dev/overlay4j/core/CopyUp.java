@@ -1,0 +1,153 @@
+package dev.overlay4j.core;
+
+import dev.overlay4j.api.EntryAttributes;
+import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.Layer;
+import dev.overlay4j.api.NewEntryAttributes;
+import dev.overlay4j.api.ReadableContent;
+import dev.overlay4j.api.RenameMode;
+import dev.overlay4j.api.WritableContent;
+import dev.overlay4j.api.WritableLayer;
+import dev.overlay4j.api.XattrMode;
+import java.io.IOException;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Copies lower entries into the upper layer (the kernel's fs/overlayfs/copy_up.c), parents
+ * first. Each entry is built whole in the work area (data, then xattrs, the recorded inode
+ * number, owner, permissions and times last, so nothing later changes them) and published under
+ * its name with one atomic rename: a crash never leaves a partial entry in the upper tree.
+ * A directory is copied without its content, which stays merged from below (not opaque).
+ * Concurrent copy-ups of one path wait for each other; the later one finds the result.
+ */
+final class CopyUp {
+
+    private final LayerStack layers;
+    private final Lookup lookup;
+    private final Staging staging;
+    private final PathLocks locks;
+
+    CopyUp(LayerStack layers, Lookup lookup, Staging staging, PathLocks locks) {
+        this.layers = layers;
+        this.lookup = lookup;
+        this.staging = staging;
+        this.locks = locks;
+    }
+
+    /**
+     * Makes sure the directory {@code path} and all its parents exist in the upper layer.
+     *
+     * @return the directory as it is now
+     */
+    MergedEntry upperDirectory(EntryPath path) throws IOException {
+        MergedEntry current = lookup.root();
+        for (int i = 1; i <= path.nameCount(); i++) {
+            MergedEntry next = lookup.child(current, path.name(i - 1))
+                    .orElseThrow(() -> Errno.ENOENT.exception(path));
+            if (!next.isDirectory()) {
+                throw Errno.ENOTDIR.exception(path, next.path() + " is not a directory");
+            }
+            current = next.hasUpper() ? next : copy(next, true);
+        }
+        return current;
+    }
+
+    /**
+     * Makes sure {@code entry} exists in the upper layer, its parents first.
+     *
+     * @param withData whether a regular file's bytes are copied (not when it is about to be truncated to 0)
+     * @return the entry as it is now
+     */
+    MergedEntry ensureUpper(MergedEntry entry, boolean withData) throws IOException {
+        if (entry.hasUpper()) {
+            return entry;
+        }
+        upperDirectory(entry.path().parent());
+        return copy(entry, withData);
+    }
+
+    /** Copies one entry whose parent is already in the upper layer. */
+    private MergedEntry copy(MergedEntry entry, boolean withData) throws IOException {
+        ReentrantLock lock = locks.of(entry.path());
+        lock.lock();
+        try {
+            MergedEntry now = lookup.get(entry.path());
+            if (now.hasUpper()) {
+                return now;
+            }
+            // Adding a name changes the parent's times; the kernel puts them back, as the merged view never changed.
+            EntryPath parent = entry.path().parent();
+            Optional<EntryAttributes> parentBefore = layers.upper().stat(parent);
+            build(now, withData);
+            if (parentBefore.isPresent()) {
+                layers.upper().setTimes(parent, parentBefore.get().atimeNanos(), parentBefore.get().mtimeNanos());
+            }
+            return lookup.get(entry.path());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void build(MergedEntry entry, boolean withData) throws IOException {
+        LayerEntry source = entry.lowers().getFirst();
+        Layer from = layers.layer(source.layer());
+        EntryAttributes a = source.attributes();
+        WritableLayer work = staging.work();
+        EntryPath staged = staging.newName("copyup");
+        NewEntryAttributes create = new NewEntryAttributes(a.permissions(), a.uid(), a.gid());
+        try {
+            switch (a.type()) {
+                case REGULAR_FILE -> {
+                    try (WritableContent out = work.createFile(staged, create)) {
+                        if (withData) {
+                            copyData(from, source.path(), out);
+                        }
+                    }
+                }
+                case DIRECTORY -> work.createDirectory(staged, create);
+                case SYMLINK -> work.createSymlink(staged, from.readLink(source.path()), create);
+                case CHARACTER_DEVICE, BLOCK_DEVICE, FIFO, SOCKET -> work.createSpecial(staged, a.type(), create, a.rdev());
+                case WHITEOUT -> throw Errno.EIO.exception(entry.path(), "cannot copy up a whiteout");
+            }
+            for (String name : from.listXattrs(source.path())) {
+                Optional<byte[]> value = from.readXattr(source.path(), name);
+                if (value.isPresent()) {
+                    try {
+                        work.setXattr(staged, name, value.get(), XattrMode.CREATE_OR_REPLACE);
+                    } catch (IOException e) {
+                        // An xattr namespace the upper store lacks (e.g. user.* on a symlink) is dropped, as the kernel does.
+                        if (Errno.of(e) != Errno.EOPNOTSUPP && Errno.of(e) != Errno.EPERM) {
+                            throw e;
+                        }
+                    }
+                }
+            }
+            work.writeOverlayXattr(staged, InodeNumbers.XATTR_KEY, InodeNumbers.encode(entry.inode()));
+            work.setOwner(staged, a.uid(), a.gid());
+            if (!a.isSymlink()) {
+                work.setPermissions(staged, a.permissions()); // after chown, which clears set-id bits
+            }
+            work.setTimes(staged, a.atimeNanos(), a.mtimeNanos());
+            staging.publish(staged, entry.path(), RenameMode.NOREPLACE);
+        } catch (IOException | RuntimeException e) {
+            staging.discard(staged);
+            throw e;
+        }
+    }
+
+    private static void copyData(Layer from, EntryPath file, WritableContent out) throws IOException {
+        try (ReadableContent in = from.openRead(file)) {
+            long size = in.size();
+            long done = 0;
+            while (done < size) {
+                long copied = in.copyTo(out, done, size - done);
+                if (copied <= 0) {
+                    break;
+                }
+                done += copied;
+            }
+        }
+    }
+}

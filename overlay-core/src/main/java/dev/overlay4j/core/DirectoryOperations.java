@@ -1,0 +1,163 @@
+package dev.overlay4j.core;
+
+import dev.overlay4j.api.EntryAttributes;
+import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.NewEntryAttributes;
+import dev.overlay4j.api.RenameMode;
+import dev.overlay4j.api.WritableLayer;
+import java.io.IOException;
+import java.util.Optional;
+
+/**
+ * Creating and removing names (the kernel's fs/overlayfs/dir.c). Callers hold the overlay's
+ * namespace write lock and have checked that the overlay is writable.
+ *
+ * <p>A new entry replaces a whiteout in one atomic step (built in the work area, published
+ * over it); a new directory there is opaque, so the removed lower directory stays hidden, and
+ * so is one made in a merged parent (as the kernel does). Removing a name that a lower layer
+ * also has leaves a whiteout; a name only the upper layer has is simply removed.
+ */
+final class DirectoryOperations {
+
+    /** Builds a new entry at a path of a layer (the upper tree or the work area). */
+    @FunctionalInterface
+    interface Creation {
+        void create(WritableLayer layer, EntryPath at) throws IOException;
+    }
+
+    private final WritableLayer upper;
+    private final Lookup lookup;
+    private final CopyUp copyUp;
+    private final Staging staging;
+    private final Whiteouts whiteouts;
+    private final DirectoryMerge directories;
+
+    DirectoryOperations(WritableLayer upper, Lookup lookup, CopyUp copyUp, Staging staging, Whiteouts whiteouts,
+            DirectoryMerge directories) {
+        this.upper = upper;
+        this.lookup = lookup;
+        this.copyUp = copyUp;
+        this.staging = staging;
+        this.whiteouts = whiteouts;
+        this.directories = directories;
+    }
+
+    /**
+     * Creates a new entry at {@code path}, whose parent must be a directory and whose name must
+     * be free (EEXIST otherwise).
+     */
+    void create(EntryPath path, boolean directory, Creation creation) throws IOException {
+        if (path.isRoot()) {
+            throw Errno.EEXIST.exception(path);
+        }
+        MergedEntry parent = lookup.directory(path.parent());
+        if (lookup.child(parent, path.fileName()).isPresent()) {
+            throw Errno.EEXIST.exception(path);
+        }
+        parent = copyUp.upperDirectory(path.parent());
+        Optional<EntryAttributes> existing = upper.stat(path);
+        boolean overWhiteout = existing.isPresent() && existing.get().isWhiteout();
+        if (existing.isPresent() && !overWhiteout) {
+            throw Errno.EEXIST.exception(path, "the upper layer has an entry of that name");
+        }
+        boolean opaque = directory && (overWhiteout || parent.hasLower());
+        if (!overWhiteout && !opaque) {
+            creation.create(upper, path);
+            return;
+        }
+        EntryPath staged = staging.newName("create");
+        try {
+            creation.create(staging.work(), staged);
+            if (opaque) {
+                staging.work().setOpaque(staged, true);
+            }
+            if (overWhiteout && directory) {
+                // rename(2) cannot put a directory over a non-directory: swap, then drop the whiteout.
+                staging.publish(staged, path, RenameMode.EXCHANGE);
+                staging.discard(staged);
+            } else {
+                staging.publish(staged, path, overWhiteout ? RenameMode.REPLACE : RenameMode.NOREPLACE);
+            }
+        } catch (IOException | RuntimeException e) {
+            staging.discard(staged);
+            throw e;
+        }
+    }
+
+    /** {@code link(2)}: the existing file is copied up first, so both names share its upper inode. */
+    void link(EntryPath existing, EntryPath link) throws IOException {
+        MergedEntry source = lookup.get(existing);
+        if (source.isDirectory()) {
+            throw Errno.EPERM.exception(existing, "cannot hard-link a directory");
+        }
+        if (link.isRoot()) {
+            throw Errno.EEXIST.exception(link);
+        }
+        MergedEntry parent = lookup.directory(link.parent());
+        if (lookup.child(parent, link.fileName()).isPresent()) {
+            throw Errno.EEXIST.exception(link);
+        }
+        copyUp.ensureUpper(source, true);
+        copyUp.upperDirectory(link.parent());
+        Optional<EntryAttributes> occupant = upper.stat(link);
+        if (occupant.isPresent() && occupant.get().isWhiteout()) {
+            // WritableLayer cannot build a hard link in the work area, so the whiteout goes first.
+            upper.delete(link);
+        }
+        upper.link(existing, link);
+    }
+
+    /** {@code unlink(2)}. */
+    void unlink(EntryPath path) throws IOException {
+        if (path.isRoot()) {
+            throw Errno.EISDIR.exception(path);
+        }
+        MergedEntry entry = existing(path);
+        if (entry.isDirectory()) {
+            throw Errno.EISDIR.exception(path);
+        }
+        remove(entry);
+    }
+
+    /** {@code rmdir(2)}: only a directory whose merged view is empty. */
+    void removeDirectory(EntryPath path) throws IOException {
+        if (path.isRoot()) {
+            throw Errno.EBUSY.exception(path, "cannot remove the root directory");
+        }
+        MergedEntry entry = existing(path);
+        if (!entry.isDirectory()) {
+            throw Errno.ENOTDIR.exception(path);
+        }
+        if (!directories.isEmpty(entry)) {
+            throw Errno.ENOTEMPTY.exception(path);
+        }
+        remove(entry);
+    }
+
+    private MergedEntry existing(EntryPath path) throws IOException {
+        MergedEntry parent = lookup.directory(path.parent());
+        return lookup.child(parent, path.fileName()).orElseThrow(() -> Errno.ENOENT.exception(path));
+    }
+
+    private void remove(MergedEntry entry) throws IOException {
+        EntryPath path = entry.path();
+        MergedEntry parent = copyUp.upperDirectory(path.parent());
+        boolean needsWhiteout = lookup.lowerPositive(parent, path.fileName());
+        if (!entry.hasUpper()) {
+            whiteouts.whiteout(path, RenameMode.NOREPLACE);
+        } else if (!entry.isDirectory()) {
+            if (needsWhiteout) {
+                whiteouts.whiteout(path, RenameMode.REPLACE);
+            } else {
+                upper.delete(path);
+            }
+        } else if (needsWhiteout) {
+            whiteouts.whiteoutDirectory(path);
+        } else {
+            EntryAttributes a = entry.upper().attributes();
+            whiteouts.clearWhiteouts(path, new NewEntryAttributes(a.permissions(), a.uid(), a.gid()));
+            upper.delete(path);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package dev.overlay4j.core;
+
+import dev.overlay4j.api.Layer;
+import dev.overlay4j.api.Layers;
+import dev.overlay4j.api.OverlayConfig;
+import dev.overlay4j.api.OverlayConfig.LayerSource;
+import dev.overlay4j.api.WritableLayer;
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The layers of one overlay by index: 0 is the upper layer (absent in a lower-only overlay),
+ * 1..n the lower layers from top to bottom. The index is part of every inode number, so it
+ * never changes for the life of the layer stack.
+ */
+final class LayerStack implements Closeable {
+
+    static final int UPPER = 0;
+
+    private final WritableLayer upper;
+    private final List<Layer> lowers;
+
+    private LayerStack(WritableLayer upper, List<Layer> lowers) {
+        this.upper = upper;
+        this.lowers = List.copyOf(lowers);
+    }
+
+    /** Opens every layer of {@code config}; on failure closes those opened so far. */
+    static LayerStack open(OverlayConfig config) throws IOException {
+        List<Layer> opened = new ArrayList<>();
+        try {
+            List<Layer> lowers = new ArrayList<>();
+            for (LayerSource source : config.lowers()) {
+                Layer layer = switch (source) {
+                    case LayerSource.Location location -> Layers.openLower(location.spec(), config.layerOptions());
+                    case LayerSource.Opened given -> given.layer();
+                };
+                opened.add(layer);
+                lowers.add(layer);
+            }
+            WritableLayer upper = switch (config.upper()) {
+                case null -> null;
+                case LayerSource.Location location -> Layers.openUpper(location.spec(), config.work(), config.layerOptions());
+                case LayerSource.Opened given -> (WritableLayer) given.layer();
+            };
+            if (upper != null) {
+                opened.add(upper);
+            }
+            return new LayerStack(upper, lowers);
+        } catch (IOException | RuntimeException e) {
+            for (Layer layer : opened) {
+                try {
+                    layer.close();
+                } catch (IOException | RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    boolean hasUpper() {
+        return upper != null;
+    }
+
+    /** The upper layer; only call when {@link #hasUpper()}. */
+    WritableLayer upper() {
+        return upper;
+    }
+
+    int lowerCount() {
+        return lowers.size();
+    }
+
+    Layer layer(int index) {
+        return index == UPPER ? upper : lowers.get(index - 1);
+    }
+
+    /** The topmost layer that exists: the upper one, else the first lower one. */
+    Layer topmost() {
+        return upper != null ? upper : lowers.getFirst();
+    }
+
+    @Override
+    public void close() throws IOException {
+        IOException failure = null;
+        List<Layer> all = new ArrayList<>(lowers);
+        if (upper != null) {
+            all.add(upper);
+        }
+        for (Layer layer : all) {
+            try {
+                layer.close();
+            } catch (IOException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}

@@ -1,0 +1,505 @@
+package dev.overlay4j.core;
+
+import dev.overlay4j.api.DirectoryEntry;
+import dev.overlay4j.api.EntryAttributes;
+import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.EntryType;
+import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.Layer;
+import dev.overlay4j.api.NewEntryAttributes;
+import dev.overlay4j.api.Overlay;
+import dev.overlay4j.api.OverlayConfig;
+import dev.overlay4j.api.OverlayFile;
+import dev.overlay4j.api.ReadableContent;
+import dev.overlay4j.api.RenameMode;
+import dev.overlay4j.api.StoreSpace;
+import dev.overlay4j.api.WritableContent;
+import dev.overlay4j.api.WritableLayer;
+import dev.overlay4j.api.XattrMode;
+import java.io.IOException;
+import java.nio.file.OpenOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The overlay: checks, locking and the order of steps for every operation; the rules themselves
+ * live in {@link Lookup}, {@link DirectoryMerge}, {@link CopyUp}, {@link DirectoryOperations},
+ * {@link Rename} and {@link InodeNumbers}.
+ *
+ * <p>Locking: operations that add, remove or move names hold the namespace write lock; all
+ * others (reads, copy-up, changes of an entry's metadata or data) hold the read lock, with
+ * copy-ups of one path serialized by {@link PathLocks}. A copy-up publishes atomically, so a
+ * concurrent reader sees the entry either before or after it.
+ */
+final class MergedOverlay implements Overlay {
+
+    /** Xattrs under this prefix are the overlay's own marks (trusted.overlay. or user.overlay.). */
+    private final String privateXattrPrefix;
+    private final OverlayConfig config;
+    private final LayerStack layers;
+    private final boolean readOnly;
+    private final Lookup lookup;
+    private final DirectoryMerge directories;
+    private final SymlinkResolution symlinks;
+    private final CopyUp copyUp;
+    private final DirectoryOperations directoryOperations;
+    private final Rename rename;
+    private final ReentrantReadWriteLock namespace = new ReentrantReadWriteLock();
+    private final Set<OpenFile> openFiles = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    MergedOverlay(OverlayConfig config, LayerStack layers) {
+        this.config = config;
+        this.layers = layers;
+        this.readOnly = config.readOnly() || !layers.hasUpper();
+        this.privateXattrPrefix = config.layerOptions().overlayXattrPrefix();
+        this.lookup = new Lookup(layers);
+        this.directories = new DirectoryMerge(layers, lookup);
+        this.symlinks = new SymlinkResolution(lookup, layers);
+        if (layers.hasUpper()) {
+            WritableLayer upper = layers.upper();
+            Staging staging = new Staging(upper);
+            Whiteouts whiteouts = new Whiteouts(upper, staging, directories);
+            this.copyUp = new CopyUp(layers, lookup, staging, new PathLocks());
+            this.directoryOperations = new DirectoryOperations(upper, lookup, copyUp, staging, whiteouts, directories);
+            this.rename = new Rename(upper, config.redirectDir(), lookup, copyUp, whiteouts, directories);
+        } else {
+            this.copyUp = null;
+            this.directoryOperations = null;
+            this.rename = null;
+        }
+    }
+
+    @FunctionalInterface
+    private interface Action<T> {
+        T run() throws IOException;
+    }
+
+    @FunctionalInterface
+    private interface VoidAction {
+        void run() throws IOException;
+    }
+
+    private <T> T reading(EntryPath path, Action<T> action) throws IOException {
+        return locked(namespace.readLock(), path, action);
+    }
+
+    private void changingEntry(EntryPath path, VoidAction action) throws IOException {
+        locked(namespace.readLock(), path, () -> {
+            action.run();
+            return null;
+        });
+    }
+
+    private void changingNames(EntryPath path, VoidAction action) throws IOException {
+        locked(namespace.writeLock(), path, () -> {
+            action.run();
+            return null;
+        });
+    }
+
+    private <T> T locked(Lock lock, EntryPath path, Action<T> action) throws IOException {
+        checkOpen(path);
+        lock.lock();
+        try {
+            checkOpen(path);
+            return action.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void checkOpen(Object path) throws IOException {
+        if (closed) {
+            throw Errno.EBADF.exception(path, "overlay closed");
+        }
+    }
+
+    private void requireWritable(EntryPath path) throws IOException {
+        if (readOnly) {
+            throw Errno.EROFS.exception(path, layers.hasUpper() ? "the overlay is mounted read-only"
+                    : "the overlay has no upper layer");
+        }
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public OverlayConfig config() {
+        return config;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public EntryAttributes stat(EntryPath path) throws IOException {
+        return reading(path, () -> lookup.get(path).attributes());
+    }
+
+    /** fstat of an open file: the entry at {@code path} if it still has the file's inode number. */
+    Optional<EntryAttributes> statIfSame(EntryPath path, long inode) throws IOException {
+        return reading(path, () -> {
+            try {
+                return lookup.find(path).filter(e -> e.inode() == inode).map(MergedEntry::attributes);
+            } catch (IOException e) {
+                return Optional.empty();
+            }
+        });
+    }
+
+    @Override
+    public EntryPath resolve(EntryPath path, boolean followLastLink) throws IOException {
+        return reading(path, () -> symlinks.resolve(path, followLastLink));
+    }
+
+    @Override
+    public List<DirectoryEntry> listDirectory(EntryPath directory) throws IOException {
+        return reading(directory, () -> directories.list(lookup.directory(directory)));
+    }
+
+    @Override
+    public String readLink(EntryPath link) throws IOException {
+        return reading(link, () -> {
+            LayerEntry top = lookup.get(link).top();
+            if (!top.attributes().isSymlink()) {
+                throw Errno.EINVAL.exception(link, "not a symbolic link");
+            }
+            return layers.layer(top.layer()).readLink(top.path());
+        });
+    }
+
+    @Override
+    public OverlayFile open(EntryPath path, Set<? extends OpenOption> options, NewEntryAttributes create)
+            throws IOException {
+        boolean write = options.contains(StandardOpenOption.WRITE) || options.contains(StandardOpenOption.APPEND);
+        boolean append = options.contains(StandardOpenOption.APPEND);
+        boolean truncate = write && options.contains(StandardOpenOption.TRUNCATE_EXISTING);
+        boolean createNew = options.contains(StandardOpenOption.CREATE_NEW);
+        boolean mayCreate = createNew || options.contains(StandardOpenOption.CREATE);
+        Action<OverlayFile> opening = () -> {
+            if (path.isRoot()) {
+                throw Errno.EISDIR.exception(path);
+            }
+            MergedEntry parent = lookup.directory(path.parent());
+            Optional<MergedEntry> found = lookup.child(parent, path.fileName());
+            if (found.isPresent()) {
+                if (createNew) {
+                    throw Errno.EEXIST.exception(path);
+                }
+                return openExisting(found.get(), write, append, truncate);
+            }
+            if (!mayCreate) {
+                throw Errno.ENOENT.exception(path);
+            }
+            requireWritable(path);
+            if (create == null) {
+                throw new IllegalArgumentException("creating " + path + " needs its owner and permissions");
+            }
+            directoryOperations.create(path, false, (layer, at) -> layer.createFile(at, create).close());
+            return openExisting(lookup.get(path), write, append, false);
+        };
+        OverlayFile file = mayCreate ? locked(namespace.writeLock(), path, opening) : reading(path, opening);
+        return file;
+    }
+
+    private OverlayFile openExisting(MergedEntry entry, boolean write, boolean append, boolean truncate)
+            throws IOException {
+        EntryPath path = entry.path();
+        EntryType type = entry.top().attributes().type();
+        switch (type) {
+            case REGULAR_FILE -> {
+            }
+            case DIRECTORY -> throw Errno.EISDIR.exception(path);
+            case SYMLINK -> throw Errno.ELOOP.exception(path, "the last name is a symbolic link (resolve it first)");
+            default -> throw Errno.ENXIO.exception(path, "not a regular file: " + type);
+        }
+        OpenFile file;
+        if (write) {
+            requireWritable(path);
+            MergedEntry copied = copyUp.ensureUpper(entry, !truncate);
+            WritableContent content = layers.upper().openWrite(path);
+            try {
+                if (truncate) {
+                    content.truncate(0);
+                }
+                file = new OpenFile(this, path, content, true, append, copied.attributes(),
+                        layers.upper().localFile(path));
+            } catch (IOException | RuntimeException e) {
+                content.close();
+                throw e;
+            }
+        } else {
+            LayerEntry top = entry.top();
+            Layer layer = layers.layer(top.layer());
+            ReadableContent content = layer.openRead(top.path());
+            try {
+                file = new OpenFile(this, path, content, false, false, entry.attributes(), layer.localFile(top.path()));
+            } catch (IOException | RuntimeException e) {
+                content.close();
+                throw e;
+            }
+        }
+        openFiles.add(file);
+        if (closed) {
+            file.closeForOverlay();
+            throw Errno.EBADF.exception(path, "overlay closed");
+        }
+        return file;
+    }
+
+    void forget(OpenFile file) {
+        openFiles.remove(file);
+    }
+
+    @Override
+    public void createDirectory(EntryPath directory, NewEntryAttributes attributes) throws IOException {
+        changingNames(directory, () -> {
+            requireParent(directory);
+            requireWritable(directory);
+            directoryOperations.create(directory, true, (layer, at) -> layer.createDirectory(at, attributes));
+        });
+    }
+
+    @Override
+    public void createSymlink(EntryPath link, String target, NewEntryAttributes attributes) throws IOException {
+        changingNames(link, () -> {
+            requireParent(link);
+            requireWritable(link);
+            if (target.isEmpty()) {
+                throw Errno.ENOENT.exception(link, "a symlink target must not be empty");
+            }
+            directoryOperations.create(link, false, (layer, at) -> layer.createSymlink(at, target, attributes));
+        });
+    }
+
+    @Override
+    public void createSpecial(EntryPath path, EntryType type, NewEntryAttributes attributes, long rdev)
+            throws IOException {
+        changingNames(path, () -> {
+            requireParent(path);
+            requireWritable(path);
+            DirectoryOperations.Creation creation = switch (type) {
+                case CHARACTER_DEVICE, BLOCK_DEVICE, FIFO, SOCKET ->
+                        (layer, at) -> layer.createSpecial(at, type, attributes, rdev);
+                case REGULAR_FILE -> (layer, at) -> layer.createFile(at, attributes).close();
+                case DIRECTORY -> throw Errno.EPERM.exception(path, "mknod cannot create a directory");
+                case SYMLINK, WHITEOUT -> throw Errno.EINVAL.exception(path, "mknod cannot create a " + type);
+            };
+            directoryOperations.create(path, false, creation);
+        });
+    }
+
+    @Override
+    public void link(EntryPath existing, EntryPath link) throws IOException {
+        changingNames(link, () -> {
+            lookup.get(existing);
+            requireParent(link);
+            requireWritable(link);
+            directoryOperations.link(existing, link);
+        });
+    }
+
+    @Override
+    public void unlink(EntryPath path) throws IOException {
+        changingNames(path, () -> {
+            requireParent(path);
+            requireWritable(path);
+            directoryOperations.unlink(path);
+        });
+    }
+
+    @Override
+    public void removeDirectory(EntryPath directory) throws IOException {
+        changingNames(directory, () -> {
+            requireParent(directory);
+            requireWritable(directory);
+            directoryOperations.removeDirectory(directory);
+        });
+    }
+
+    @Override
+    public void rename(EntryPath source, EntryPath target, RenameMode mode) throws IOException {
+        changingNames(source, () -> {
+            requireParent(source);
+            requireParent(target);
+            requireWritable(source);
+            rename.rename(source, target, mode);
+        });
+    }
+
+    /** The parent must exist and be a directory before EROFS is considered, as in the kernel's path walk. */
+    private void requireParent(EntryPath path) throws IOException {
+        if (!path.isRoot()) {
+            Lookup.checkName(path, path.fileName());
+            lookup.directory(path.parent());
+        }
+    }
+
+    @Override
+    public void setPermissions(EntryPath path, int permissions) throws IOException {
+        changingEntry(path, () -> {
+            MergedEntry entry = lookup.get(path);
+            if (entry.top().attributes().isSymlink()) {
+                throw Errno.EOPNOTSUPP.exception(path, "the permissions of a symbolic link cannot change");
+            }
+            requireWritable(path);
+            copyUp.ensureUpper(entry, true);
+            layers.upper().setPermissions(path, permissions);
+        });
+    }
+
+    @Override
+    public void setOwner(EntryPath path, int uid, int gid) throws IOException {
+        changingEntry(path, () -> {
+            MergedEntry entry = lookup.get(path);
+            requireWritable(path);
+            copyUp.ensureUpper(entry, true);
+            layers.upper().setOwner(path, uid, gid);
+        });
+    }
+
+    @Override
+    public void setTimes(EntryPath path, long atimeNanos, long mtimeNanos) throws IOException {
+        changingEntry(path, () -> {
+            MergedEntry entry = lookup.get(path);
+            requireWritable(path);
+            copyUp.ensureUpper(entry, true);
+            layers.upper().setTimes(path, atimeNanos, mtimeNanos);
+        });
+    }
+
+    @Override
+    public void truncate(EntryPath file, long size) throws IOException {
+        changingEntry(file, () -> {
+            MergedEntry entry = lookup.get(file);
+            EntryType type = entry.top().attributes().type();
+            if (type == EntryType.DIRECTORY) {
+                throw Errno.EISDIR.exception(file);
+            }
+            if (type != EntryType.REGULAR_FILE || size < 0) {
+                throw Errno.EINVAL.exception(file, size < 0 ? "negative size " + size : "not a regular file");
+            }
+            requireWritable(file);
+            copyUp.ensureUpper(entry, size > 0);
+            try (WritableContent content = layers.upper().openWrite(file)) {
+                content.truncate(size);
+            }
+        });
+    }
+
+    @Override
+    public List<String> listXattrs(EntryPath path) throws IOException {
+        return reading(path, () -> {
+            LayerEntry top = lookup.get(path).top();
+            return layers.layer(top.layer()).listXattrs(top.path()).stream()
+                    .filter(name -> !isPrivate(name)).toList();
+        });
+    }
+
+    @Override
+    public byte[] readXattr(EntryPath path, String name) throws IOException {
+        return reading(path, () -> {
+            MergedEntry entry = lookup.get(path);
+            refusePrivate(path, name);
+            return valueOf(entry, name).orElseThrow(() -> Errno.ENODATA.exception(path, "no attribute " + name));
+        });
+    }
+
+    private Optional<byte[]> valueOf(MergedEntry entry, String name) throws IOException {
+        LayerEntry top = entry.top();
+        return layers.layer(top.layer()).readXattr(top.path(), name);
+    }
+
+    @Override
+    public void setXattr(EntryPath path, String name, byte[] value, XattrMode mode) throws IOException {
+        changingEntry(path, () -> {
+            MergedEntry entry = lookup.get(path);
+            refusePrivate(path, name);
+            requireWritable(path);
+            copyUp.ensureUpper(entry, true);
+            layers.upper().setXattr(path, name, value, mode);
+        });
+    }
+
+    @Override
+    public void removeXattr(EntryPath path, String name) throws IOException {
+        changingEntry(path, () -> {
+            MergedEntry entry = lookup.get(path);
+            refusePrivate(path, name);
+            requireWritable(path);
+            if (!entry.hasUpper() && valueOf(entry, name).isEmpty()) {
+                throw Errno.ENODATA.exception(path, "no attribute " + name); // no copy-up for nothing, as the kernel does
+            }
+            copyUp.ensureUpper(entry, true);
+            layers.upper().removeXattr(path, name);
+        });
+    }
+
+    private boolean isPrivate(String name) {
+        return name.startsWith(privateXattrPrefix);
+    }
+
+    /** The overlay's own xattrs are neither readable nor writable through it (the kernel answers EOPNOTSUPP). */
+    private void refusePrivate(EntryPath path, String name) throws IOException {
+        if (isPrivate(name)) {
+            throw Errno.EOPNOTSUPP.exception(path, name + " is reserved for the overlay");
+        }
+    }
+
+    @Override
+    public StoreSpace space() throws IOException {
+        return reading(EntryPath.ROOT, () -> {
+            Optional<StoreSpace> space = Optional.empty();
+            if (layers.hasUpper()) {
+                space = layers.upper().space();
+            }
+            if (space.isEmpty()) {
+                space = layers.layer(1).space();
+            }
+            return space.orElse(new StoreSpace(0, 0, 0, 0, 0, 0, EntryPath.NAME_MAX));
+        });
+    }
+
+    @Override
+    public void sync() throws IOException {
+        reading(EntryPath.ROOT, () -> {
+            if (layers.hasUpper()) {
+                layers.upper().sync();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void close() throws IOException {
+        namespace.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        } finally {
+            namespace.writeLock().unlock();
+        }
+        for (OpenFile file : openFiles) {
+            file.closeForOverlay();
+        }
+        openFiles.clear();
+        layers.close();
+    }
+
+    @Override
+    public String toString() {
+        return "overlay " + config;
+    }
+}
