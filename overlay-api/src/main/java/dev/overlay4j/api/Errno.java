@@ -99,20 +99,31 @@ public enum Errno {
             case java.nio.channels.NonWritableChannelException e -> EBADF;
             case java.nio.channels.NonReadableChannelException e -> EBADF;
             case FileSystemException e -> ofMessage(e.getReason());
+            case java.io.IOException e -> ofMessage(e.getMessage());
             case null, default -> EIO;
         };
     }
 
-    /** The errno whose C library message is {@code reason} (how the JDK reports OS errors), else EIO. */
+    /**
+     * The errno whose C library message the JDK put in {@code reason}, else EIO. The JDK reports
+     * OS errors by their message: alone ("Not a directory"), with a suffix ("Too many levels of
+     * symbolic links or unable to ..."), or after a prefix ("Unable to get ...: No data
+     * available"); the longest matching message wins, so ENXIO's is not taken for ENODEV's.
+     */
     private static Errno ofMessage(String reason) {
+        Errno best = EIO;
+        int bestLength = 0;
         if (reason != null) {
             for (Errno errno : values()) {
-                if (reason.equals(errno.message)) {
-                    return errno;
+                String message = errno.message;
+                boolean matches = reason.startsWith(message) || reason.endsWith(": " + message);
+                if (matches && message.length() > bestLength) {
+                    best = errno;
+                    bestLength = message.length();
                 }
             }
         }
-        return EIO;
+        return best;
     }
 
     /**

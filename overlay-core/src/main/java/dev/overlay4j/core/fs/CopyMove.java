@@ -62,8 +62,8 @@ final class CopyMove {
     static void copy(OverlayPath source, OverlayPath target, CopyOption... optionArray) throws IOException {
         Options options = Options.of(optionArray, false);
         FileOperations from = source.getFileSystem().operations();
+        EntryAttributes attributes = from.statLikeJdk(source, options.followLinks());
         EntryPath sourceEntry = from.entry(source, options.followLinks());
-        EntryAttributes attributes = source.getFileSystem().overlay().stat(sourceEntry);
         if (prepareTarget(source, sourceEntry, attributes, target, options)) {
             copyEntry(source, sourceEntry, attributes, target, options);
         }
@@ -81,11 +81,10 @@ final class CopyMove {
         }
         FileOperations operations = source.getFileSystem().operations();
         Overlay overlay = source.getFileSystem().overlay();
-        EntryPath sourceEntry = operations.entry(source, false);
-        EntryPath targetEntry = operations.entry(target, false);
         if (options.atomic()) {
             try {
-                rename(operations, overlay, sourceEntry, targetEntry, RenameMode.REPLACE);
+                rename(operations, overlay, operations.entry(source, false), operations.entry(target, false),
+                        RenameMode.REPLACE);
             } catch (FileSystemException e) {
                 if (Errno.of(e) == Errno.EXDEV) {
                     throw new AtomicMoveNotSupportedException(source.toString(), target.toString(), e.getReason());
@@ -94,7 +93,9 @@ final class CopyMove {
             }
             return;
         }
-        EntryAttributes attributes = overlay.stat(sourceEntry);
+        EntryAttributes attributes = operations.statLikeJdk(source, false);
+        EntryPath sourceEntry = operations.entry(source, false);
+        EntryPath targetEntry = operations.entry(target, false);
         Optional<EntryAttributes> existing = operations.statIfExists(targetEntry);
         RenameMode mode = RenameMode.NOREPLACE;
         if (existing.isPresent()) {

@@ -104,7 +104,23 @@ final class FileOperations {
     }
 
     OverlayFileAttributes attributes(OverlayPath path, boolean followLinks) throws IOException {
-        return new OverlayFileAttributes(overlay().stat(entry(path, followLinks)), fs.principals());
+        return new OverlayFileAttributes(statLikeJdk(path, followLinks), fs.principals());
+    }
+
+    /**
+     * Stats what a path names, reporting ENOTDIR (a non-directory on the way) as
+     * NoSuchFileException. The JDK's default provider does so for attribute reads, access checks
+     * and the source of copy and move, and callers rely on it (Files.exists, walkers).
+     */
+    EntryAttributes statLikeJdk(OverlayPath path, boolean followLinks) throws IOException {
+        try {
+            return overlay().stat(entry(path, followLinks));
+        } catch (FileSystemException e) {
+            if (Errno.of(e) == Errno.ENOTDIR) {
+                throw Errno.ENOENT.exception(path);
+            }
+            throw e;
+        }
     }
 
     Optional<EntryAttributes> statIfExists(EntryPath entry) throws IOException {
@@ -222,7 +238,7 @@ final class FileOperations {
      * a file, directory or symlink of a read-only overlay fails with EROFS.
      */
     void checkAccess(OverlayPath path, AccessMode... modes) throws IOException {
-        EntryAttributes attributes = overlay().stat(entry(path, true));
+        EntryAttributes attributes = statLikeJdk(path, true);
         ProcessIdentity identity = fs.identity();
         for (AccessMode mode : modes) {
             int bit = switch (Objects.requireNonNull(mode, "access mode")) {
