@@ -28,12 +28,19 @@ final class CopyUp {
     private final Lookup lookup;
     private final Staging staging;
     private final PathLocks locks;
+    /** Counts regular files copied up, so handles opened on lower files notice a copy-up cheaply. */
+    private final java.util.concurrent.atomic.AtomicLong filesCopiedUp = new java.util.concurrent.atomic.AtomicLong();
 
     CopyUp(LayerStack layers, Lookup lookup, Staging staging, PathLocks locks) {
         this.layers = layers;
         this.lookup = lookup;
         this.staging = staging;
         this.locks = locks;
+    }
+
+    /** How many regular files have been copied up so far. */
+    long filesCopiedUp() {
+        return filesCopiedUp.get();
     }
 
     /**
@@ -131,6 +138,9 @@ final class CopyUp {
             }
             work.setTimes(staged, a.atimeNanos(), a.mtimeNanos());
             staging.publish(staged, entry.path(), RenameMode.NOREPLACE);
+            if (a.isRegularFile()) {
+                filesCopiedUp.incrementAndGet();
+            }
         } catch (IOException | RuntimeException e) {
             staging.discard(staged);
             throw e;

@@ -88,15 +88,16 @@ final class DirectoryOperations {
     /** {@code link(2)}: the existing file is copied up first, so both names share its upper inode. */
     void link(EntryPath existing, EntryPath link) throws IOException {
         MergedEntry source = lookup.get(existing);
-        if (source.isDirectory()) {
-            throw Errno.EPERM.exception(existing, "cannot hard-link a directory");
-        }
+        // linkat(2) checks in this order: the new name exists (EEXIST), then the source is a directory (EPERM).
         if (link.isRoot()) {
             throw Errno.EEXIST.exception(link);
         }
         MergedEntry parent = lookup.directory(link.parent());
         if (lookup.child(parent, link.fileName()).isPresent()) {
             throw Errno.EEXIST.exception(link);
+        }
+        if (source.isDirectory()) {
+            throw Errno.EPERM.exception(existing, "cannot hard-link a directory");
         }
         copyUp.ensureUpper(source, true);
         copyUp.upperDirectory(link.parent());

@@ -147,6 +147,26 @@ final class MergedOverlay implements Overlay {
     }
 
     /** fstat of an open file: the entry at {@code path} if it still has the file's inode number. */
+    /** How many regular files have been copied up; 0 for a read-only overlay. */
+    long filesCopiedUp() {
+        return copyUp == null ? 0 : copyUp.filesCopiedUp();
+    }
+
+    /**
+     * The upper layer's content of {@code path} when the file there is the one with overlay
+     * inode {@code inode}, i.e. when it has been copied up since a handle was opened on it.
+     */
+    Optional<ReadableContent> copiedUpContent(EntryPath path, long inode) throws IOException {
+        return reading(path, () -> {
+            Optional<MergedEntry> now = lookup.find(path);
+            if (now.isEmpty() || now.get().inode() != inode || now.get().top().layer() != 0
+                    || !now.get().top().attributes().isRegularFile()) {
+                return Optional.empty();
+            }
+            return Optional.of(layers.upper().openRead(path));
+        });
+    }
+
     Optional<EntryAttributes> statIfSame(EntryPath path, long inode) throws IOException {
         return reading(path, () -> {
             try {
@@ -244,6 +264,9 @@ final class MergedOverlay implements Overlay {
             ReadableContent content = layer.openRead(top.path());
             try {
                 file = new OpenFile(this, path, content, false, false, entry.attributes(), layer.localFile(top.path()));
+                if (top.layer() != 0 && copyUp != null) {
+                    file.followCopyUp(copyUp.filesCopiedUp());
+                }
             } catch (IOException | RuntimeException e) {
                 content.close();
                 throw e;

@@ -12,14 +12,20 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * An open regular file: the content of the one layer entry it was opened on. A read-only
- * handle on a lower file keeps reading the lower bytes after a copy-up, as in the kernel.
+ * An open regular file. A handle opened for writing holds the upper file. A read-only handle on
+ * a lower file moves to the upper copy once the file is copied up, so it sees later writes, as
+ * the kernel's overlayfs does since Linux 4.19 (only a lower file mapped before the copy-up
+ * keeps showing the lower bytes, there as here through a passthrough {@link #localFile()}).
  */
 final class OpenFile implements OverlayFile {
 
     private final MergedOverlay overlay;
     private final EntryPath path;
-    private final ReadableContent content;
+    private volatile ReadableContent content;
+    /** Lower contents this handle has moved away from; closed with the handle. */
+    private final java.util.List<ReadableContent> replaced = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** For a read-only handle on a lower file: the copy-up count last checked; -1 otherwise. */
+    private volatile long copyUpsSeen = -1;
     private final boolean writable;
     private final boolean append;
     private final EntryAttributes openedAs;
@@ -37,6 +43,34 @@ final class OpenFile implements OverlayFile {
         this.localFile = localFile;
     }
 
+    /** Makes this read-only handle on a lower file follow the file when it is copied up. */
+    void followCopyUp(long copyUpsNow) {
+        copyUpsSeen = copyUpsNow;
+    }
+
+    /** The content to use now: the upper copy once this lower file has been copied up. */
+    private ReadableContent current() throws IOException {
+        long seen = copyUpsSeen;
+        if (seen >= 0) {
+            long now = overlay.filesCopiedUp();
+            if (now != seen) {
+                synchronized (this) {
+                    if (copyUpsSeen == seen) {
+                        Optional<ReadableContent> upper = overlay.copiedUpContent(path, openedAs.inode());
+                        if (upper.isPresent()) {
+                            replaced.add(content);
+                            content = upper.get();
+                            copyUpsSeen = -1; // in the upper layer now: nothing more to follow
+                        } else {
+                            copyUpsSeen = now;
+                        }
+                    }
+                }
+            }
+        }
+        return content;
+    }
+
     @Override
     public boolean isWritable() {
         return writable;
@@ -48,7 +82,7 @@ final class OpenFile implements OverlayFile {
         if (position < 0) {
             throw Errno.EINVAL.exception(path, "negative position " + position);
         }
-        return content.read(dst, position);
+        return current().read(dst, position);
     }
 
     @Override
@@ -64,7 +98,7 @@ final class OpenFile implements OverlayFile {
     @Override
     public long size() throws IOException {
         checkOpen();
-        return content.size();
+        return current().size();
     }
 
     @Override
@@ -88,7 +122,7 @@ final class OpenFile implements OverlayFile {
     @Override
     public EntryAttributes stat() throws IOException {
         checkOpen();
-        long size = content.size();
+        long size = current().size();
         Optional<EntryAttributes> now = overlay.statIfSame(path, openedAs.inode());
         EntryAttributes shown = now.orElse(openedAs);
         return new EntryAttributes(shown.type(), shown.permissions(), shown.uid(), shown.gid(), size,
@@ -108,6 +142,9 @@ final class OpenFile implements OverlayFile {
         }
         closed = true;
         overlay.forget(this);
+        for (ReadableContent old : replaced) {
+            old.close();
+        }
         content.close();
     }
 
@@ -115,6 +152,9 @@ final class OpenFile implements OverlayFile {
     void closeForOverlay() {
         closed = true;
         try {
+            for (ReadableContent old : replaced) {
+                old.close();
+            }
             content.close();
         } catch (IOException | RuntimeException ignored) {
             // the overlay is closing its layers anyway

@@ -113,12 +113,24 @@ class CopyUpTest {
     }
 
     @Test
-    void fileOpenedForReadingBeforeCopyUpKeepsReadingLowerBytes() throws Exception {
+    void fileOpenedForReadingBeforeCopyUpReadsTheUpperCopyAfterIt() throws Exception {
+        // The kernel's overlayfs since Linux 4.19: a read-only fd follows its file into the upper layer.
         LayerTree t = new LayerTree(tmp, 1).file(1, "f", "lower");
         try (Overlay o = t.open(); OverlayFile reader = o.open(p("f"), Set.of(StandardOpenOption.READ), null)) {
-            LayerTree.write(o, "f", "upper!");
             assertEquals("lower", read(reader));
+            LayerTree.write(o, "f", "upper!");
+            assertEquals("upper!", read(reader));
+            assertEquals(6, reader.size());
             assertEquals("upper!", read(o, "f"));
+        }
+    }
+
+    @Test
+    void anotherFilesCopyUpLeavesAReadHandleOnItsLowerBytes() throws Exception {
+        LayerTree t = new LayerTree(tmp, 1).file(1, "f", "lower").file(1, "g", "other");
+        try (Overlay o = t.open(); OverlayFile reader = o.open(p("f"), Set.of(StandardOpenOption.READ), null)) {
+            LayerTree.write(o, "g", "changed"); // another file's copy-up does not move this handle
+            assertEquals("lower", read(reader));
         }
     }
 

@@ -178,8 +178,10 @@ final class FileOperations {
     }
 
     void createLink(OverlayPath link, OverlayPath existing) throws IOException {
-        // link(2) does not follow a final symlink in the existing path
+        // link(2) does not follow a final symlink in the existing path, and looks it up whole
+        // (ENOENT, ENOTDIR) before it looks at the new name's parents.
         EntryPath existingEntry = entry(existing, false);
+        overlay().stat(existingEntry);
         EntryPath linkEntry = entry(link, false);
         changing(() -> {
             overlay().link(existingEntry, linkEntry);
