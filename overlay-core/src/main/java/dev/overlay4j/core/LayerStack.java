@@ -1,14 +1,19 @@
 package dev.overlay4j.core;
 
+import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Layer;
 import dev.overlay4j.api.Layers;
-import dev.overlay4j.api.OverlayConfig;
 import dev.overlay4j.api.OverlayConfig.LayerSource;
+import dev.overlay4j.api.OverlayConfig;
 import dev.overlay4j.api.WritableLayer;
 import java.io.Closeable;
 import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The layers of one overlay by index: 0 is the upper layer (absent in a lower-only overlay),
@@ -29,6 +34,7 @@ final class LayerStack implements Closeable {
 
     /** Opens every layer of {@code config}; on failure closes those opened so far. */
     static LayerStack open(OverlayConfig config) throws IOException {
+        refuseOverlappingDirectories(config);
         List<Layer> opened = new ArrayList<>();
         try {
             List<Layer> lowers = new ArrayList<>();
@@ -58,6 +64,60 @@ final class LayerStack implements Closeable {
                 }
             }
             throw e;
+        }
+    }
+
+    /**
+     * Refuses, with ELOOP as the kernel does, local layer directories that overlap: a lower named
+     * twice, or a lower that lies inside the upper or work directory or contains one of them.
+     * (The kernel accepts an upper inside a lower and then fails lookups there; refusing at once
+     * is clearer.) Lowers may nest inside each other, as in the kernel.
+     */
+    private static void refuseOverlappingDirectories(OverlayConfig config) throws IOException {
+        List<Path> lowers = new ArrayList<>();
+        for (LayerSource source : config.lowers()) {
+            Optional<Path> dir = localDirectory(source);
+            if (dir.isPresent()) {
+                if (lowers.contains(dir.get())) {
+                    throw Errno.ELOOP.exception(dir.get(), "the lower layer " + dir.get() + " is named twice");
+                }
+                lowers.add(dir.get());
+            }
+        }
+        List<Path> writable = new ArrayList<>();
+        if (config.upper() != null) {
+            localDirectory(config.upper()).ifPresent(writable::add);
+            if (config.work() != null) {
+                localDirectory(new LayerSource.Location(config.work())).ifPresent(writable::add);
+            }
+        }
+        for (Path dir : writable) {
+            String role = writable.indexOf(dir) == 0 ? "upper dir " : "work dir ";
+            for (Path lower : lowers) {
+                if (lower.startsWith(dir)) {
+                    throw Errno.ELOOP.exception(lower, "the lower layer " + lower + " lies inside the " + role + dir);
+                }
+                if (dir.startsWith(lower)) {
+                    throw Errno.ELOOP.exception(dir, "the " + role + dir + " lies inside the lower layer " + lower);
+                }
+            }
+        }
+    }
+
+    /** The real path of a layer given as a local directory; empty for anything else or a missing one. */
+    private static Optional<Path> localDirectory(LayerSource source) {
+        if (!(source instanceof LayerSource.Location location)) {
+            return Optional.empty();
+        }
+        try {
+            URI uri = Layers.toUri(location.spec());
+            if (!"file".equalsIgnoreCase(uri.getScheme())) {
+                return Optional.empty();
+            }
+            Path path = Path.of(uri);
+            return Files.isDirectory(path) ? Optional.of(path.toRealPath()) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty(); // the provider reports what is wrong with it
         }
     }
 
