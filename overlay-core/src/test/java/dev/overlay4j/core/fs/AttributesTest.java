@@ -29,26 +29,9 @@ import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class AttributesTest {
-
-    @TempDir
-    Path dir;
-    LayeredFileSystem layers;
-
-    @BeforeEach
-    void open() throws IOException {
-        layers = LayeredFileSystem.writable(dir);
-    }
-
-    @AfterEach
-    void close() throws IOException {
-        layers.close();
-    }
+class AttributesTest extends WritableOverlayFixture {
 
     @Test
     void basicAttributesDescribeTheMergedEntry() throws IOException {

@@ -17,26 +17,10 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class CopyMoveTest {
-
-    @TempDir
-    Path dir;
-    LayeredFileSystem layers;
-
-    @BeforeEach
-    void open() throws IOException {
-        layers = LayeredFileSystem.writable(dir);
-    }
-
-    @AfterEach
-    void close() throws IOException {
-        layers.close();
-    }
+class CopyMoveTest extends WritableOverlayFixture {
 
     @Test
     void moveRenamesAFile() throws IOException {

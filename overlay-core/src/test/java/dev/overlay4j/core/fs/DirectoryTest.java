@@ -21,26 +21,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class DirectoryTest {
-
-    @TempDir
-    Path dir;
-    LayeredFileSystem layers;
-
-    @BeforeEach
-    void open() throws IOException {
-        layers = LayeredFileSystem.writable(dir);
-    }
-
-    @AfterEach
-    void close() throws IOException {
-        layers.close();
-    }
+class DirectoryTest extends WritableOverlayFixture {
 
     private List<String> list(String directory) throws IOException {
         try (Stream<Path> entries = Files.list(layers.path(directory))) {

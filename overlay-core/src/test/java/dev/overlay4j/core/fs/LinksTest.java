@@ -13,26 +13,9 @@ import java.nio.file.NotLinkException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class LinksTest {
-
-    @TempDir
-    Path dir;
-    LayeredFileSystem layers;
-
-    @BeforeEach
-    void open() throws IOException {
-        layers = LayeredFileSystem.writable(dir);
-    }
-
-    @AfterEach
-    void close() throws IOException {
-        layers.close();
-    }
+class LinksTest extends WritableOverlayFixture {
 
     @Test
     void symlinkTargetReadsBackAsWritten() throws IOException {

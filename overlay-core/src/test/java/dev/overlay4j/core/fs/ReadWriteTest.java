@@ -25,26 +25,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class ReadWriteTest {
-
-    @TempDir
-    Path dir;
-    LayeredFileSystem layers;
-
-    @BeforeEach
-    void open() throws IOException {
-        layers = LayeredFileSystem.writable(dir);
-    }
-
-    @AfterEach
-    void close() throws IOException {
-        layers.close();
-    }
+class ReadWriteTest extends WritableOverlayFixture {
 
     @Test
     void readsTheTopmostLayersFile() throws IOException {
