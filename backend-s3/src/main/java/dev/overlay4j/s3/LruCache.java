@@ -1,0 +1,53 @@
+package dev.overlay4j.s3;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.ToLongFunction;
+
+/** A map bounded by a total weight, dropping the least recently used entries first. Thread safe. */
+final class LruCache<K, V> {
+
+    private final long capacity;
+    private final ToLongFunction<V> weigher;
+    private final LinkedHashMap<K, V> map = new LinkedHashMap<>(64, 0.75f, true);
+    private long weight;
+
+    LruCache(long capacity, ToLongFunction<V> weigher) {
+        this.capacity = capacity;
+        this.weigher = weigher;
+    }
+
+    synchronized V get(K key) {
+        return map.get(key);
+    }
+
+    synchronized void put(K key, V value) {
+        long w = weigher.applyAsLong(value);
+        if (w > capacity) {
+            return;
+        }
+        V old = map.put(key, value);
+        if (old != null) {
+            weight -= weigher.applyAsLong(old);
+        }
+        weight += w;
+        var it = map.entrySet().iterator();
+        while (weight > capacity && it.hasNext()) {
+            Map.Entry<K, V> eldest = it.next();
+            weight -= weigher.applyAsLong(eldest.getValue());
+            it.remove();
+        }
+    }
+
+    synchronized void remove(K key) {
+        V old = map.remove(key);
+        if (old != null) {
+            weight -= weigher.applyAsLong(old);
+        }
+    }
+
+    synchronized void clear() {
+        map.clear();
+        weight = 0;
+    }
+}

@@ -1,0 +1,628 @@
+package dev.overlay4j.s3;
+
+import dev.overlay4j.api.DirectoryEntry;
+import dev.overlay4j.api.EntryAttributes;
+import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.EntryType;
+import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.Layer;
+import dev.overlay4j.api.LayerOptions;
+import dev.overlay4j.api.ReadableContent;
+import dev.overlay4j.api.StoreSpace;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.stream.Stream;
+import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.EncodingType;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * A read-only layer over the keys below a prefix of an S3 bucket. Common prefixes and
+ * {@code dir/} marker objects are directories; file metadata comes from s3fs-fuse's user
+ * metadata ({@link S3fsMetadata}); whiteouts follow the OCI convention ({@link ObjectNames}).
+ * Listings and metadata are cached for the listing TTL; file bytes are read lazily in blocks.
+ */
+final class S3Layer implements Layer {
+
+    private static final System.Logger LOG = System.getLogger(S3Layer.class.getName());
+    /** The longest symlink target Linux accepts (PATH_MAX): larger objects are never symlinks. */
+    private static final long PATH_MAX = 4096;
+
+    /** What HEAD told about one object version. */
+    private record Head(String etag, long size, S3fsMetadata meta, long lastModifiedNanos, long loadedAtNanos) {
+    }
+
+    private final S3Settings settings;
+    private final S3Client client;
+    private final BlockFetcher fetcher;
+    private final long ttlNanos;
+    private final int processUid;
+    private final int processGid;
+    private final long openedAtNanos = System.currentTimeMillis() * 1_000_000L;
+    private final LruCache<String, Listing> listings;
+    private final ConcurrentHashMap<String, CompletableFuture<Listing>> loading = new ConcurrentHashMap<>();
+    private final LruCache<String, Head> heads = new LruCache<>(200_000, h -> 1);
+    private final LruCache<String, String> linkTargets = new LruCache<>(10_000, t -> 1);
+    private final ExecutorService headExecutor = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("overlay4j-s3-head-", 0).factory());
+    private final Semaphore headParallel = new Semaphore(16);
+    private final String overlayPrefix;
+    private volatile boolean closed;
+
+    S3Layer(S3Settings settings, S3Client client, LayerOptions options) throws IOException {
+        this.settings = settings;
+        this.overlayPrefix = options.overlayXattrPrefix();
+        this.client = client;
+        this.fetcher = new BlockFetcher(client, settings,
+                settings.cacheDir() == null ? null : new DiskBlockCache(settings.cacheDir(), settings.cacheSize()));
+        this.ttlNanos = settings.listTtl().toNanos();
+        this.listings = new LruCache<>(4096, l -> 1);
+        int[] ids = processIds();
+        this.processUid = ids[0];
+        this.processGid = ids[1];
+    }
+
+    @Override
+    public String description() {
+        return settings.describe();
+    }
+
+    @Override
+    public String toString() {
+        return "S3Layer[" + description() + "]";
+    }
+
+    /** An entry for messages: the layer root without options, then the path. */
+    private String display(EntryPath path) {
+        return settings.root() + (path.isRoot() ? "" : path.relativeString());
+    }
+
+    // ---- resolution ----------------------------------------------------------------------
+
+    /** What a path is, after its parents were found to be directories; null when absent. */
+    private Listing.Node resolve(EntryPath path) throws IOException {
+        checkOpen();
+        if (path.isRoot()) {
+            return new Listing.DirectoryNode(settings.prefix());
+        }
+        String dirPrefix = settings.prefix();
+        for (int i = 0; i < path.nameCount(); i++) {
+            Listing listing = listing(dirPrefix, path.subpath(i));
+            Listing.Node node = listing.entries().get(path.name(i));
+            if (node == null) {
+                return null;
+            }
+            if (i == path.nameCount() - 1) {
+                return node;
+            }
+            switch (node) {
+                case Listing.DirectoryNode dir -> dirPrefix = dir.prefix();
+                case Listing.WhiteoutNode w -> {
+                    return null;
+                }
+                case Listing.ObjectNode object -> {
+                    if (type(object) != EntryType.DIRECTORY) {
+                        throw Errno.ENOTDIR.exception(display(path), "a path component is not a directory");
+                    }
+                    dirPrefix = object.key() + "/";
+                }
+            }
+        }
+        throw new AssertionError();
+    }
+
+    private EntryType type(Listing.ObjectNode object) throws IOException {
+        if (!settings.metadata()) {
+            return EntryType.REGULAR_FILE;
+        }
+        return type(head(object));
+    }
+
+    /** The type an object's metadata gives it; the kernel's xattr whiteout format counts too. */
+    private EntryType type(Head head) {
+        if (head == null) {
+            return EntryType.REGULAR_FILE;
+        }
+        EntryType type = head.meta().type(EntryType.REGULAR_FILE);
+        if (type == EntryType.REGULAR_FILE && head.size() == 0
+                && head.meta().xattrs().containsKey(overlayPrefix + "whiteout")) {
+            return EntryType.WHITEOUT;
+        }
+        return type;
+    }
+
+    // ---- Layer ---------------------------------------------------------------------------
+
+    @Override
+    public Optional<EntryAttributes> stat(EntryPath path) throws IOException {
+        Listing.Node node = resolve(path);
+        if (node == null) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(attributes(path, node));
+    }
+
+    private EntryAttributes attributes(EntryPath path, Listing.Node node) throws IOException {
+        return switch (node) {
+            case Listing.DirectoryNode dir -> directoryAttributes(path, dir.prefix(), null);
+            case Listing.WhiteoutNode w -> new EntryAttributes(EntryType.WHITEOUT, 0, 0, 0, 0, 0,
+                    openedAtNanos, openedAtNanos, openedAtNanos, 1, ObjectNames.inode(w.key()), 0, false, null);
+            case Listing.ObjectNode object -> {
+                Head head = settings.metadata() ? head(object) : null;
+                if (settings.metadata() && head == null) {
+                    yield null; // deleted since the listing
+                }
+                S3fsMetadata meta = head == null ? S3fsMetadata.NONE : head.meta();
+                long size = head == null ? object.size() : head.size();
+                long modified = head == null ? object.lastModifiedNanos() : head.lastModifiedNanos();
+                EntryType type = type(head);
+                if (type == EntryType.WHITEOUT) {
+                    yield new EntryAttributes(EntryType.WHITEOUT, 0, 0, 0, 0, 0, modified, modified, modified, 1,
+                            ObjectNames.inode(object.key()), 0, false, null);
+                }
+                if (type == EntryType.DIRECTORY) {
+                    yield directoryAttributes(path, object.key() + "/", meta);
+                }
+                long mtime = or(meta.mtimeNanos(), modified);
+                yield new EntryAttributes(type,
+                        type == EntryType.SYMLINK ? 0777 : meta.permissions(0644),
+                        meta.uid() >= 0 ? meta.uid() : processUid,
+                        meta.gid() >= 0 ? meta.gid() : processGid,
+                        type == EntryType.REGULAR_FILE || type == EntryType.SYMLINK ? size : 0,
+                        (size + 511) / 512,
+                        or(meta.atimeNanos(), mtime), mtime, or(meta.ctimeNanos(), mtime),
+                        1, ObjectNames.inode(object.key()),
+                        type == EntryType.CHARACTER_DEVICE || type == EntryType.BLOCK_DEVICE ? meta.rdev() : 0,
+                        false, null);
+            }
+        };
+    }
+
+    private EntryAttributes directoryAttributes(EntryPath path, String prefix, S3fsMetadata ownMeta) throws IOException {
+        Listing listing = listing(prefix, path);
+        S3fsMetadata meta = ownMeta == null ? S3fsMetadata.NONE : ownMeta;
+        long modified = openedAtNanos;
+        if (ownMeta == null && listing.marker() && settings.metadata() && !prefix.isEmpty()) {
+            Head head = head(prefix, null, -1, 0);
+            if (head != null) {
+                meta = head.meta();
+                modified = head.lastModifiedNanos();
+            }
+        }
+        long mtime = or(meta.mtimeNanos(), modified);
+        byte[] opaqueMark = meta.xattrs().get(overlayPrefix + "opaque");
+        byte[] redirect = meta.xattrs().get(overlayPrefix + "redirect");
+        return new EntryAttributes(EntryType.DIRECTORY, meta.permissions(0755),
+                meta.uid() >= 0 ? meta.uid() : processUid, meta.gid() >= 0 ? meta.gid() : processGid,
+                4096, 8, or(meta.atimeNanos(), mtime), mtime, or(meta.ctimeNanos(), mtime),
+                (int) Math.min(Integer.MAX_VALUE, 2 + listing.subdirectories()),
+                ObjectNames.inode(prefix), 0,
+                listing.opaque() || (opaqueMark != null && new String(opaqueMark, StandardCharsets.UTF_8).equals("y")),
+                redirect == null ? null : new String(redirect, StandardCharsets.UTF_8));
+    }
+
+    private static long or(long value, long fallback) {
+        return value == S3fsMetadata.NO_TIME ? fallback : value;
+    }
+
+    @Override
+    public Stream<DirectoryEntry> list(EntryPath directory) throws IOException {
+        String prefix = directoryPrefix(directory);
+        Listing cached = listings.get(prefix);
+        if (cached != null && System.nanoTime() - cached.loadedAtNanos() < ttlNanos) {
+            return entries(cached.entries().entrySet()).stream();
+        }
+        return streamListing(prefix, directory);
+    }
+
+    /**
+     * Serves a listing page by page as S3 delivers it: the first page is fetched now (so a
+     * failure is an IOException of this call), later ones as the stream is read (a failure
+     * then is an UncheckedIOException carrying the errno exception). A listing read to its end
+     * is cached like any other.
+     */
+    private Stream<DirectoryEntry> streamListing(String prefix, EntryPath directory) throws IOException {
+        java.util.Iterator<ListObjectsV2Response> pages = client.listObjectsV2Paginator(r -> r.bucket(settings.bucket())
+                .prefix(prefix).delimiter("/").encodingType(EncodingType.URL)).iterator();
+        ListingBuilder builder = new ListingBuilder(prefix, this::warn);
+        java.util.ArrayDeque<DirectoryEntry> ready = new java.util.ArrayDeque<>();
+        boolean[] finished = {false};
+        IoStep step = () -> {
+            try {
+                if (pages.hasNext()) {
+                    ListObjectsV2Response page = pages.next();
+                    String cursor = "";
+                    for (S3Object object : page.contents()) {
+                        builder.object(object.key(), object.size(), object.eTag(), nanos(object.lastModified()));
+                        cursor = object.key();
+                    }
+                    for (CommonPrefix common : page.commonPrefixes()) {
+                        builder.commonPrefix(common.prefix());
+                        if (ListingBuilder.compareKeys(common.prefix(), cursor) > 0) {
+                            cursor = common.prefix();
+                        }
+                    }
+                    ready.addAll(entries(builder.drainSettled(cursor)));
+                } else {
+                    ready.addAll(entries(builder.drainRest()));
+                    listings.put(prefix, builder.build(System.nanoTime()));
+                    finished[0] = true;
+                }
+            } catch (SdkException e) {
+                throw S3Errors.of(e, display(directory), "listing " + ObjectNames.printable(prefix));
+            }
+        };
+        step.run();
+        java.util.Spliterator<DirectoryEntry> entries = new java.util.Spliterators.AbstractSpliterator<>(
+                Long.MAX_VALUE, java.util.Spliterator.DISTINCT | java.util.Spliterator.NONNULL) {
+            @Override
+            public boolean tryAdvance(java.util.function.Consumer<? super DirectoryEntry> action) {
+                try {
+                    while (ready.isEmpty() && !finished[0]) {
+                        step.run();
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                DirectoryEntry next = ready.poll();
+                if (next == null) {
+                    return false;
+                }
+                action.accept(next);
+                return true;
+            }
+        };
+        return java.util.stream.StreamSupport.stream(entries, false);
+    }
+
+    private interface IoStep {
+        void run() throws IOException;
+    }
+
+    private long nanos(java.time.Instant instant) {
+        return instant == null ? openedAtNanos : instant.getEpochSecond() * 1_000_000_000L + instant.getNano();
+    }
+
+    /** Directory entries for listing nodes, typing small objects by their metadata (HEADs in parallel). */
+    private List<DirectoryEntry> entries(java.util.Collection<Map.Entry<String, Listing.Node>> nodes) throws IOException {
+        if (settings.metadata()) {
+            prefetchHeads(nodes.stream().map(Map.Entry::getValue).toList());
+        }
+        List<DirectoryEntry> entries = new ArrayList<>(nodes.size());
+        for (Map.Entry<String, Listing.Node> e : nodes) {
+            switch (e.getValue()) {
+                case Listing.DirectoryNode dir ->
+                        entries.add(new DirectoryEntry(e.getKey(), EntryType.DIRECTORY, ObjectNames.inode(dir.prefix())));
+                case Listing.WhiteoutNode w ->
+                        entries.add(new DirectoryEntry(e.getKey(), EntryType.WHITEOUT, ObjectNames.inode(w.key())));
+                case Listing.ObjectNode object -> {
+                    EntryType type = EntryType.REGULAR_FILE;
+                    if (settings.metadata() && object.size() <= PATH_MAX) {
+                        Head head = head(object);
+                        if (head == null) {
+                            continue; // deleted since the listing
+                        }
+                        type = type(head);
+                    }
+                    entries.add(new DirectoryEntry(e.getKey(), type, ObjectNames.inode(object.key())));
+                }
+            }
+        }
+        return entries;
+    }
+
+    /** The key prefix of a directory, or ENOENT / ENOTDIR. */
+    private String directoryPrefix(EntryPath directory) throws IOException {
+        Listing.Node node = resolve(directory);
+        return switch (node) {
+            case null -> throw Errno.ENOENT.exception(display(directory));
+            case Listing.WhiteoutNode w -> throw Errno.ENOENT.exception(display(directory));
+            case Listing.DirectoryNode dir -> dir.prefix();
+            case Listing.ObjectNode object -> {
+                if (type(object) != EntryType.DIRECTORY) {
+                    throw Errno.ENOTDIR.exception(display(directory));
+                }
+                yield object.key() + "/";
+            }
+        };
+    }
+
+    @Override
+    public ReadableContent openRead(EntryPath file) throws IOException {
+        Listing.ObjectNode object = object(file);
+        Head head = settings.metadata() ? head(object) : null;
+        if (settings.metadata() && head == null) {
+            throw Errno.ENOENT.exception(display(file));
+        }
+        EntryType type = type(head);
+        if (type == EntryType.WHITEOUT) {
+            throw Errno.ENOENT.exception(display(file));
+        }
+        if (type == EntryType.DIRECTORY) {
+            throw Errno.EISDIR.exception(display(file));
+        }
+        if (type == EntryType.SYMLINK) {
+            throw Errno.ELOOP.exception(display(file), "a symbolic link (opened without following it)");
+        }
+        if (type != EntryType.REGULAR_FILE) {
+            throw Errno.EINVAL.exception(display(file), "not a regular file");
+        }
+        ObjectVersion version = head == null
+                ? new ObjectVersion(object.key(), object.etag(), object.size(), display(file))
+                : new ObjectVersion(object.key(), head.etag(), head.size(), display(file));
+        return new S3Content(version, fetcher, settings.readahead());
+    }
+
+    private Listing.ObjectNode object(EntryPath path) throws IOException {
+        return switch (resolve(path)) {
+            case null -> throw Errno.ENOENT.exception(display(path));
+            case Listing.WhiteoutNode w -> throw Errno.ENOENT.exception(display(path));
+            case Listing.DirectoryNode d -> throw Errno.EISDIR.exception(display(path));
+            case Listing.ObjectNode object -> object;
+        };
+    }
+
+    @Override
+    public String readLink(EntryPath link) throws IOException {
+        Listing.Node node = resolve(link);
+        if (node == null || node instanceof Listing.WhiteoutNode) {
+            throw Errno.ENOENT.exception(display(link));
+        }
+        if (!(node instanceof Listing.ObjectNode object) || type(object) != EntryType.SYMLINK) {
+            throw Errno.EINVAL.exception(display(link), "not a symbolic link");
+        }
+        Head head = head(object);
+        String cacheKey = object.key() + '\0' + head.etag();
+        String target = linkTargets.get(cacheKey);
+        if (target == null) {
+            try {
+                ResponseBytes<GetObjectResponse> bytes = client.getObjectAsBytes(r -> r.bucket(settings.bucket())
+                        .key(object.key()).ifMatch(head.etag()));
+                target = bytes.asString(StandardCharsets.UTF_8);
+            } catch (SdkException e) {
+                throw S3Errors.of(e, display(link), "reading the symlink target");
+            }
+            linkTargets.put(cacheKey, target);
+        }
+        return target;
+    }
+
+    @Override
+    public List<String> listXattrs(EntryPath path) throws IOException {
+        return xattrs(path).keySet().stream().filter(name -> !name.startsWith(overlayPrefix)).sorted().toList();
+    }
+
+    @Override
+    public Optional<byte[]> readXattr(EntryPath path, String name) throws IOException {
+        if (name.startsWith(overlayPrefix)) {
+            requireExists(path);
+            return Optional.empty();
+        }
+        return Optional.ofNullable(xattrs(path).get(name)).map(byte[]::clone);
+    }
+
+    @Override
+    public Optional<byte[]> readOverlayXattr(EntryPath path, String key) throws IOException {
+        return Optional.ofNullable(xattrs(path).get(overlayPrefix + key)).map(byte[]::clone);
+    }
+
+    /** The extended attributes s3fs keeps in the entry's (or its directory marker's) metadata. */
+    private Map<String, byte[]> xattrs(EntryPath path) throws IOException {
+        Listing.Node node = requireExists(path);
+        if (!settings.metadata()) {
+            return Map.of();
+        }
+        Head head = switch (node) {
+            case Listing.ObjectNode object -> head(object);
+            case Listing.DirectoryNode dir -> dir.prefix().isEmpty() || !listing(dir.prefix(), path).marker() ? null
+                    : head(dir.prefix(), null, -1, 0);
+            case Listing.WhiteoutNode w -> null;
+        };
+        return head == null ? Map.of() : head.meta().xattrs();
+    }
+
+    private Listing.Node requireExists(EntryPath path) throws IOException {
+        Listing.Node node = resolve(path);
+        if (node == null) {
+            throw Errno.ENOENT.exception(display(path));
+        }
+        return node;
+    }
+
+    @Override
+    public Optional<StoreSpace> space() {
+        // An object store has no capacity to report; a lower layer never needs free space.
+        return Optional.of(new StoreSpace(settings.blockSize(), 0, 0, 0, 0, 0, EntryPath.NAME_MAX));
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        headExecutor.shutdownNow();
+        fetcher.close();
+        client.close();
+    }
+
+    private void checkOpen() throws IOException {
+        if (closed) {
+            throw Errno.EBADF.exception(description(), "the layer is closed");
+        }
+    }
+
+    // ---- listings -------------------------------------------------------------------------
+
+    /** Checks that the bucket and prefix exist and can be read; fails with one clear message. */
+    void probe() throws IOException {
+        try {
+            ListObjectsV2Response response = client.listObjectsV2(r -> r.bucket(settings.bucket())
+                    .prefix(settings.prefix()).maxKeys(1));
+            if (!settings.prefix().isEmpty() && response.keyCount() != null && response.keyCount() == 0
+                    && response.contents().isEmpty()) {
+                throw Errno.ENOENT.exception(description(), "no objects under " + settings.root());
+            }
+        } catch (SdkException e) {
+            String doing = "opening " + settings.root() + (settings.endpoint() == null ? ""
+                    : " at " + settings.endpoint().getScheme() + "://" + settings.endpoint().getAuthority());
+            if (S3Errors.isNotFound(e)) {
+                throw Errno.ENOENT.exception(description(), doing + ": the bucket does not exist");
+            }
+            throw S3Errors.of(e, description(), doing);
+        }
+    }
+
+    private Listing listing(String prefix, EntryPath path) throws IOException {
+        Listing cached = listings.get(prefix);
+        if (cached != null && System.nanoTime() - cached.loadedAtNanos() < ttlNanos) {
+            return cached;
+        }
+        CompletableFuture<Listing> mine = new CompletableFuture<>();
+        CompletableFuture<Listing> running = loading.putIfAbsent(prefix, mine);
+        if (running != null) {
+            try {
+                return running.get();
+            } catch (InterruptedException e) {
+                throw S3Errors.interrupted(display(path));
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof IOException io ? io : Errno.EIO.exception(display(path), String.valueOf(e.getCause()));
+            }
+        }
+        try {
+            Listing listing = load(prefix, path);
+            listings.put(prefix, listing);
+            loading.remove(prefix, mine);
+            mine.complete(listing);
+            return listing;
+        } catch (IOException | RuntimeException e) {
+            // Out of the map before waking waiters, so the next call lists again (a failure is not cached).
+            loading.remove(prefix, mine);
+            mine.completeExceptionally(e);
+            throw e;
+        }
+    }
+
+    /** Lists one directory: every page of ListObjectsV2 with delimiter '/', refusing hostile keys. */
+    private Listing load(String prefix, EntryPath path) throws IOException {
+        ListingBuilder builder = new ListingBuilder(prefix, this::warn);
+        try {
+            for (ListObjectsV2Response page : client.listObjectsV2Paginator(r -> r.bucket(settings.bucket())
+                    .prefix(prefix).delimiter("/").encodingType(EncodingType.URL))) {
+                for (S3Object object : page.contents()) {
+                    builder.object(object.key(), object.size(), object.eTag(), nanos(object.lastModified()));
+                }
+                for (CommonPrefix common : page.commonPrefixes()) {
+                    builder.commonPrefix(common.prefix());
+                }
+            }
+        } catch (SdkException e) {
+            throw S3Errors.of(e, display(path), "listing " + ObjectNames.printable(prefix));
+        }
+        return builder.build(System.nanoTime());
+    }
+
+    private void warn(String key, String why) {
+        LOG.log(Level.WARNING, () -> "layer " + description() + ": skipping key \"" + ObjectNames.printable(key)
+                + "\": " + why);
+    }
+
+    // ---- object metadata -----------------------------------------------------------------
+
+    private Head head(Listing.ObjectNode object) throws IOException {
+        return head(object.key(), object.etag(), object.size(), object.lastModifiedNanos());
+    }
+
+    /** HEAD of a key, cached while its ETag matches the listing's; null when the object is gone. */
+    private Head head(String key, String listedEtag, long listedSize, long listedModified) throws IOException {
+        Head cached = heads.get(key);
+        if (cached != null && (listedEtag != null ? cached.etag() != null && cached.etag().equals(listedEtag)
+                : System.nanoTime() - cached.loadedAtNanos() < ttlNanos)) {
+            return cached;
+        }
+        try {
+            HeadObjectResponse response = client.headObject(r -> r.bucket(settings.bucket()).key(key));
+            Head head = new Head(response.eTag() != null ? response.eTag() : listedEtag,
+                    response.contentLength() != null ? response.contentLength() : listedSize,
+                    S3fsMetadata.parse(response.metadata()),
+                    response.lastModified() == null ? listedModified
+                            : response.lastModified().getEpochSecond() * 1_000_000_000L + response.lastModified().getNano(),
+                    System.nanoTime());
+            heads.put(key, head);
+            return head;
+        } catch (SdkException e) {
+            if (S3Errors.isNotFound(e)) {
+                heads.remove(key);
+                return null;
+            }
+            throw S3Errors.of(e, "s3://" + settings.bucket() + "/" + ObjectNames.printable(key), "HEAD");
+        }
+    }
+
+    /** HEADs the objects of a listing whose type is unknown, in parallel, before a listing is served. */
+    private void prefetchHeads(List<Listing.Node> nodes) throws IOException {
+        List<CompletableFuture<Void>> pending = new ArrayList<>();
+        for (Listing.Node node : nodes) {
+            if (node instanceof Listing.ObjectNode object && object.size() <= PATH_MAX) {
+                Head cached = heads.get(object.key());
+                if (cached != null && cached.etag() != null && cached.etag().equals(object.etag())) {
+                    continue;
+                }
+                pending.add(CompletableFuture.runAsync(() -> {
+                    try {
+                        headParallel.acquire();
+                        try {
+                            head(object);
+                        } finally {
+                            headParallel.release();
+                        }
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.util.concurrent.CancellationException("interrupted");
+                    }
+                }, headExecutor));
+            }
+        }
+        try {
+            CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).get();
+        } catch (InterruptedException e) {
+            throw S3Errors.interrupted(description());
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof java.io.UncheckedIOException u) {
+                throw u.getCause();
+            }
+            throw Errno.EIO.exception(description(), String.valueOf(cause));
+        }
+    }
+
+    private static int[] processIds() {
+        try {
+            Path self = Path.of("/proc/self");
+            return new int[] {(Integer) Files.getAttribute(self, "unix:uid"), (Integer) Files.getAttribute(self, "unix:gid")};
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return new int[] {0, 0};
+        }
+    }
+}

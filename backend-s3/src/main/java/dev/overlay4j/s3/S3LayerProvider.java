@@ -1,0 +1,59 @@
+package dev.overlay4j.s3;
+
+import dev.overlay4j.api.Layer;
+import dev.overlay4j.api.LayerOptions;
+import dev.overlay4j.api.spi.LayerProvider;
+import java.io.IOException;
+import java.net.URI;
+import java.util.Set;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * Opens read-only layers from S3-compatible object stores:
+ * {@code s3://BUCKET/PREFIX/?endpoint=URL&region=NAME&pathStyle=true&cacheDir=DIR&listTtl=30s&timeout=15s}.
+ * Credentials come from the AWS SDK's default chain (environment, system properties, profile
+ * files), never from the URI.
+ *
+ * <p>Options (query parameters; {@link LayerOptions#parameters()} of the same names give defaults):
+ * <ul>
+ * <li>{@code endpoint} an S3-compatible server (default: {@code AWS_ENDPOINT_URL_S3} /
+ *     {@code AWS_ENDPOINT_URL}, else AWS); {@code region} (default: the SDK's chain, or
+ *     {@code us-east-1} with an endpoint); {@code pathStyle} (default on for IP and localhost
+ *     endpoints); {@code anonymous=true} for public buckets</li>
+ * <li>{@code timeout} (15s) the bound after which a request, retries included, fails with EIO;
+ *     {@code attempts} (4)</li>
+ * <li>{@code listTtl} (30s) how long listings and metadata are reused</li>
+ * <li>{@code blockSize} (4M) bytes per ranged GET; {@code readahead} (6) blocks fetched ahead
+ *     of a sequential reader; {@code memoryCache} (64M)</li>
+ * <li>{@code cacheDir} an on-disk block cache shared by layers and processes, {@code cacheSize} (1G)</li>
+ * <li>{@code metadata} (true) read s3fs metadata with a HEAD per object; false treats every
+ *     object as a 0644 file of this process's user, with no HEADs at all</li>
+ * </ul>
+ */
+public final class S3LayerProvider implements LayerProvider {
+
+    @Override
+    public Set<String> schemes() {
+        return Set.of("s3");
+    }
+
+    @Override
+    public Layer openLower(URI location, LayerOptions options) throws IOException {
+        S3Settings settings = S3Settings.parse(location, options);
+        S3Client client = S3Clients.create(settings);
+        S3Layer layer;
+        try {
+            layer = new S3Layer(settings, client, options);
+        } catch (IOException | RuntimeException e) {
+            client.close();
+            throw e;
+        }
+        try {
+            layer.probe();
+        } catch (IOException | RuntimeException e) {
+            layer.close();
+            throw e;
+        }
+        return layer;
+    }
+}

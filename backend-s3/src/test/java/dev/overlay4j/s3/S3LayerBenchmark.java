@@ -1,0 +1,194 @@
+package dev.overlay4j.s3;
+
+import dev.overlay4j.api.DirectoryEntry;
+import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.Layer;
+import dev.overlay4j.api.LayerOptions;
+import dev.overlay4j.api.Layers;
+import dev.overlay4j.api.ReadableContent;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Stream;
+import software.amazon.awssdk.core.sync.RequestBody;
+
+/**
+ * Throughput of the S3 layer against the raw SDK, on an in-process s3proxy (filesystem store)
+ * over loopback. Not a test: run it by hand with
+ * <pre>
+ * ./mvnw -q -B -pl backend-s3 test-compile dependency:build-classpath -Dmdep.outputFile=target/test.cp -Dmdep.includeScope=test
+ * java -cp backend-s3/target/classes:backend-s3/target/test-classes:$(cat backend-s3/target/test.cp) dev.overlay4j.s3.S3LayerBenchmark [MiB]
+ * </pre>
+ */
+public final class S3LayerBenchmark {
+
+    private static final String BUCKET = "bench";
+    private static final int KEYS = 10_000;
+
+    public static void main(String[] args) throws Exception {
+        int mib = args.length > 0 ? Integer.parseInt(args[0]) : 256;
+        Path dir = Files.createTempDirectory("s3bench");
+        try (S3Server server = S3Server.onDisk(dir.resolve("store"))) {
+            server.createBucket(BUCKET);
+            Path local = dir.resolve("big.bin");
+            writeRandom(local, (long) mib << 20);
+            server.client().putObject(r -> r.bucket(BUCKET).key("big/big.bin"), RequestBody.fromFile(local));
+            Files.delete(local);
+            putMany(server);
+
+            long size = (long) mib << 20;
+            // Warm-up, not reported: the first requests of a JVM pay for class loading and JIT.
+            rawGet(server);
+            layerRead(server, "blockSize=4M", 1 << 20);
+            report("raw SDK GET (one stream)", size, time(() -> rawGet(server)));
+            report("raw SDK GET (one stream), again", size, time(() -> rawGet(server)));
+            report("raw SDK ranged GETs of 4 MiB, one at a time", size, time(() -> rawRanged(server, size, 1)));
+            report("raw SDK ranged GETs of 4 MiB, 8 in parallel", size, time(() -> rawRanged(server, size, 8)));
+            for (String block : new String[] {"1M", "4M"}) {
+                String options = "blockSize=" + block;
+                report("layer cold sequential, " + options, size, time(() -> layerRead(server, options, 1 << 20)));
+            }
+            Path cache = dir.resolve("cache");
+            String cached = "blockSize=4M&cacheDir=" + cache + "&cacheSize=2G";
+            report("layer cold sequential, writing the disk cache", size, time(() -> layerRead(server, cached, 1 << 20)));
+            report("layer warm re-read from the disk cache (new layer)", size, time(() -> layerRead(server, cached, 1 << 20)));
+            try (Layer layer = open(server, "blockSize=4M&memoryCache=1G")) {
+                readAll(layer, 1 << 20);
+                report("layer warm re-read from memory (same layer)", size, time(() -> readAll(layer, 1 << 20)));
+            }
+            report("layer cold sequential, 128 KiB reads (FUSE-sized)", size,
+                    time(() -> layerRead(server, "blockSize=4M", 128 << 10)));
+
+            System.out.printf("%-58s %8.0f ms%n", "raw ListObjectsV2 of " + KEYS + " keys (delimiter '/')",
+                    time(() -> rawList(server)) / 1e6);
+            System.out.printf("%-58s %8.0f ms%n", "layer list, metadata=false (no HEADs)",
+                    time(() -> layerList(server, "metadata=false")) / 1e6);
+            System.out.printf("%-58s %8.0f ms%n", "layer list, s3fs metadata (HEAD per small object)",
+                    time(() -> layerList(server, "")) / 1e6);
+            try (Layer layer = open(server, "")) {
+                list(layer);
+                System.out.printf("%-58s %8.0f ms%n", "layer list again within the listing TTL",
+                        time(() -> list(layer)) / 1e6);
+            }
+        } finally {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private interface Work {
+        void run() throws Exception;
+    }
+
+    private static long time(Work work) throws Exception {
+        long start = System.nanoTime();
+        work.run();
+        return System.nanoTime() - start;
+    }
+
+    private static void report(String what, long bytes, long nanos) {
+        System.out.printf("%-58s %8.0f ms %8.0f MiB/s%n", what, nanos / 1e6, bytes / 1048576.0 / (nanos / 1e9));
+    }
+
+    private static void writeRandom(Path file, long size) throws IOException {
+        byte[] chunk = new byte[1 << 20];
+        Random random = new Random(1);
+        try (OutputStream out = Files.newOutputStream(file)) {
+            for (long done = 0; done < size; done += chunk.length) {
+                random.nextBytes(chunk);
+                out.write(chunk);
+            }
+        }
+    }
+
+    private static void putMany(S3Server server) throws Exception {
+        try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
+            for (int i = 0; i < KEYS; i++) {
+                String key = "many/file-%05d".formatted(i);
+                pool.submit(() -> server.put(BUCKET, key, "x"));
+            }
+        }
+    }
+
+    private static void rawGet(S3Server server) throws IOException {
+        byte[] buffer = new byte[1 << 20];
+        try (InputStream in = server.client().getObject(r -> r.bucket(BUCKET).key("big/big.bin"))) {
+            while (in.read(buffer) >= 0) {
+                // drain
+            }
+        }
+    }
+
+    private static void rawRanged(S3Server server, long size, int parallel) throws Exception {
+        int block = 4 << 20;
+        try (ExecutorService pool = Executors.newFixedThreadPool(parallel)) {
+            java.util.List<java.util.concurrent.Future<?>> futures = new java.util.ArrayList<>();
+            for (long offset = 0; offset < size; offset += block) {
+                long first = offset;
+                futures.add(pool.submit(() -> {
+                    server.client().getObjectAsBytes(r -> r.bucket(BUCKET).key("big/big.bin")
+                            .range("bytes=" + first + "-" + (first + block - 1)));
+                    return null;
+                }));
+            }
+            for (var f : futures) {
+                f.get();
+            }
+        }
+    }
+
+    private static Layer open(S3Server server, String options) throws IOException {
+        return Layers.openLower(server.uri(BUCKET, "big/", options.isEmpty() ? new String[0] : options.split("&"))
+                .replace("/big/", "/"), LayerOptions.DEFAULTS);
+    }
+
+    private static void layerRead(S3Server server, String options, int readSize) throws IOException {
+        try (Layer layer = open(server, options)) {
+            readAll(layer, readSize);
+        }
+    }
+
+    private static void readAll(Layer layer, int readSize) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocateDirect(readSize);
+        try (ReadableContent content = layer.openRead(EntryPath.of("big/big.bin"))) {
+            long position = 0;
+            int n;
+            while ((n = content.read(buffer.clear(), position)) >= 0) {
+                position += n;
+            }
+        }
+    }
+
+    private static void rawList(S3Server server) {
+        long count = 0;
+        for (var page : server.client().listObjectsV2Paginator(r -> r.bucket(BUCKET).prefix("many/").delimiter("/"))) {
+            count += page.contents().size();
+        }
+        if (count != KEYS) {
+            throw new IllegalStateException("listed " + count);
+        }
+    }
+
+    private static void layerList(S3Server server, String options) throws IOException {
+        try (Layer layer = open(server, options)) {
+            list(layer);
+        }
+    }
+
+    private static void list(Layer layer) throws IOException {
+        try (Stream<DirectoryEntry> entries = layer.list(EntryPath.of("many"))) {
+            long count = entries.count();
+            if (count != KEYS) {
+                throw new IllegalStateException("listed " + count);
+            }
+        }
+    }
+}

@@ -1,0 +1,377 @@
+package dev.overlay4j.s3;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.overlay4j.api.DirectoryEntry;
+import dev.overlay4j.api.EntryAttributes;
+import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.EntryType;
+import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.Layer;
+import dev.overlay4j.api.LayerOptions;
+import dev.overlay4j.api.Layers;
+import dev.overlay4j.api.ReadableContent;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class S3LayerTest {
+
+    private static final AtomicInteger BUCKETS = new AtomicInteger();
+    private static S3Server server;
+    private String bucket;
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        server = S3Server.inMemory();
+    }
+
+    @AfterAll
+    static void stopServer() throws Exception {
+        server.close();
+    }
+
+    @BeforeEach
+    void newBucket() {
+        bucket = "layer" + BUCKETS.incrementAndGet();
+        server.createBucket(bucket);
+    }
+
+    private Layer open(String prefix, String... options) throws IOException {
+        return Layers.openLower(server.uri(bucket, prefix, options), LayerOptions.DEFAULTS);
+    }
+
+    private static Map<String, EntryType> names(Layer layer, String dir) throws IOException {
+        try (Stream<DirectoryEntry> entries = layer.list(EntryPath.of(dir))) {
+            return entries.collect(Collectors.toMap(DirectoryEntry::name, DirectoryEntry::type, (a, b) -> a, TreeMap::new));
+        }
+    }
+
+    private static Map<String, String> meta(int mode, int uid, int gid, String mtime) {
+        return Map.of("mode", Integer.toString(mode), "uid", Integer.toString(uid), "gid", Integer.toString(gid),
+                "mtime", mtime);
+    }
+
+    private static byte[] read(ReadableContent content, long position, int length) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        while (buffer.hasRemaining()) {
+            int n = content.read(buffer, position + buffer.position());
+            if (n < 0) {
+                break;
+            }
+        }
+        byte[] out = new byte[buffer.position()];
+        buffer.flip().get(out);
+        return out;
+    }
+
+    private static byte[] randomBytes(int size, long seed) {
+        byte[] bytes = new byte[size];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+
+    @Test
+    void commonPrefixesAndMarkerObjectsAreDirectories() throws IOException {
+        server.put(bucket, "root/a.txt", "alpha");
+        server.put(bucket, "root/implicit/b.txt", "beta");
+        server.put(bucket, "root/marked/", "");
+        server.put(bucket, "outside.txt", "not in the layer");
+        try (Layer layer = open("root/")) {
+            assertEquals(Map.of("a.txt", EntryType.REGULAR_FILE, "implicit", EntryType.DIRECTORY,
+                    "marked", EntryType.DIRECTORY), names(layer, ""));
+            assertEquals(Map.of("b.txt", EntryType.REGULAR_FILE), names(layer, "implicit"));
+            assertEquals(Map.of(), names(layer, "marked"));
+            EntryAttributes file = layer.stat(EntryPath.of("a.txt")).orElseThrow();
+            assertEquals(EntryType.REGULAR_FILE, file.type());
+            assertEquals(5, file.size());
+            assertEquals(0644, file.permissions());
+            assertEquals(0755, layer.stat(EntryPath.of("implicit")).orElseThrow().permissions());
+            assertTrue(layer.stat(EntryPath.of("missing")).isEmpty());
+            assertTrue(layer.stat(EntryPath.of("implicit/missing/deeper")).isEmpty());
+        }
+    }
+
+    @Test
+    void aListingOfSeveralPagesIsStreamedCompleteAndThenCached() throws Exception {
+        Map<String, EntryType> expected = new TreeMap<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+            for (int i = 0; i < 1100; i++) {
+                String name = "f%04d".formatted(i);
+                boolean dir = i % 100 == 0;
+                expected.put(name, dir ? EntryType.DIRECTORY : EntryType.REGULAR_FILE);
+                pool.submit(() -> server.put(bucket, "l/" + name + (dir ? "/inner" : ""), "x"));
+            }
+        }
+        try (Layer layer = open("l/")) {
+            assertEquals(expected, names(layer, ""));
+            server.put(bucket, "l/late", "after the listing");
+            assertEquals(expected, names(layer, ""));
+        }
+    }
+
+    @Test
+    void s3fsMetadataGivesModeOwnerAndTimes() throws IOException {
+        server.put(bucket, "l/script.sh", "#!/bin/sh\n".getBytes(StandardCharsets.UTF_8), meta(0100750, 1234, 5678, "1700000000.25"));
+        server.put(bucket, "l/etc/", new byte[0], meta(0040700, 0, 42, "1600000000"));
+        try (Layer layer = open("l")) {
+            EntryAttributes script = layer.stat(EntryPath.of("script.sh")).orElseThrow();
+            assertEquals(0100750, script.mode());
+            assertEquals(1234, script.uid());
+            assertEquals(5678, script.gid());
+            assertEquals(1_700_000_000_250_000_000L, script.mtimeNanos());
+            EntryAttributes etc = layer.stat(EntryPath.of("etc")).orElseThrow();
+            assertEquals(0040700, etc.mode());
+            assertEquals(42, etc.gid());
+            assertEquals(1_600_000_000_000_000_000L, etc.mtimeNanos());
+        }
+    }
+
+    @Test
+    void symlinksAreObjectsWithLinkModeAndTargetBody() throws IOException {
+        server.put(bucket, "l/link", "../some/target".getBytes(StandardCharsets.UTF_8), meta(0120777, 0, 0, "1"));
+        try (Layer layer = open("l/")) {
+            EntryAttributes link = layer.stat(EntryPath.of("link")).orElseThrow();
+            assertEquals(EntryType.SYMLINK, link.type());
+            assertEquals("../some/target".length(), link.size());
+            assertEquals("../some/target", layer.readLink(EntryPath.of("link")));
+            assertEquals(Map.of("link", EntryType.SYMLINK), names(layer, ""));
+            assertEquals(Errno.ELOOP, Errno.of(assertThrows(IOException.class, () -> layer.openRead(EntryPath.of("link")))));
+        }
+    }
+
+    @Test
+    void ociWhiteoutsAndOpaqueMarkers() throws IOException {
+        server.put(bucket, "l/.wh.gone", "");
+        server.put(bucket, "l/dir/.wh..wh..opq", "");
+        server.put(bucket, "l/dir/kept", "k");
+        server.put(bucket, "l/plain/x", "x");
+        try (Layer layer = open("l/")) {
+            assertEquals(Map.of("gone", EntryType.WHITEOUT, "dir", EntryType.DIRECTORY, "plain", EntryType.DIRECTORY),
+                    names(layer, ""));
+            assertEquals(EntryType.WHITEOUT, layer.stat(EntryPath.of("gone")).orElseThrow().type());
+            assertTrue(layer.stat(EntryPath.of(".wh.gone")).isEmpty());
+            assertTrue(layer.stat(EntryPath.of("dir")).orElseThrow().opaque());
+            assertFalse(layer.stat(EntryPath.of("plain")).orElseThrow().opaque());
+            assertEquals(Map.of("kept", EntryType.REGULAR_FILE), names(layer, "dir"));
+        }
+    }
+
+    @Test
+    void hostileKeysAreSkippedAndNeverEscapeTheLayer() throws IOException {
+        server.put(bucket, "l/ok", "fine");
+        server.put(bucket, "l/../escape", "no");
+        server.put(bucket, "l/.wh..", "no");
+        server.put(bucket, "l/both", "an entry and its whiteout in one layer: the entry stays");
+        server.put(bucket, "l/.wh.both", "");
+        try (Layer layer = open("l/")) {
+            assertEquals(Map.of("ok", EntryType.REGULAR_FILE, "both", EntryType.REGULAR_FILE), names(layer, ""));
+            assertEquals(Errno.ENOENT, Errno.of(assertThrows(IOException.class, () -> layer.list(EntryPath.of("escape")))));
+        }
+    }
+
+    @Test
+    void inodesAreStableAcrossOpensAndNeverZero() throws IOException {
+        server.put(bucket, "l/f", "1");
+        server.put(bucket, "l/d/g", "2");
+        long file;
+        long dir;
+        try (Layer layer = open("l/")) {
+            file = layer.stat(EntryPath.of("f")).orElseThrow().inode();
+            dir = layer.stat(EntryPath.of("d")).orElseThrow().inode();
+            try (Stream<DirectoryEntry> entries = layer.list(EntryPath.ROOT)) {
+                Map<String, Long> inodes = entries.collect(Collectors.toMap(DirectoryEntry::name, DirectoryEntry::inode));
+                assertEquals(Map.of("f", file, "d", dir), inodes);
+            }
+        }
+        try (Layer again = open("l/")) {
+            assertEquals(file, again.stat(EntryPath.of("f")).orElseThrow().inode());
+            assertEquals(dir, again.stat(EntryPath.of("d")).orElseThrow().inode());
+        }
+        assertNotEquals(0, file);
+        assertNotEquals(file, dir);
+    }
+
+    @Test
+    void readsAcrossBlockBoundariesReturnTheObjectsBytes() throws IOException {
+        byte[] body = randomBytes(10_000 * 3 + 17, 1);
+        server.put(bucket, "l/data.bin", body, Map.of());
+        try (Layer layer = open("l/", "blockSize=4096", "readahead=2");
+             ReadableContent content = layer.openRead(EntryPath.of("data.bin"))) {
+            assertEquals(body.length, content.size());
+            assertArrayEquals(body, read(content, 0, body.length));
+            assertArrayEquals(java.util.Arrays.copyOfRange(body, 4000, 9000), read(content, 4000, 5000));
+            assertEquals(-1, content.read(ByteBuffer.allocate(10), body.length));
+            ByteBuffer tail = ByteBuffer.allocate(100);
+            assertEquals(7, content.read(tail, body.length - 7));
+        }
+    }
+
+    @Test
+    void anObjectReplacedWhileOpenFailsWithEstale() throws IOException {
+        server.put(bucket, "l/f", randomBytes(3 * 4096, 2), Map.of());
+        try (Layer layer = open("l/", "blockSize=4096", "readahead=0", "memoryCache=0");
+             ReadableContent content = layer.openRead(EntryPath.of("f"))) {
+            read(content, 0, 4096);
+            server.put(bucket, "l/f", randomBytes(3 * 4096, 3), Map.of());
+            IOException e = assertThrows(IOException.class, () -> read(content, 4096, 4096));
+            assertEquals(Errno.ESTALE, Errno.of(e));
+        }
+    }
+
+    @Test
+    void missingBucketFailsAtOpenNamingTheLayerWithoutItsOptions() {
+        String uri = server.uri("no-such-bucket", "p/", "timeout=5s");
+        IOException e = assertThrows(IOException.class, () -> Layers.openLower(uri, LayerOptions.DEFAULTS));
+        assertEquals(Errno.ENOENT, Errno.of(e));
+        assertTrue(e.getMessage().contains("s3://no-such-bucket/p/"), e.getMessage());
+        assertFalse(e.getMessage().contains("timeout=5s"), e.getMessage());
+    }
+
+    @Test
+    void missingPrefixFailsAtOpen() {
+        server.put(bucket, "other/x", "x");
+        IOException e = assertThrows(IOException.class, () -> open("absent/"));
+        assertEquals(Errno.ENOENT, Errno.of(e));
+        assertTrue(e.getMessage().contains("no objects under s3://" + bucket + "/absent/"), e.getMessage());
+    }
+
+    @Test
+    void wrongCredentialsFailAtOpenWithEaccesAndNeverShowTheSecret() {
+        server.put(bucket, "l/x", "x");
+        String secret = System.getProperty("aws.secretAccessKey");
+        System.setProperty("aws.secretAccessKey", "wrong-secret-value");
+        try {
+            IOException e = assertThrows(IOException.class, () -> open("l/"));
+            assertEquals(Errno.EACCES, Errno.of(e));
+            assertFalse(e.getMessage().contains("wrong-secret-value"), e.getMessage());
+        } finally {
+            System.setProperty("aws.secretAccessKey", secret);
+        }
+    }
+
+    @Test
+    void unreachableEndpointFailsAtOpenWithEioQuickly() {
+        String uri = "s3://" + bucket + "/l/?endpoint=http%3A%2F%2F127.0.0.1%3A1&pathStyle=true&timeout=3s";
+        IOException e = assertThrows(IOException.class, () -> Layers.openLower(uri, LayerOptions.DEFAULTS));
+        assertEquals(Errno.EIO, Errno.of(e));
+        assertTrue(e.getMessage().contains("s3://" + bucket + "/l/"), e.getMessage());
+    }
+
+    @Test
+    void unknownOptionsAreRefused() {
+        IOException e = assertThrows(IOException.class, () -> open("l/", "colour=blue"));
+        assertEquals(Errno.EINVAL, Errno.of(e));
+        assertTrue(e.getMessage().contains("colour"), e.getMessage());
+    }
+
+    @Test
+    void listingsAreCachedForTheirTtl() throws IOException {
+        server.put(bucket, "l/a", "a");
+        try (Layer cached = open("l/", "listTtl=10m"); Layer fresh = open("l/", "listTtl=0")) {
+            assertEquals(Map.of("a", EntryType.REGULAR_FILE), names(cached, ""));
+            assertEquals(Map.of("a", EntryType.REGULAR_FILE), names(fresh, ""));
+            server.put(bucket, "l/b", "b");
+            assertEquals(Map.of("a", EntryType.REGULAR_FILE), names(cached, ""));
+            assertEquals(Map.of("a", EntryType.REGULAR_FILE, "b", EntryType.REGULAR_FILE), names(fresh, ""));
+        }
+    }
+
+    @Test
+    void theDiskCacheServesBlocksWhenTheServerIsGone(@TempDir Path cacheDir) throws Exception {
+        byte[] body = randomBytes(5 * 4096, 4);
+        server.put(bucket, "l/f", body, Map.of());
+        String[] options = {"blockSize=4096", "memoryCache=0", "timeout=2s", "cacheDir=" + cacheDir};
+        try (Layer warm = open("l/", options); ReadableContent content = warm.openRead(EntryPath.of("f"))) {
+            assertArrayEquals(body, read(content, 0, body.length));
+        }
+        try (Layer layer = open("l/", options); ReadableContent content = layer.openRead(EntryPath.of("f"))) {
+            server.stop();
+            try {
+                assertArrayEquals(body, read(content, 0, body.length));
+            } finally {
+                server.restart();
+            }
+        }
+    }
+
+    @Test
+    void aReadFailsWithEioWithinTheBoundWhileTheServerIsDownAndRecoversAfter() throws Exception {
+        byte[] body = randomBytes(4 * 4096, 5);
+        server.put(bucket, "l/f", body, Map.of());
+        try (Layer layer = open("l/", "blockSize=4096", "readahead=0", "memoryCache=0", "timeout=3s");
+             ReadableContent content = layer.openRead(EntryPath.of("f"))) {
+            assertArrayEquals(java.util.Arrays.copyOf(body, 4096), read(content, 0, 4096));
+            server.stop();
+            long started = System.nanoTime();
+            try {
+                IOException e = assertThrows(IOException.class, () -> read(content, 4096, 4096));
+                assertEquals(Errno.EIO, Errno.of(e));
+                long tookMillis = (System.nanoTime() - started) / 1_000_000;
+                assertTrue(tookMillis < 8000, "EIO after " + tookMillis + " ms");
+            } finally {
+                server.restart();
+            }
+            assertArrayEquals(java.util.Arrays.copyOfRange(body, 4096, 8192), read(content, 4096, 4096));
+        }
+    }
+
+    @Test
+    void aServerThatHangsMidReadGivesEioWithinTheBoundAndTheReadRecoversWhenItAnswersAgain() throws Exception {
+        byte[] body = randomBytes(4 * 4096, 6);
+        server.put(bucket, "l/f", body, Map.of());
+        try (FreezableProxy proxy = new FreezableProxy(server.endpoint().getPort());
+             Layer layer = Layers.openLower("s3://" + bucket + "/l/?endpoint=http%3A%2F%2F127.0.0.1%3A" + proxy.port()
+                     + "&blockSize=4096&readahead=0&memoryCache=0&timeout=3s&attempts=3", LayerOptions.DEFAULTS);
+             ReadableContent content = layer.openRead(EntryPath.of("f"))) {
+            assertArrayEquals(java.util.Arrays.copyOf(body, 4096), read(content, 0, 4096));
+            proxy.freeze(true);
+            long started = System.nanoTime();
+            IOException e = assertThrows(IOException.class, () -> read(content, 4096, 4096));
+            long tookMillis = (System.nanoTime() - started) / 1_000_000;
+            proxy.freeze(false);
+            assertEquals(Errno.EIO, Errno.of(e));
+            assertTrue(tookMillis < 8000, "EIO after " + tookMillis + " ms");
+            assertArrayEquals(java.util.Arrays.copyOfRange(body, 4096, 8192), read(content, 4096, 4096));
+        }
+    }
+
+    @Test
+    void readsOfAFileStillOpenWhenItsLayerClosesFailWithEbadf() throws IOException {
+        server.put(bucket, "l/f", "content");
+        Layer layer = open("l/");
+        ReadableContent content = layer.openRead(EntryPath.of("f"));
+        layer.close();
+        assertEquals(Errno.EBADF, Errno.of(assertThrows(IOException.class, () -> read(content, 0, 7))));
+        assertEquals(Errno.EBADF, Errno.of(assertThrows(IOException.class, () -> layer.stat(EntryPath.of("f")))));
+    }
+
+    @Test
+    void theLayerNamesItselfWithoutOptionsOrCredentials() throws IOException {
+        server.put(bucket, "l/f", "x");
+        try (Layer layer = open("l/", "listTtl=1m")) {
+            assertEquals("s3://" + bucket + "/l/?...", layer.description());
+            assertFalse(layer.toString().contains("endpoint"), layer.toString());
+            assertFalse(layer.toString().contains(S3Server.SECRET_KEY), layer.toString());
+            IOException e = assertThrows(IOException.class, () -> layer.list(EntryPath.of("f")));
+            assertEquals("s3://" + bucket + "/l/f", ((java.nio.file.FileSystemException) e).getFile());
+        }
+    }
+}
