@@ -30,6 +30,8 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
               -o OPTIONS      comma-separated mount options:
                  lowerdir=, upperdir=, workdir=, lowerdir+=, redirect_dir=on|off, userxattr, ro, rw
                  allow_other, default_permissions (always on), fsname=NAME, threads=N (default 2),
+                 passthrough=on|off (default on: the kernel reads and writes local files itself when allowed),
+                 entry_timeout=S, attr_timeout=S, negative_timeout=S (kernel cache seconds, default 86400),
                  suid, nosuid, dev, nodev, exec, noexec, atime, noatime, diratime, nodiratime
               -h, --help      show this help
               -V, --version   show the version
@@ -95,6 +97,9 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
     static FuseOptions fuseOptions(OverlayConfig config) {
         FuseOptions fuse = FuseOptions.defaults();
         Set<FuseOptions.MountFlag> flags = EnumSet.noneOf(FuseOptions.MountFlag.class);
+        java.time.Duration entry = null;
+        java.time.Duration attr = null;
+        java.time.Duration negative = null;
         for (Map.Entry<String, String> option : config.frontendOptions().entrySet()) {
             String key = option.getKey();
             String value = option.getValue();
@@ -112,8 +117,20 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
                     }
                     fuse = fuse.withThreads(threads);
                 }
+                case "passthrough" -> fuse = fuse.withPassthrough(switch (value(key, value)) {
+                    case "on" -> true;
+                    case "off" -> false;
+                    default -> throw new UsageException("option passthrough must be on or off, not \"" + value + "\"");
+                });
+                case "entry_timeout" -> entry = seconds(key, value);
+                case "attr_timeout" -> attr = seconds(key, value);
+                case "negative_timeout" -> negative = seconds(key, value);
+                case "allow_other" -> {
+                    flag(key, value);
+                    fuse = fuse.withAllowOther(true);
+                }
                 // The server does no permission checks of its own: the kernel always does them.
-                case "allow_other", "default_permissions" -> flag(key, value);
+                case "default_permissions" -> flag(key, value);
                 case "nosuid" -> flags.add(flag(key, value, FuseOptions.MountFlag.NOSUID));
                 case "nodev" -> flags.add(flag(key, value, FuseOptions.MountFlag.NODEV));
                 case "noexec" -> flags.add(flag(key, value, FuseOptions.MountFlag.NOEXEC));
@@ -127,6 +144,13 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
                 default -> throw new UsageException("unknown option " + key);
             }
         }
+        if (entry != null || attr != null) {
+            // Names that do not exist are remembered as long as names that do, unless told otherwise.
+            fuse = fuse.withTimeouts(entry != null ? entry : fuse.entryTimeout(), attr != null ? attr : fuse.attrTimeout());
+        }
+        if (negative != null) {
+            fuse = fuse.withNegativeTimeout(negative);
+        }
         return fuse.withFlags(flags);
     }
 
@@ -135,6 +159,19 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
             throw new UsageException("option " + key + " needs a value");
         }
         return value;
+    }
+
+    private static java.time.Duration seconds(String key, String value) {
+        double seconds;
+        try {
+            seconds = Double.parseDouble(value(key, value));
+        } catch (NumberFormatException e) {
+            seconds = -1;
+        }
+        if (!(seconds >= 0) || seconds > 1e9) {
+            throw new UsageException("option " + key + " must be a number of seconds, not \"" + value + "\"");
+        }
+        return java.time.Duration.ofNanos(Math.round(seconds * 1e9));
     }
 
     private static void flag(String key, String value) {

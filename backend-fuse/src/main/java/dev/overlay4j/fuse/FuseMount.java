@@ -1,7 +1,9 @@
 package dev.overlay4j.fuse;
 
+import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.Overlay;
 import dev.overlay4j.fuse.kernel.Syscalls;
+import dev.overlay4j.fuse.server.CachePolicy;
 import dev.overlay4j.fuse.server.Operations;
 import dev.overlay4j.fuse.server.Session;
 import java.io.IOException;
@@ -11,8 +13,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * An overlay mounted through the kernel's FUSE: a pure-Java server over {@code /dev/fuse}
- * (no libfuse). Mounting needs CAP_SYS_ADMIN. The caller keeps ownership of the overlay and
- * closes it after the mount is gone.
+ * (no libfuse). With CAP_SYS_ADMIN it mounts with mount(2); without, through the
+ * set-user-ID {@code fusermount3} (package fuse3). The caller keeps ownership of the overlay
+ * and closes it after the mount is gone.
  */
 public final class FuseMount implements AutoCloseable {
 
@@ -29,13 +32,15 @@ public final class FuseMount implements AutoCloseable {
     private final Operations operations;
     private final Session session;
     private final int deviceFd;
+    private final boolean viaFusermount;
     private boolean closed;
 
-    private FuseMount(Path mountpoint, Operations operations, Session session, int deviceFd) {
+    private FuseMount(Path mountpoint, Operations operations, Session session, int deviceFd, boolean viaFusermount) {
         this.mountpoint = mountpoint;
         this.operations = operations;
         this.session = session;
         this.deviceFd = deviceFd;
+        this.viaFusermount = viaFusermount;
     }
 
     /**
@@ -49,46 +54,82 @@ public final class FuseMount implements AutoCloseable {
         if (!Files.isDirectory(target)) {
             throw new IOException("mountpoint " + target + " is not an existing directory");
         }
+        int fd;
+        boolean viaFusermount;
         try (Syscalls sys = new Syscalls()) {
-            int fd = sys.open("/dev/fuse", Syscalls.O_RDWR | Syscalls.O_CLOEXEC);
-            if (fd < 0) {
-                throw new IOException("cannot open /dev/fuse: " + Syscalls.message(fd)
-                        + " (load the fuse kernel module, or in a container pass --device /dev/fuse)");
+            fd = sys.geteuid() == 0 ? mountDirectly(sys, overlay, target, options) : -Syscalls.EPERM;
+            viaFusermount = fd == -Syscalls.EPERM;
+            if (viaFusermount) {
+                fd = Fusermount.mount(target, Fusermount.options(options, overlay.isReadOnly()));
             }
-            String data = "fd=" + fd + ",rootmode=40000,user_id=" + sys.geteuid() + ",group_id=" + sys.getegid()
-                    + ",default_permissions,allow_other";
-            long flags = options.mountFlagBits() | (overlay.isReadOnly() ? Syscalls.MS_RDONLY : 0);
-            int r = sys.mount(options.fsName(), target.toString(), TYPE, flags, data);
-            if (r < 0) {
-                sys.close(fd);
-                if (r == -Syscalls.EPERM) {
-                    throw new IOException("mounting " + target + " needs root (CAP_SYS_ADMIN): "
-                            + Syscalls.message(r) + "; mounting through fusermount3 is not supported yet");
-                }
-                throw new IOException("cannot mount " + target + ": " + Syscalls.message(r));
-            }
-            Operations operations = new Operations(overlay, options.entryTimeout().toNanos(),
-                    options.attrTimeout().toNanos());
-            Session session = new Session(operations, fd);
-            session.start(options.threads(), "overlay4j-fuse");
-            FuseMount mount = new FuseMount(target, operations, session, fd);
-            boolean ready;
-            try {
-                ready = operations.awaitInitialized(INIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                ready = false;
-            }
-            if (!ready) {
-                mount.close();
-                throw new IOException("the kernel did not complete the FUSE handshake on " + target);
-            }
-            return mount;
         }
+        CachePolicy cache = new CachePolicy(options.entryTimeout().toNanos(), options.attrTimeout().toNanos(),
+                options.negativeTimeout().toNanos());
+        Operations operations = new Operations(overlay, cache, fd, options.passthrough());
+        Session session = new Session(operations, fd);
+        session.start(options.threads(), "overlay4j-fuse");
+        FuseMount mount = new FuseMount(target, operations, session, fd, viaFusermount);
+        boolean ready;
+        try {
+            ready = operations.awaitInitialized(INIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ready = false;
+        }
+        if (!ready) {
+            mount.close();
+            throw new IOException("the kernel did not complete the FUSE handshake on " + target);
+        }
+        return mount;
+    }
+
+    /**
+     * mount(2) of {@code /dev/fuse} on {@code target}.
+     *
+     * @return the device descriptor, or {@code -EPERM} when this process may not mount
+     */
+    private static int mountDirectly(Syscalls sys, Overlay overlay, Path target, FuseOptions options)
+            throws IOException {
+        int fd = sys.open("/dev/fuse", Syscalls.O_RDWR | Syscalls.O_CLOEXEC);
+        if (fd < 0) {
+            throw new IOException("cannot open /dev/fuse: " + Syscalls.message(fd)
+                    + " (load the fuse kernel module, or in a container pass --device /dev/fuse)");
+        }
+        String data = "fd=" + fd + ",rootmode=40000,user_id=" + sys.geteuid() + ",group_id=" + sys.getegid()
+                + ",default_permissions,allow_other";
+        long flags = options.mountFlagBits() | (overlay.isReadOnly() ? Syscalls.MS_RDONLY : 0);
+        int r = sys.mount(options.fsName(), target.toString(), TYPE, flags, data);
+        if (r < 0) {
+            sys.close(fd);
+            if (r == -Syscalls.EPERM) {
+                return r;
+            }
+            throw new IOException("cannot mount " + target + ": " + Syscalls.message(r));
+        }
+        return fd;
     }
 
     public Path mountpoint() {
         return mountpoint;
+    }
+
+    /** Whether the kernel agreed to read and write files of local layers itself (kernel passthrough). */
+    public boolean passthrough() {
+        return operations.passthrough();
+    }
+
+    /** Whether the mount was made by {@code fusermount3} (without privileges). */
+    public boolean unprivileged() {
+        return viaFusermount;
+    }
+
+    /**
+     * Makes the kernel forget what it cached of {@code path}: its lookup (positive or negative),
+     * attributes and pages. For layers that change behind the mount; changes made through the
+     * mount never need it.
+     */
+    public void invalidate(EntryPath path) throws IOException {
+        operations.invalidate(path);
     }
 
     /** Waits until the mount goes away (unmounted by anyone) and the readers have ended. */
@@ -107,13 +148,17 @@ public final class FuseMount implements AutoCloseable {
         }
         closed = true;
         try (Syscalls sys = new Syscalls()) {
-            int r = sys.umount2(mountpoint.toString(), 0);
-            if (r == -Syscalls.EBUSY) {
-                r = sys.umount2(mountpoint.toString(), Syscalls.MNT_DETACH);
-            }
-            // EINVAL: no longer mounted (someone else unmounted it).
-            if (r < 0 && r != -Syscalls.EINVAL && r != -Syscalls.ENOENT) {
-                throw new IOException("cannot unmount " + mountpoint + ": " + Syscalls.message(r));
+            if (viaFusermount) {
+                Fusermount.unmount(mountpoint);
+            } else {
+                int r = sys.umount2(mountpoint.toString(), 0);
+                if (r == -Syscalls.EBUSY) {
+                    r = sys.umount2(mountpoint.toString(), Syscalls.MNT_DETACH);
+                }
+                // EINVAL: no longer mounted (someone else unmounted it).
+                if (r < 0 && r != -Syscalls.EINVAL && r != -Syscalls.ENOENT) {
+                    throw new IOException("cannot unmount " + mountpoint + ": " + Syscalls.message(r));
+                }
             }
             boolean ended = session.awaitEnd(END_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             if (ended) {
@@ -131,6 +176,14 @@ public final class FuseMount implements AutoCloseable {
 
     /** Unmounts lazily (MNT_DETACH) without waiting: for shutdown hooks. */
     public void detach() {
+        if (viaFusermount) {
+            try {
+                Fusermount.unmount(mountpoint);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, e.getMessage());
+            }
+            return;
+        }
         try (Syscalls sys = new Syscalls()) {
             sys.umount2(mountpoint.toString(), Syscalls.MNT_DETACH);
         }

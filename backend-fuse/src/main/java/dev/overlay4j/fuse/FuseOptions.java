@@ -8,27 +8,41 @@ import java.util.Set;
 /**
  * How an overlay is served over FUSE.
  *
- * @param threads      reader threads, each with its own {@code /dev/fuse} descriptor
- * @param entryTimeout how long the kernel may cache a name lookup
- * @param attrTimeout  how long the kernel may cache an entry's attributes
- * @param fsName       the mount's source, shown by {@code mount} and {@code df}
- * @param flags        generic mount flags
+ * <p>The cache timeouts default to a day: every change reaches the overlay through the mount
+ * (lower layers are immutable, the upper layer is the mount's own while mounted) and the
+ * kernel keeps its caches right for the changes it passes on, so the timeouts only bound how
+ * long a change made behind the mount's back (against the rules) stays unseen.
+ *
+ * @param threads         reader threads, each with its own {@code /dev/fuse} descriptor
+ * @param entryTimeout    how long the kernel may cache a name lookup
+ * @param attrTimeout     how long the kernel may cache an entry's attributes
+ * @param negativeTimeout how long the kernel may remember that a name does not exist (0: not at all)
+ * @param fsName          the mount's source, shown by {@code mount} and {@code df}
+ * @param flags           generic mount flags
+ * @param passthrough     let the kernel read and write files of local layers directly when it
+ *                        can (needs CAP_SYS_ADMIN); otherwise all data goes through the server
+ * @param allowOther      let users other than the mounting one in (always on when mounted by root;
+ *                        an unprivileged mount needs {@code user_allow_other} in /etc/fuse.conf)
  */
-public record FuseOptions(int threads, Duration entryTimeout, Duration attrTimeout, String fsName,
-                          Set<MountFlag> flags) {
+public record FuseOptions(int threads, Duration entryTimeout, Duration attrTimeout, Duration negativeTimeout,
+                          String fsName, Set<MountFlag> flags, boolean passthrough, boolean allowOther) {
 
     /** Generic mount flags ({@code mount(2)} MS_*); read-only follows the overlay. */
     public enum MountFlag {
-        NOSUID(2), NODEV(4), NOEXEC(8), NOATIME(1024), NODIRATIME(2048);
+        NOSUID(2, "nosuid"), NODEV(4, "nodev"), NOEXEC(8, "noexec"), NOATIME(1024, "noatime"),
+        NODIRATIME(2048, "nodiratime");
 
         final long bit;
+        final String option;
 
-        MountFlag(long bit) {
+        MountFlag(long bit, String option) {
             this.bit = bit;
+            this.option = option;
         }
     }
 
     public static final int DEFAULT_THREADS = 2;
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofDays(1);
 
     public FuseOptions {
         if (threads < 1 || threads > 64) {
@@ -36,7 +50,8 @@ public record FuseOptions(int threads, Duration entryTimeout, Duration attrTimeo
         }
         Objects.requireNonNull(entryTimeout, "entryTimeout");
         Objects.requireNonNull(attrTimeout, "attrTimeout");
-        if (entryTimeout.isNegative() || attrTimeout.isNegative()) {
+        Objects.requireNonNull(negativeTimeout, "negativeTimeout");
+        if (entryTimeout.isNegative() || attrTimeout.isNegative() || negativeTimeout.isNegative()) {
             throw new IllegalArgumentException("cache timeouts must not be negative");
         }
         if (fsName == null || fsName.isEmpty() || fsName.contains(",")) {
@@ -45,25 +60,42 @@ public record FuseOptions(int threads, Duration entryTimeout, Duration attrTimeo
         flags = flags.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(flags));
     }
 
-    /** Two readers, one-second caches, source name {@code overlay4j}, no flags. */
+    /** Two readers, one-day caches, passthrough when allowed, source name {@code overlay4j}, no flags. */
     public static FuseOptions defaults() {
-        return new FuseOptions(DEFAULT_THREADS, Duration.ofSeconds(1), Duration.ofSeconds(1), "overlay4j", Set.of());
+        return new FuseOptions(DEFAULT_THREADS, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, "overlay4j", Set.of(),
+                true, false);
     }
 
     public FuseOptions withThreads(int count) {
-        return new FuseOptions(count, entryTimeout, attrTimeout, fsName, flags);
+        return new FuseOptions(count, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, passthrough,
+                allowOther);
     }
 
     public FuseOptions withFsName(String name) {
-        return new FuseOptions(threads, entryTimeout, attrTimeout, name, flags);
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, name, flags, passthrough,
+                allowOther);
     }
 
     public FuseOptions withFlags(Set<MountFlag> newFlags) {
-        return new FuseOptions(threads, entryTimeout, attrTimeout, fsName, newFlags);
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, newFlags, passthrough,
+                allowOther);
     }
 
+    /** Entry and attribute timeouts; the negative-entry timeout follows the entry timeout. */
     public FuseOptions withTimeouts(Duration entry, Duration attr) {
-        return new FuseOptions(threads, entry, attr, fsName, flags);
+        return new FuseOptions(threads, entry, attr, entry, fsName, flags, passthrough, allowOther);
+    }
+
+    public FuseOptions withNegativeTimeout(Duration negative) {
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negative, fsName, flags, passthrough, allowOther);
+    }
+
+    public FuseOptions withPassthrough(boolean on) {
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, on, allowOther);
+    }
+
+    public FuseOptions withAllowOther(boolean on) {
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, passthrough, on);
     }
 
     long mountFlagBits() {

@@ -68,6 +68,23 @@ class CommandLineTest {
     }
 
     @Test
+    void mapsCacheTimeoutsPassthroughAndAllowOther() {
+        FuseOptions defaults = fuse("rw");
+        assertEquals(java.time.Duration.ofDays(1), defaults.entryTimeout());
+        assertEquals(java.time.Duration.ofDays(1), defaults.negativeTimeout());
+        assertTrue(defaults.passthrough());
+        assertFalse(defaults.allowOther());
+
+        FuseOptions options = fuse("entry_timeout=0.5,attr_timeout=2,passthrough=off,allow_other");
+        assertEquals(java.time.Duration.ofMillis(500), options.entryTimeout());
+        assertEquals(java.time.Duration.ofSeconds(2), options.attrTimeout());
+        assertEquals(java.time.Duration.ofMillis(500), options.negativeTimeout());
+        assertFalse(options.passthrough());
+        assertTrue(options.allowOther());
+        assertEquals(java.time.Duration.ZERO, fuse("negative_timeout=0,entry_timeout=5").negativeTimeout());
+    }
+
+    @Test
     void refusesUnknownOrMalformedFrontendOptions() {
         assertEquals("unknown option bogus",
                 assertThrows(CommandLine.UsageException.class, () -> fuse("bogus")).getMessage());
@@ -77,6 +94,10 @@ class CommandLineTest {
                 assertThrows(CommandLine.UsageException.class, () -> fuse("threads=0")).getMessage());
         assertEquals("option nosuid takes no value",
                 assertThrows(CommandLine.UsageException.class, () -> fuse("nosuid=1")).getMessage());
+        assertEquals("option passthrough must be on or off, not \"yes\"",
+                assertThrows(CommandLine.UsageException.class, () -> fuse("passthrough=yes")).getMessage());
+        assertEquals("option attr_timeout must be a number of seconds, not \"-1\"",
+                assertThrows(CommandLine.UsageException.class, () -> fuse("attr_timeout=-1")).getMessage());
         assertEquals("option fsname needs a value",
                 assertThrows(CommandLine.UsageException.class, () -> fuse("fsname=")).getMessage());
     }

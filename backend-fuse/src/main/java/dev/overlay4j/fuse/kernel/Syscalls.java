@@ -19,7 +19,10 @@ import java.lang.invoke.MethodHandle;
  */
 public final class Syscalls implements AutoCloseable {
 
+    public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 01;
     public static final int O_RDWR = 02;
+    public static final int O_NOFOLLOW = 0400000;
     public static final int O_CLOEXEC = 02000000;
 
     public static final long MS_RDONLY = 1;
@@ -33,6 +36,16 @@ public final class Syscalls implements AutoCloseable {
 
     /** {@code FUSE_DEV_IOC_CLONE} = {@code _IOR(229, 0, uint32_t)}. */
     public static final long FUSE_DEV_IOC_CLONE = 0x8004e500L;
+    /** {@code FUSE_DEV_IOC_BACKING_OPEN} = {@code _IOW(229, 1, struct fuse_backing_map)}. */
+    public static final long FUSE_DEV_IOC_BACKING_OPEN = 0x4010e501L;
+    /** {@code FUSE_DEV_IOC_BACKING_CLOSE} = {@code _IOW(229, 2, uint32_t)}. */
+    public static final long FUSE_DEV_IOC_BACKING_CLOSE = 0x4004e502L;
+
+    private static final int AF_UNIX = 1;
+    private static final int SOCK_STREAM = 1;
+    private static final int SOL_SOCKET = 1;
+    private static final int SCM_RIGHTS = 1;
+    private static final int MSG_CMSG_CLOEXEC = 0x40000000;
 
     public static final int EINTR = 4;
     public static final int EAGAIN = 11;
@@ -41,6 +54,7 @@ public final class Syscalls implements AutoCloseable {
     public static final int EPERM = 1;
     public static final int EBUSY = 16;
     public static final int EINVAL = 22;
+    public static final int EACCES = 13;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
@@ -64,6 +78,33 @@ public final class Syscalls implements AutoCloseable {
     private static final MethodHandle GETEGID = downcall("getegid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle SETSID = downcall("setsid", FunctionDescriptor.of(JAVA_INT), ERRNO_CAPTURE);
     private static final MethodHandle STRERROR = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    private static final MethodHandle FSTAT = downcall("fstat",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
+    private static final MethodHandle SOCKETPAIR = downcall("socketpair",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
+    private static final MethodHandle RECVMSG = downcall("recvmsg",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), ERRNO_CAPTURE);
+    private static final MethodHandle PIPE2 = downcall("pipe2",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), ERRNO_CAPTURE);
+    private static final MethodHandle SPAWN_ACTIONS_INIT = downcall("posix_spawn_file_actions_init",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle SPAWN_ACTIONS_DUP2 = downcall("posix_spawn_file_actions_adddup2",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    private static final MethodHandle SPAWN_ACTIONS_DESTROY = downcall("posix_spawn_file_actions_destroy",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle POSIX_SPAWNP = downcall("posix_spawnp",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle WAITPID = downcall("waitpid",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), ERRNO_CAPTURE);
+
+    /** {@code sizeof(struct stat)} on x86_64 and aarch64 is at most this; st_dev and st_ino lead it. */
+    private static final long STAT_SIZE = 256;
+    /** {@code sizeof(posix_spawn_file_actions_t)} in glibc is 80; room to spare. */
+    private static final long SPAWN_ACTIONS_SIZE = 256;
+    /** {@code struct msghdr} on LP64: name, namelen, iov, iovlen, control, controllen, flags. */
+    private static final long MSGHDR_SIZE = 56;
+    /** {@code CMSG_SPACE(sizeof(int))} on LP64: a 16-byte {@code cmsghdr} and the int padded to 8. */
+    private static final long CMSG_SPACE_INT = 24;
 
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment capture = arena.allocate(CAPTURE);
@@ -85,6 +126,164 @@ public final class Syscalls implements AutoCloseable {
 
     private long result(long r) {
         return r < 0 ? -errno() : r;
+    }
+
+    /** {@code ioctl(deviceFd, FUSE_DEV_IOC_BACKING_OPEN, {fd})}: the backing id for kernel passthrough to {@code fd}. */
+    public int backingOpen(int deviceFd, int fd) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment map = call.allocate(16, 8);
+            map.set(JAVA_INT, 0, fd);
+            return result((int) IOCTL.invokeExact(capture, deviceFd, FUSE_DEV_IOC_BACKING_OPEN, map));
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** {@code ioctl(deviceFd, FUSE_DEV_IOC_BACKING_CLOSE, &backingId)}. */
+    public int backingClose(int deviceFd, int backingId) {
+        word.set(JAVA_INT, 0, backingId);
+        try {
+            return result((int) IOCTL.invokeExact(capture, deviceFd, FUSE_DEV_IOC_BACKING_CLOSE, word));
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * {@code fstat(fd)}'s device and inode numbers: which file an fd is.
+     *
+     * @return {@code {st_dev, st_ino}}, or {@code {-errno}} when fstat fails
+     */
+    public long[] identity(int fd) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment stat = call.allocate(STAT_SIZE, 8);
+            int r = result((int) FSTAT.invokeExact(capture, fd, stat));
+            return r < 0 ? new long[] {r} : new long[] {stat.get(JAVA_LONG, 0), stat.get(JAVA_LONG, 8)};
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** {@code socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)}: the two ends, or {@code {-errno}}. */
+    public int[] socketPair() {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment fds = call.allocate(JAVA_INT, 2);
+            int r = result((int) SOCKETPAIR.invokeExact(capture, AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, fds));
+            return r < 0 ? new int[] {r} : new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** {@code pipe2(O_CLOEXEC)}: {@code {read end, write end}}, or {@code {-errno}}. */
+    public int[] pipe() {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment fds = call.allocate(JAVA_INT, 2);
+            int r = result((int) PIPE2.invokeExact(capture, fds, O_CLOEXEC));
+            return r < 0 ? new int[] {r} : new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * Receives one file descriptor passed with SCM_RIGHTS over a unix socket (close-on-exec).
+     *
+     * @return the descriptor; {@code -errno} when recvmsg fails; {@code -ENOENT} when the peer
+     *         closed the socket or sent no descriptor
+     */
+    public int receiveFd(int socket) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment data = call.allocate(8, 8);
+            MemorySegment iov = call.allocate(16, 8);
+            iov.set(ADDRESS, 0, data);
+            iov.set(JAVA_LONG, 8, 1);
+            MemorySegment control = call.allocate(CMSG_SPACE_INT, 8);
+            MemorySegment msg = call.allocate(MSGHDR_SIZE, 8);
+            msg.set(ADDRESS, 16, iov);
+            msg.set(JAVA_LONG, 24, 1);
+            msg.set(ADDRESS, 32, control);
+            msg.set(JAVA_LONG, 40, CMSG_SPACE_INT);
+            long n;
+            do {
+                n = result((long) RECVMSG.invokeExact(capture, socket, msg, MSG_CMSG_CLOEXEC));
+            } while (n == -EINTR);
+            if (n < 0) {
+                return (int) n;
+            }
+            long controlLength = msg.get(JAVA_LONG, 40);
+            if (n == 0 || controlLength < 20 || control.get(JAVA_INT, 8) != SOL_SOCKET
+                    || control.get(JAVA_INT, 12) != SCM_RIGHTS) {
+                return -ENOENT;
+            }
+            return control.get(JAVA_INT, 16);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * Starts a program found on PATH with {@code posix_spawnp}. {@code dups} holds pairs
+     * {@code {fd, childFd}}: the child gets {@code fd} as {@code childFd} (inheritable there
+     * even when {@code fd} is close-on-exec here).
+     *
+     * @return the child's pid, or {@code -errno}
+     */
+    public int spawn(String[] argv, String[] envp, int[]... dups) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment actions = call.allocate(SPAWN_ACTIONS_SIZE, 16);
+            int r = (int) SPAWN_ACTIONS_INIT.invokeExact(actions);
+            if (r != 0) {
+                return -r;
+            }
+            try {
+                for (int[] dup : dups) {
+                    r = (int) SPAWN_ACTIONS_DUP2.invokeExact(actions, dup[0], dup[1]);
+                    if (r != 0) {
+                        return -r;
+                    }
+                }
+                MemorySegment pid = call.allocate(JAVA_INT);
+                r = (int) POSIX_SPAWNP.invokeExact(pid, call.allocateFrom(argv[0]), actions, MemorySegment.NULL,
+                        strings(call, argv), strings(call, envp));
+                return r != 0 ? -r : pid.get(JAVA_INT, 0);
+            } finally {
+                int ignored = (int) SPAWN_ACTIONS_DESTROY.invokeExact(actions);
+            }
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    private static MemorySegment strings(Arena arena, String[] values) {
+        MemorySegment array = arena.allocate(ADDRESS, values.length + 1L);
+        for (int i = 0; i < values.length; i++) {
+            array.setAtIndex(ADDRESS, i, arena.allocateFrom(values[i]));
+        }
+        array.setAtIndex(ADDRESS, values.length, MemorySegment.NULL);
+        return array;
+    }
+
+    /**
+     * {@code waitpid(pid)} until the child ends.
+     *
+     * @return its exit status, 128 + the signal that killed it, or {@code -errno}
+     */
+    public int waitFor(int pid) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment status = call.allocate(JAVA_INT);
+            int r;
+            do {
+                r = result((int) WAITPID.invokeExact(capture, pid, status, 0));
+            } while (r == -EINTR);
+            if (r < 0) {
+                return r;
+            }
+            int s = status.get(JAVA_INT, 0);
+            return (s & 0x7f) == 0 ? (s >> 8) & 0xff : 128 + (s & 0x7f);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
     }
 
     /** {@code open(path, flags)}. */

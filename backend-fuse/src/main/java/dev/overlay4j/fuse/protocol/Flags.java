@@ -35,6 +35,11 @@ public final class Flags {
     public static final int FOPEN_DIRECT_IO = 1 << 0;
     public static final int FOPEN_KEEP_CACHE = 1 << 1;
     public static final int FOPEN_CACHE_DIR = 1 << 3;
+    public static final int FOPEN_PASSTHROUGH = 1 << 7;
+
+    // enum fuse_notify_code: travels in fuse_out_header.error of a message with unique 0
+    public static final int NOTIFY_INVAL_INODE = 2;
+    public static final int NOTIFY_INVAL_ENTRY = 3;
 
     /** fuse_getattr_in.getattr_flags: {@code fh} is valid. */
     public static final int GETATTR_FH = 1 << 0;

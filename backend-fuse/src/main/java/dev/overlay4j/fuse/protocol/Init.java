@@ -26,32 +26,53 @@ public final class Init {
     public record Offer(int major, int minor, int maxReadahead, long flags) {
     }
 
+    /**
+     * The stacking depth asked for with PASSTHROUGH: backing files must live on a file system
+     * that stacks on nothing (ext4, xfs, ...), and this mount may in turn serve as a layer of
+     * the kernel's overlayfs. Layers on an overlayfs (a container's root) fall back to reads
+     * through the server.
+     */
+    public static final int PASSTHROUGH_STACK_DEPTH = 1;
+
     /** What goes into {@code fuse_init_out}; {@code major} alone when the majors differ. */
     public record Answer(int major, int minor, int maxReadahead, long flags, int maxBackground,
-                         int congestionThreshold, int maxWrite, int timeGranularity, int maxPages) {
+                         int congestionThreshold, int maxWrite, int timeGranularity, int maxPages,
+                         int maxStackDepth) {
+
+        /** Whether the kernel reads and writes files opened with FOPEN_PASSTHROUGH itself. */
+        public boolean passthrough() {
+            return (flags & Flags.PASSTHROUGH) != 0;
+        }
+    }
+
+    /** {@link #negotiate(Offer, boolean)} without passthrough. */
+    public static Answer negotiate(Offer offer) {
+        return negotiate(offer, false);
     }
 
     /**
      * Agrees on a version and capabilities: the smaller minor version of the two, and of the
      * wanted capabilities those the kernel offers ({@code INIT_EXT} whenever any is above bit
-     * 31 or the kernel knows it, so that flags2 is read).
+     * 31 or the kernel knows it, so that flags2 is read). PASSTHROUGH too when
+     * {@code passthrough} and offered, with {@link #PASSTHROUGH_STACK_DEPTH}.
      *
      * @throws IllegalArgumentException for a kernel older than protocol 7.x
      */
-    public static Answer negotiate(Offer offer) {
+    public static Answer negotiate(Offer offer, boolean passthrough) {
         if (offer.major() < MAJOR) {
             throw new IllegalArgumentException("the kernel speaks FUSE protocol " + offer.major() + "." + offer.minor()
                     + "; overlay4j needs 7.x");
         }
         if (offer.major() > MAJOR) {
             // fuse.h: answer with our major alone; the kernel then retries INIT with it.
-            return new Answer(MAJOR, MINOR, 0, 0, 0, 0, 0, 0, 0);
+            return new Answer(MAJOR, MINOR, 0, 0, 0, 0, 0, 0, 0, 0);
         }
-        long flags = WANTED & offer.flags();
+        long flags = (WANTED | (passthrough ? Flags.PASSTHROUGH : 0)) & offer.flags();
         if ((offer.flags() & Flags.INIT_EXT) != 0) {
             flags |= Flags.INIT_EXT;
         }
+        int stackDepth = (flags & Flags.PASSTHROUGH) != 0 ? PASSTHROUGH_STACK_DEPTH : 0;
         return new Answer(MAJOR, Math.min(offer.minor(), MINOR), offer.maxReadahead(), flags, 64, 48, MAX_WRITE, 1,
-                MAX_PAGES);
+                MAX_PAGES, stackDepth);
     }
 }

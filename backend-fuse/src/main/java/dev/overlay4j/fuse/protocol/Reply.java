@@ -136,6 +136,7 @@ public final class Reply {
         u32(Structs.InitOut.TIME_GRAN, answer.timeGranularity());
         u16(Structs.InitOut.MAX_PAGES, answer.maxPages());
         u32(Structs.InitOut.FLAGS2, (int) (answer.flags() >>> 32));
+        u32(Structs.InitOut.MAX_STACK_DEPTH, answer.maxStackDepth());
     }
 
     /**

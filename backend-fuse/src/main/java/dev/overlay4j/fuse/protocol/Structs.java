@@ -163,6 +163,41 @@ public final class Structs {
         }
     }
 
+    /** {@code struct fuse_notify_inval_inode_out}: drop the attributes and a range of cached pages of an inode. */
+    public static final class NotifyInvalInode {
+        public static final StructLayout LAYOUT = struct(u64("ino"), u64("off"), u64("len"));
+        public static final long SIZE = LAYOUT.byteSize();
+        public static final long INO = at(LAYOUT, "ino");
+        public static final long OFF = at(LAYOUT, "off");
+        public static final long LEN = at(LAYOUT, "len");
+
+        private NotifyInvalInode() {
+        }
+    }
+
+    /** {@code struct fuse_notify_inval_entry_out}; the name and its NUL follow. */
+    public static final class NotifyInvalEntry {
+        public static final StructLayout LAYOUT = struct(u64("parent"), u32("namelen"), u32("flags"));
+        public static final long SIZE = LAYOUT.byteSize();
+        public static final long PARENT = at(LAYOUT, "parent");
+        public static final long NAMELEN = at(LAYOUT, "namelen");
+        public static final long FLAGS = at(LAYOUT, "flags");
+
+        private NotifyInvalEntry() {
+        }
+    }
+
+    /** {@code struct fuse_backing_map}: the argument of FUSE_DEV_IOC_BACKING_OPEN. */
+    public static final class BackingMap {
+        public static final StructLayout LAYOUT = struct(u32("fd"), u32("flags"), u64("padding"));
+        public static final long SIZE = LAYOUT.byteSize();
+        public static final long FD = at(LAYOUT, "fd");
+        public static final long FLAGS = at(LAYOUT, "flags");
+
+        private BackingMap() {
+        }
+    }
+
     /** {@code struct fuse_getattr_in}. */
     public static final class GetattrIn {
         public static final StructLayout LAYOUT = struct(u32("getattr_flags"), u32("dummy"), u64("fh"));

@@ -64,6 +64,18 @@ public final class NodeTable {
         return EntryPath.ofNames(names.reversed());
     }
 
+    /** The node the kernel knows under {@code path}, or -1 when it holds none there. */
+    public synchronized long find(EntryPath path) {
+        Node node = root;
+        for (String name : path.names()) {
+            node = byName.get(new Key(node.id, name));
+            if (node == null) {
+                return -1;
+            }
+        }
+        return node.id;
+    }
+
     /** Whether the node is known to the table. */
     public synchronized boolean contains(long nodeid) {
         return byId.containsKey(nodeid);

@@ -62,19 +62,38 @@ public final class Operations {
     /** The most COPY_FILE_RANGE copies in one request; callers loop on short copies. */
     private static final long COPY_CHUNK_LIMIT = 1L << 30;
 
-    private record OpenFile(OverlayFile file) {
+    /** An open file and how the kernel does its reads and writes. */
+    private record OpenFile(OverlayFile file, BackingFiles.Grant grant) {
     }
 
     /** One name of a directory snapshot, encoded once. */
     private record Listed(String name, byte[] encoded, int type, long inode) {
     }
 
-    private record OpenDirectory(List<Listed> entries) {
+    /**
+     * An open directory. Its listing is taken at the first READDIR, not at OPENDIR: with the
+     * kernel's directory cache most opens never read, and listing a merged directory is costly.
+     */
+    private static final class OpenDirectory {
+        private final EntryPath path;
+        private List<Listed> entries;
+
+        OpenDirectory(EntryPath path) {
+            this.path = path;
+        }
+
+        synchronized List<Listed> entries(Overlay overlay) throws IOException {
+            if (entries == null) {
+                entries = snapshot(overlay, path);
+            }
+            return entries;
+        }
     }
 
     private final Overlay overlay;
-    private final long entryTimeoutNanos;
-    private final long attrTimeoutNanos;
+    private final CachePolicy cache;
+    private final BackingFiles backing;
+    private final Notifier notifier;
     private final NodeTable nodes = new NodeTable();
     private final Map<Long, OpenFile> files = new ConcurrentHashMap<>();
     private final Map<Long, OpenDirectory> directories = new ConcurrentHashMap<>();
@@ -82,10 +101,55 @@ public final class Operations {
     private final CountDownLatch initialized = new CountDownLatch(1);
     private volatile Init.Answer negotiated;
 
-    public Operations(Overlay overlay, long entryTimeoutNanos, long attrTimeoutNanos) {
+    /**
+     * @param deviceFd    the FUSE device, for registering passthrough backing files
+     * @param passthrough whether to ask the kernel for passthrough of files in local layers
+     */
+    public Operations(Overlay overlay, CachePolicy cache, int deviceFd, boolean passthrough) {
         this.overlay = overlay;
-        this.entryTimeoutNanos = entryTimeoutNanos;
-        this.attrTimeoutNanos = attrTimeoutNanos;
+        this.cache = cache;
+        this.backing = new BackingFiles(deviceFd, passthrough);
+        this.notifier = deviceFd >= 0 ? new Notifier(deviceFd) : null;
+    }
+
+    /**
+     * For a change made behind the mount's back (a lower layer that changed): makes the
+     * kernel look {@code path} up again and drop the attributes and pages it cached of it.
+     * Must not be called from a thread answering a request.
+     *
+     * @throws IOException when the kernel refuses the notification
+     */
+    public void invalidate(EntryPath path) throws IOException {
+        if (notifier == null) {
+            throw new IllegalStateException("no FUSE device to notify");
+        }
+        if (!path.isRoot()) {
+            long parent = nodes.find(path.parent());
+            if (parent > 0) {
+                check(notifier.invalidateEntry(parent, path.fileName()), path);
+            }
+        }
+        long node = nodes.find(path);
+        if (node > 0) {
+            check(notifier.invalidateInode(node, 0, 0), path);
+        }
+    }
+
+    private static void check(int result, EntryPath path) throws IOException {
+        // ENOENT: the kernel has already forgotten it, which is what was asked for.
+        if (result < 0 && result != -Errno.ENOENT.code()) {
+            throw Errno.ofCode(-result).exception(path, "invalidating the kernel's cache");
+        }
+    }
+
+    /** Without passthrough and without negative entries, for tests without a kernel. */
+    Operations(Overlay overlay, long entryTimeoutNanos, long attrTimeoutNanos) {
+        this(overlay, new CachePolicy(entryTimeoutNanos, attrTimeoutNanos, 0), -1, false);
+    }
+
+    /** Whether opens of files in local layers are served by kernel passthrough now. */
+    public boolean passthrough() {
+        return backing.enabled();
     }
 
     /** Waits until the kernel's INIT has been answered. */
@@ -117,6 +181,7 @@ public final class Operations {
             }
         }
         directories.clear();
+        backing.closeAll();
     }
 
     /**
@@ -197,9 +262,12 @@ public final class Operations {
             flags |= (long) rq.u32(Structs.InitIn.FLAGS2) << 32;
         }
         Init.Answer answer = Init.negotiate(new Init.Offer(rq.u32(Structs.InitIn.MAJOR), rq.u32(Structs.InitIn.MINOR),
-                rq.u32(Structs.InitIn.MAX_READAHEAD), flags));
+                rq.u32(Structs.InitIn.MAX_READAHEAD), flags), backing.enabled());
         rp.initOut(answer);
         if (answer.major() == Init.MAJOR && rq.u32(Structs.InitIn.MAJOR) == Init.MAJOR) {
+            if (!answer.passthrough()) {
+                backing.disable("the kernel does not offer FUSE passthrough");
+            }
             negotiated = answer;
             initialized.countDown();
         }
@@ -211,7 +279,20 @@ public final class Operations {
     private int lookup(Request rq, Reply rp) throws IOException {
         String name = name(rq, 0);
         EntryPath path = nodes.path(rq.nodeid()).resolve(name);
-        return entryReply(rq, rp, rq.nodeid(), name, overlay.stat(path));
+        EntryAttributes attributes;
+        try {
+            attributes = overlay.stat(path);
+        } catch (IOException e) {
+            if (cache.negativeNanos() == 0 || Errno.of(e) != Errno.ENOENT) {
+                throw e;
+            }
+            // Node id 0 is "no such name" that the kernel may remember for entry_valid.
+            rp.zero(0, Structs.EntryOut.SIZE);
+            rp.u64(Structs.EntryOut.ENTRY_VALID, cache.negativeNanos() / 1_000_000_000L);
+            rp.u32(Structs.EntryOut.ENTRY_VALID_NSEC, (int) (cache.negativeNanos() % 1_000_000_000L));
+            return rp.header(rq.unique(), 0, Structs.EntryOut.SIZE);
+        }
+        return entryReply(rq, rp, rq.nodeid(), name, attributes);
     }
 
     /** Answers with a {@code fuse_entry_out} for a name the kernel now holds a reference to. */
@@ -221,10 +302,12 @@ public final class Operations {
         return rp.header(rq.unique(), 0, Structs.EntryOut.SIZE);
     }
 
-    private void putEntry(Reply rp, long offset, long parent, String name, EntryAttributes attributes)
+    /** Writes a {@code fuse_entry_out} for a name the kernel now holds one more reference to; returns its node id. */
+    private long putEntry(Reply rp, long offset, long parent, String name, EntryAttributes attributes)
             throws IOException {
         long nodeid = nodes.lookedUp(parent, name, attributes.type());
-        rp.entry(offset, nodeid, 0, entryTimeoutNanos, attrTimeoutNanos, attributes);
+        rp.entry(offset, nodeid, 0, cache.entryNanos(), cache.attrNanos(attributes), attributes);
+        return nodeid;
     }
 
     private int forget(Request rq) {
@@ -248,7 +331,7 @@ public final class Operations {
         OpenFile open = (rq.u32(Structs.GetattrIn.GETATTR_FLAGS) & Flags.GETATTR_FH) != 0
                 ? files.get(rq.u64(Structs.GetattrIn.FH)) : null;
         attributes = open != null ? open.file().stat() : overlay.stat(nodes.path(rq.nodeid()));
-        rp.attrOut(0, attrTimeoutNanos, attributes);
+        rp.attrOut(0, cache.attrNanos(attributes), attributes);
         return rp.header(rq.unique(), 0, Structs.AttrOut.SIZE);
     }
 
@@ -279,7 +362,7 @@ public final class Operations {
                             rq.u32(Structs.SetattrIn.MTIMENSEC)));
         }
         EntryAttributes attributes = path != null ? overlay.stat(path) : open.file().stat();
-        rp.attrOut(0, attrTimeoutNanos, attributes);
+        rp.attrOut(0, cache.attrNanos(attributes), attributes);
         return rp.header(rq.unique(), 0, Structs.AttrOut.SIZE);
     }
 
@@ -404,10 +487,17 @@ public final class Operations {
     }
 
     private int link(Request rq, Reply rp) throws IOException {
-        EntryPath existing = nodes.path(rq.u64(Structs.LinkIn.OLDNODEID));
+        long existingNode = rq.u64(Structs.LinkIn.OLDNODEID);
+        EntryPath existing = nodes.path(existingNode);
         String name = name(rq, Structs.LinkIn.SIZE);
         EntryPath path = nodes.path(rq.nodeid()).resolve(name);
         overlay.link(existing, path);
+        // The new name gets its own node, so the kernel does not learn that the existing one's
+        // link count changed: drop its cached attributes (attributes only, which takes no locks
+        // the linking caller holds). From now on the file is not cached (see CachePolicy).
+        if (notifier != null) {
+            notifier.invalidateInode(existingNode, -1, 0);
+        }
         return entryReply(rq, rp, rq.nodeid(), name, overlay.stat(path));
     }
 
@@ -434,7 +524,12 @@ public final class Operations {
         EntryPath path = nodes.path(rq.nodeid());
         OverlayFile file = overlay.open(path, openOptions(rq.u32(Structs.OpenIn.FLAGS)),
                 new NewEntryAttributes(0, rq.uid(), rq.gid()));
-        putOpenOut(rp, 0, register(file));
+        try {
+            opened(rp, 0, file, rq.nodeid(), path);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(file);
+            throw e;
+        }
         return rp.header(rq.unique(), 0, Structs.OpenOut.SIZE);
     }
 
@@ -447,28 +542,45 @@ public final class Operations {
         Set<OpenOption> options = new HashSet<>(openOptions(flags));
         options.add((flags & Flags.O_EXCL) != 0 ? StandardOpenOption.CREATE_NEW : StandardOpenOption.CREATE);
         OverlayFile file = overlay.open(path, options, newEntry(rq, parent, mode, false));
-        EntryAttributes attributes;
+        long nodeid = 0;
         try {
-            attributes = overlay.stat(path);
+            EntryAttributes attributes = overlay.stat(path);
+            nodeid = putEntry(rp, 0, rq.nodeid(), name, attributes);
+            opened(rp, Structs.EntryOut.SIZE, file, nodeid, path);
         } catch (IOException | RuntimeException e) {
+            if (nodeid != 0) {
+                nodes.forget(nodeid, 1); // the kernel never learns of this reference
+            }
             closeQuietly(file);
             throw e;
         }
-        putEntry(rp, 0, rq.nodeid(), name, attributes);
-        putOpenOut(rp, Structs.EntryOut.SIZE, register(file));
         return rp.header(rq.unique(), 0, Structs.EntryOut.SIZE + Structs.OpenOut.SIZE);
     }
 
-    private long register(OverlayFile file) {
+    /**
+     * Registers an open file and writes its {@code fuse_open_out}: kernel passthrough when its
+     * bytes are in a local file the kernel may use, else reads and writes through this server,
+     * keeping the kernel's cached pages when no other name can have changed them.
+     */
+    private void opened(Reply rp, long offset, OverlayFile file, long nodeid, EntryPath path) throws IOException {
+        BackingFiles.Grant grant = backing.acquire(nodeid, path, file.localFile(), file.isWritable());
+        int openFlags;
+        if (grant.passthrough()) {
+            openFlags = Flags.FOPEN_PASSTHROUGH;
+        } else {
+            // Pages cached before a passthrough open may be stale once passthrough writes went around them.
+            boolean keep = !backing.enabled() && cache.keepCache(file.stat());
+            openFlags = keep ? Flags.FOPEN_KEEP_CACHE : 0;
+        }
         long fh = nextHandle.getAndIncrement();
-        files.put(fh, new OpenFile(file));
-        return fh;
+        files.put(fh, new OpenFile(file, grant));
+        putOpenOut(rp, offset, fh, openFlags, grant.backingId());
     }
 
-    private static void putOpenOut(Reply rp, long offset, long fh) {
+    private static void putOpenOut(Reply rp, long offset, long fh, int openFlags, int backingId) {
         rp.u64(offset + Structs.OpenOut.FH, fh);
-        rp.u32(offset + Structs.OpenOut.OPEN_FLAGS, 0);
-        rp.u32(offset + Structs.OpenOut.BACKING_ID, 0);
+        rp.u32(offset + Structs.OpenOut.OPEN_FLAGS, openFlags);
+        rp.u32(offset + Structs.OpenOut.BACKING_ID, backingId);
     }
 
     private OverlayFile file(long fh) throws IOException {
@@ -510,6 +622,7 @@ public final class Operations {
     private int release(Request rq, Reply rp) throws IOException {
         OpenFile open = files.remove(rq.u64(Structs.ReleaseIn.FH));
         if (open != null) {
+            backing.release(open.grant());
             open.file().close();
         }
         return rp.header(rq.unique(), 0, 0);
@@ -678,6 +791,18 @@ public final class Operations {
 
     private int opendir(Request rq, Reply rp) throws IOException {
         EntryPath path = nodes.path(rq.nodeid());
+        if (!overlay.stat(path).isDirectory()) {
+            throw Errno.ENOTDIR.exception(path);
+        }
+        long fh = nextHandle.getAndIncrement();
+        directories.put(fh, new OpenDirectory(path));
+        // The kernel drops a cached listing itself when an entry is created, removed or renamed through it.
+        putOpenOut(rp, 0, fh, cache.cacheDirectories() ? Flags.FOPEN_KEEP_CACHE | Flags.FOPEN_CACHE_DIR : 0, 0);
+        return rp.header(rq.unique(), 0, Structs.OpenOut.SIZE);
+    }
+
+    /** The merged listing of a directory with {@code .} and {@code ..}, names encoded once. */
+    private static List<Listed> snapshot(Overlay overlay, EntryPath path) throws IOException {
         EntryAttributes self = overlay.stat(path);
         if (!self.isDirectory()) {
             throw Errno.ENOTDIR.exception(path);
@@ -691,10 +816,7 @@ public final class Operations {
             entries.add(new Listed(entry.name(), entry.name().getBytes(StandardCharsets.UTF_8),
                     entry.type().direntType(), entry.inode()));
         }
-        long fh = nextHandle.getAndIncrement();
-        directories.put(fh, new OpenDirectory(List.copyOf(entries)));
-        putOpenOut(rp, 0, fh);
-        return rp.header(rq.unique(), 0, Structs.OpenOut.SIZE);
+        return List.copyOf(entries);
     }
 
     private int readdir(Request rq, Reply rp, boolean plus) throws IOException {
@@ -706,7 +828,7 @@ public final class Operations {
         long size = Math.min(Integer.toUnsignedLong(rq.u32(Structs.ReadIn.SIZE_FIELD)), rp.capacity());
         EntryPath dir = plus ? pathOrNull(rq.nodeid()) : null;
         long used = 0;
-        List<Listed> entries = directory.entries();
+        List<Listed> entries = directory.entries(overlay);
         for (long i = Math.max(offset, 0); i < entries.size(); i++) {
             Listed entry = entries.get((int) i);
             long record = plus ? Structs.Dirent.plusRecordSize(entry.encoded().length)

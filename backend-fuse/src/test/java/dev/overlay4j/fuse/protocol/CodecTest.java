@@ -127,7 +127,7 @@ class CodecTest {
     void writesInitOut() {
         Reply reply = new Reply(buffer);
         reply.initOut(new Init.Answer(7, 38, 65536, Flags.ASYNC_READ | Flags.INIT_EXT | Flags.PASSTHROUGH, 64, 48,
-                1 << 20, 1, 256));
+                1 << 20, 1, 256, 1));
         assertEquals(7, buffer.get(JAVA_INT, 16));
         assertEquals(38, buffer.get(JAVA_INT, 20));
         assertEquals(65536, buffer.get(JAVA_INT, 24));
@@ -138,5 +138,6 @@ class CodecTest {
         assertEquals(1, buffer.get(JAVA_INT, 40));
         assertEquals(256, buffer.get(JAVA_SHORT, 44));
         assertEquals(1 << 5, buffer.get(JAVA_INT, 48)); // PASSTHROUGH is bit 37: bit 5 of flags2
+        assertEquals(1, buffer.get(JAVA_INT, 52)); // max_stack_depth
     }
 }

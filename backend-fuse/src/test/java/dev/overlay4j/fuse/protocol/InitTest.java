@@ -1,7 +1,9 @@
 package dev.overlay4j.fuse.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -25,6 +27,21 @@ class InitTest {
 
         long offered = Flags.ASYNC_READ | Flags.WRITEBACK_CACHE;
         assertEquals(Flags.ASYNC_READ, Init.negotiate(new Init.Offer(7, 45, 0, offered)).flags());
+    }
+
+    @Test
+    void asksForPassthroughWithStackDepthOneOnlyWhenWantedAndOffered() {
+        Init.Answer wanted = Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS), true);
+        assertTrue(wanted.passthrough());
+        assertEquals(1, wanted.maxStackDepth());
+
+        Init.Answer notOffered = Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS & ~Flags.PASSTHROUGH), true);
+        assertFalse(notOffered.passthrough());
+        assertEquals(0, notOffered.maxStackDepth());
+
+        Init.Answer notWanted = Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS), false);
+        assertFalse(notWanted.passthrough());
+        assertEquals(0, notWanted.maxStackDepth());
     }
 
     @Test

@@ -20,6 +20,7 @@ import dev.overlay4j.api.Overlay;
 import dev.overlay4j.api.RenameMode;
 import dev.overlay4j.api.WritableLayer;
 import dev.overlay4j.api.XattrMode;
+import dev.overlay4j.fuse.protocol.Flags;
 import dev.overlay4j.fuse.protocol.Opcode;
 import dev.overlay4j.fuse.protocol.Reply;
 import dev.overlay4j.fuse.protocol.Request;
@@ -76,6 +77,10 @@ class OperationsTest {
 
     /** Sends one request for {@code nodeid} as uid 1000/gid 100; returns the reply length or NO_REPLY. */
     private int send(int opcode, long nodeid, Args args) {
+        return send(operations, opcode, nodeid, args);
+    }
+
+    private int send(Operations to, int opcode, long nodeid, Args args) {
         byte[] body = args.bytes.toByteArray();
         int length = (int) Structs.InHeader.SIZE + body.length;
         in.set(JAVA_INT_UNALIGNED, Structs.InHeader.LEN, length);
@@ -87,7 +92,7 @@ class OperationsTest {
         MemorySegment.copy(body, 0, in, JAVA_BYTE, Structs.InHeader.SIZE, body.length);
         Request request = new Request(in);
         request.reset(length);
-        return operations.handle(request, new Reply(out));
+        return to.handle(request, new Reply(out));
     }
 
     private int error() {
@@ -262,6 +267,48 @@ class OperationsTest {
     }
 
     @Test
+    void aFileWithSeveralLinksIsNeverCachedByTheKernel() throws IOException {
+        EntryAttributes linked = new EntryAttributes(EntryType.REGULAR_FILE, 0644, 0, 0, 3, 0, 0, 0, 0, 2, 6, 0, false,
+                null);
+        when(overlay.stat(EntryPath.of("linked"))).thenReturn(linked);
+        assertEquals(16 + 128, send(Opcode.LOOKUP, 1, args().string("linked")));
+        assertEquals(1, bodyU64(Structs.EntryOut.ENTRY_VALID));
+        assertEquals(0, bodyU64(Structs.EntryOut.ATTR_VALID));
+        assertEquals(0, bodyU32(Structs.EntryOut.ATTR_VALID_NSEC));
+        long node = bodyU64(Structs.EntryOut.NODEID);
+
+        var file = mock(dev.overlay4j.api.OverlayFile.class);
+        when(file.stat()).thenReturn(linked);
+        when(overlay.open(eq(EntryPath.of("linked")), any(), any())).thenReturn(file);
+        assertEquals(16 + 16, send(Opcode.OPEN, node, args().u32(0).u32(0)));
+        assertEquals(0, bodyU32(Structs.OpenOut.OPEN_FLAGS));
+    }
+
+    @Test
+    void aMissingNameIsRememberedForTheNegativeTimeout() throws IOException {
+        Operations negative = new Operations(overlay, new CachePolicy(5_000_000_000L, 5_000_000_000L, 2_500_000_000L),
+                -1, false);
+        when(overlay.stat(EntryPath.of("nothing"))).thenThrow(Errno.ENOENT.exception(EntryPath.of("nothing")));
+        assertEquals(16 + 128, send(negative, Opcode.LOOKUP, 1, args().string("nothing")));
+        assertEquals(0, error());
+        assertEquals(0, bodyU64(Structs.EntryOut.NODEID));
+        assertEquals(2, bodyU64(Structs.EntryOut.ENTRY_VALID));
+        assertEquals(500_000_000, bodyU32(Structs.EntryOut.ENTRY_VALID_NSEC));
+
+        // Without negative caching ENOENT is an error.
+        assertEquals(16, send(Opcode.LOOKUP, 1, args().string("nothing")));
+        assertEquals(-Errno.ENOENT.code(), error());
+    }
+
+    @Test
+    void directoriesAreOpenedWithTheirListingCached() throws IOException {
+        when(overlay.stat(EntryPath.ROOT)).thenReturn(attributes(EntryType.DIRECTORY, 0755, 1));
+        when(overlay.listDirectory(EntryPath.ROOT)).thenReturn(List.of());
+        assertEquals(16 + 16, send(Opcode.OPENDIR, 1, args().u32(0).u32(0)));
+        assertEquals(Flags.FOPEN_KEEP_CACHE | Flags.FOPEN_CACHE_DIR, bodyU32(Structs.OpenOut.OPEN_FLAGS));
+    }
+
+    @Test
     void statfsReportsTheOverlaysStore() throws IOException {
         when(overlay.space()).thenReturn(new dev.overlay4j.api.StoreSpace(4096, 100, 50, 40, 30, 20, 255));
         assertEquals(16 + 80, send(Opcode.STATFS, 1, args()));
@@ -276,9 +323,12 @@ class OperationsTest {
         var file = mock(dev.overlay4j.api.OverlayFile.class);
         when(overlay.open(eq(EntryPath.ROOT.resolve("f")), any(), any())).thenReturn(file);
         when(file.isWritable()).thenReturn(true);
+        when(file.stat()).thenReturn(attributes(EntryType.REGULAR_FILE, 0644, 5));
         long node = lookup(1, "f", EntryType.REGULAR_FILE, 5);
         assertEquals(16 + 16, send(Opcode.OPEN, node, args().u32(02).u32(0)));
         long fh = bodyU64(0);
+        assertEquals(Flags.FOPEN_KEEP_CACHE, bodyU32(Structs.OpenOut.OPEN_FLAGS));
+        assertEquals(0, bodyU32(Structs.OpenOut.BACKING_ID));
         when(file.read(any(), eq(8L))).thenAnswer(call -> {
             ByteBuffer dst = call.getArgument(0);
             dst.put("abc".getBytes(StandardCharsets.UTF_8));
