@@ -2,5 +2,7 @@
 module dev.overlay4j.fuse {
     requires dev.overlay4j.api;
 
+    uses dev.overlay4j.api.spi.Command;
+
     exports dev.overlay4j.fuse;
 }

@@ -18,4 +18,5 @@ module dev.overlay4j.s3 {
     requires org.slf4j;
 
     provides dev.overlay4j.api.spi.LayerProvider with dev.overlay4j.s3.S3LayerProvider;
+    provides dev.overlay4j.api.spi.Command with dev.overlay4j.s3.S3Push;
 }

@@ -2,6 +2,7 @@ package dev.overlay4j.fuse;
 
 import dev.overlay4j.api.Overlay;
 import dev.overlay4j.api.OverlayConfig;
+import dev.overlay4j.api.spi.Command;
 import dev.overlay4j.fuse.kernel.Syscalls;
 import java.io.BufferedReader;
 import java.io.File;
@@ -16,7 +17,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.ServiceLoader;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -42,12 +45,22 @@ public final class Main {
 
     /** Runs the command; returns the exit status (in the foreground, after the mount is gone). */
     static int run(String[] args, PrintStream out, PrintStream err) {
+        Optional<Command> command = args.length == 0 ? Optional.empty() : command(args[0]);
+        if (command.isPresent()) {
+            return command.get().run(List.of(args).subList(1, args.length), out, err);
+        }
         boolean daemonChild = System.getenv(DAEMON_ENV) != null;
         Prepared prepared;
         try {
             CommandLine line = CommandLine.parse(args);
             if (line.help()) {
                 out.print(CommandLine.USAGE);
+                List<Command> commands = commands();
+                if (!commands.isEmpty()) {
+                    out.println();
+                    out.println("Commands from installed modules:");
+                    commands.forEach(c -> out.println("  overlay4j " + c.summary()));
+                }
                 return EXIT_OK;
             }
             if (line.version()) {
@@ -67,6 +80,22 @@ public final class Main {
             detachFromTerminal();
         }
         return serve(prepared, daemonChild ? out : null, daemonChild ? out : err);
+    }
+
+    /** The subcommands other modules add (backend-s3's push, ...), by name. */
+    private static List<Command> commands() {
+        List<Command> commands = new ArrayList<>();
+        ServiceLoader.load(Command.class).forEach(commands::add);
+        commands.sort(java.util.Comparator.comparing(Command::name));
+        return commands;
+    }
+
+    /** The subcommand named {@code word}; options and a mount's SOURCE never start a subcommand. */
+    private static Optional<Command> command(String word) {
+        if (word.startsWith("-")) {
+            return Optional.empty();
+        }
+        return commands().stream().filter(c -> c.name().equals(word)).findFirst();
     }
 
     private record Prepared(CommandLine line, OverlayConfig config, FuseOptions fuse, Path mountpoint) {

@@ -48,6 +48,21 @@ class MainTest {
     }
 
     @Test
+    void aSubcommandFromAnotherModuleRunsWithTheRemainingWords() {
+        Result result = run("echo-test", "a", "b");
+        assertEquals(new Result(0, "a b" + System.lineSeparator(), ""), result);
+        assertEquals(2, run("echo-test").status());
+    }
+
+    @Test
+    void helpListsTheSubcommandsOfInstalledModules() {
+        Result result = run("--help");
+        assertEquals(0, result.status());
+        assertTrue(result.out().contains("Commands from installed modules:" + System.lineSeparator()
+                + "  overlay4j echo-test WORDS  print the words (a test command)"), result.out());
+    }
+
+    @Test
     void refusesAMissingMountpoint() throws IOException {
         Path missing = dir.resolve("missing");
         assertRefused(1, "mountpoint " + missing + " does not exist: create an empty directory there", missing,

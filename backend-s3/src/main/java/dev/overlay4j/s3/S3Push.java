@@ -1,6 +1,7 @@
 package dev.overlay4j.s3;
 
 import dev.overlay4j.api.LayerOptions;
+import dev.overlay4j.api.spi.Command;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -46,7 +47,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * size and metadata (mode, owner, mtime) already match is left alone; keys under the prefix that
  * SOURCE no longer has are deleted (never a key outside the prefix) unless {@code --keep}.
  */
-public final class S3Push {
+public final class S3Push implements Command {
 
     private static final String USAGE = """
             usage: push [--jobs N] [--keep] [--part-size SIZE] SOURCE s3://BUCKET/PREFIX/[?endpoint=URL&region=NAME&pathStyle=true]
@@ -75,7 +76,18 @@ public final class S3Push {
     private PrintStream err;
     private boolean terminal;
 
+    @Override
+    public String name() {
+        return "push";
+    }
+
+    @Override
+    public String summary() {
+        return "push SOURCE s3://BUCKET/PREFIX/  upload a directory or an overlay upper dir as an S3 layer";
+    }
+
     /** Runs the command; the exit status is 0 when everything went up, 1 on failures, 2 on bad usage. */
+    @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
