@@ -4,6 +4,7 @@ import static dev.overlay4j.fuse.MountedOverlay.run;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,6 +15,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -108,6 +110,27 @@ class FuseWorkloadsTest {
         byte[] upper = Files.readAllBytes(fs.upper.resolve("mapped"));
         assertEquals('M', upper[100]);
         assertEquals('W', upper[5000]);
+    }
+
+    @Test
+    void writingALowerFileHeldOpenThroughPassthroughIsRefusedWithEbusyUntilTheReaderCloses() throws IOException {
+        mount(options(true));
+        Path file = mnt("data");
+        try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
+            assertEquals(lowerBytes[10], readByte(reader, 10));
+            // The copy-up's writer would need the upper file as the inode's backing file while the
+            // reader holds the lower one, and the kernel allows one backing file per inode.
+            FileSystemException busy = assertThrows(FileSystemException.class,
+                    () -> FileChannel.open(file, StandardOpenOption.WRITE).close());
+            assertEquals("Device or resource busy", busy.getReason());
+        }
+        try (FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            writer.write(ByteBuffer.wrap(new byte[] {7}), 10);
+        }
+        try (FileChannel after = FileChannel.open(file, StandardOpenOption.READ)) {
+            assertEquals(7, readByte(after, 10));
+        }
+        assertEquals(7, Files.readAllBytes(fs.upper.resolve("data"))[10]);
     }
 
     @ParameterizedTest(name = "passthrough={0}")
