@@ -26,8 +26,10 @@ public final class EntryPath implements Comparable<EntryPath> {
     /**
      * Parses a slash-separated path; leading, trailing and repeated slashes and {@code "."}
      * names are dropped. {@code ".."} is refused because a layer path never climbs out of its root.
+     * Names longer than {@link #NAME_MAX} bytes are accepted: whoever looks a path up reports
+     * ENAMETOOLONG (see {@link #fitsNameMax}), as the kernel does at lookup and not at parsing.
      *
-     * @throws IllegalArgumentException for {@code ".."}, NUL or a name longer than {@link #NAME_MAX} bytes
+     * @throws IllegalArgumentException for {@code ".."} or NUL
      */
     public static EntryPath of(String path) {
         List<String> out = new ArrayList<>();

@@ -37,11 +37,40 @@ public interface WritableLayer extends Layer {
     /** Adds a hard link to an existing non-directory. */
     void link(EntryPath existing, EntryPath link) throws IOException;
 
+    /**
+     * Adds a hard link named {@code staged} in the {@link #workArea()} to the existing
+     * non-directory {@code existing} of this tree, so that {@link #publish} can put the new name
+     * in place over another entry (a whiteout) in one step. Errors are those of {@link #link}.
+     *
+     * @throws java.nio.file.FileSystemException with EOPNOTSUPP when the layer cannot link into
+     *         its work area (the default); callers then take two steps
+     */
+    default void linkIntoWorkArea(EntryPath existing, EntryPath staged) throws IOException {
+        throw Errno.EOPNOTSUPP.exception(existing.toString(), staged.toString(),
+                description() + " cannot link into its work area");
+    }
+
     /** Removes a non-directory, a whiteout or an empty directory (ENOTEMPTY otherwise). */
     void delete(EntryPath path) throws IOException;
 
     /** Renames within the tree with {@code renameat2(2)} semantics. */
     void rename(EntryPath source, EntryPath target, RenameMode mode) throws IOException;
+
+    /**
+     * Renames {@code source} to {@code target} and leaves a whiteout under the old name, in one
+     * atomic step ({@code renameat2(2)} with {@code RENAME_WHITEOUT}): no moment, and no crash,
+     * shows the old name without its whiteout. {@code mode} is {@link RenameMode#REPLACE} or
+     * {@link RenameMode#NOREPLACE} (EEXIST when the target exists); {@link RenameMode#EXCHANGE}
+     * fails with EINVAL, as it does for the system call. Errors are otherwise those of
+     * {@link #rename}.
+     *
+     * @throws java.nio.file.FileSystemException with EOPNOTSUPP when the layer cannot do this
+     *         atomically (the default); callers then take two steps
+     */
+    default void renameLeavingWhiteout(EntryPath source, EntryPath target, RenameMode mode) throws IOException {
+        throw Errno.EOPNOTSUPP.exception(source.toString(), target.toString(),
+                description() + " cannot rename leaving a whiteout in one step");
+    }
 
     void setPermissions(EntryPath path, int permissions) throws IOException;
 

@@ -49,9 +49,9 @@ final class CopyUp {
      * @return the directory as it is now
      */
     MergedEntry upperDirectory(EntryPath path) throws IOException {
-        MergedEntry current = lookup.root();
+        MergedEntry current = lookup.directory(EntryPath.ROOT);
         for (int i = 1; i <= path.nameCount(); i++) {
-            MergedEntry next = lookup.child(current, path.name(i - 1))
+            MergedEntry next = lookup.cachedChild(current, path.name(i - 1))
                     .orElseThrow(() -> Errno.ENOENT.exception(path));
             if (!next.isDirectory()) {
                 throw Errno.ENOTDIR.exception(path, next.path() + " is not a directory");
@@ -87,7 +87,11 @@ final class CopyUp {
             // Adding a name changes the parent's times; the kernel puts them back, as the merged view never changed.
             EntryPath parent = entry.path().parent();
             Optional<EntryAttributes> parentBefore = layers.upper().stat(parent);
-            build(now, withData);
+            try {
+                build(now, withData);
+            } finally {
+                lookup.invalidate(entry.path());
+            }
             if (parentBefore.isPresent()) {
                 layers.upper().setTimes(parent, parentBefore.get().atimeNanos(), parentBefore.get().mtimeNanos());
             }

@@ -5,10 +5,12 @@ import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.EntryType;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -41,7 +43,7 @@ final class DirectoryMerge {
                 // A lower non-directory that shows is its own origin: no further lookup needed.
                 inode = InodeNumbers.compose(seen.layer(), seen.layerInode());
             } else {
-                Optional<MergedEntry> child = lookup.child(directory, name);
+                Optional<MergedEntry> child = lookup.cachedChild(directory, name);
                 if (child.isEmpty()) {
                     continue;
                 }
@@ -60,11 +62,24 @@ final class DirectoryMerge {
     /** The names that show, in listing order: upper first, then the lower directories top to bottom. */
     private Map<String, Seen> visibleNames(MergedEntry directory) throws IOException {
         Map<String, Seen> seen = new LinkedHashMap<>();
+        boolean keepNames = lookup.keepsNamesOf(directory);
+        int lowerIndex = 0;
         for (LayerEntry dir : directory.directoryLayers()) {
+            boolean lower = dir.layer() != LayerStack.UPPER;
+            Set<String> listed = keepNames && lower ? new HashSet<>() : null;
             try (Stream<DirectoryEntry> names = layers.layer(dir.layer()).list(dir.path())) {
                 for (DirectoryEntry entry : (Iterable<DirectoryEntry>) names::iterator) {
                     seen.putIfAbsent(entry.name(), new Seen(entry.type(), dir.layer(), entry.inode()));
+                    if (listed != null) {
+                        listed.add(entry.name());
+                    }
                 }
+            }
+            if (listed != null) {
+                lookup.listedLower(directory, lowerIndex, listed);
+            }
+            if (lower) {
+                lowerIndex++;
             }
         }
         seen.values().removeIf(s -> s.type() == EntryType.WHITEOUT);

@@ -103,7 +103,10 @@ final class DirectoryOperations {
         copyUp.upperDirectory(link.parent());
         Optional<EntryAttributes> occupant = upper.stat(link);
         if (occupant.isPresent() && occupant.get().isWhiteout()) {
-            // WritableLayer cannot build a hard link in the work area, so the whiteout goes first.
+            if (whiteouts.linkOverWhiteout(existing, link)) {
+                return;
+            }
+            // The layer cannot link into its work area: the whiteout goes first (a crash between shows the lower entry).
             upper.delete(link);
         }
         upper.link(existing, link);

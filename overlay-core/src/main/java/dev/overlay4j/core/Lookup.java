@@ -7,7 +7,9 @@ import dev.overlay4j.api.Layer;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Path lookup through the layers, as the kernel's {@code ovl_lookup} does it (fs/overlayfs/namei.c).
@@ -25,12 +27,36 @@ final class Lookup {
     private static final String KERNEL_ORIGIN_KEY = "origin";
 
     private final LayerStack layers;
+    private volatile DirectoryCache cache;
 
     Lookup(LayerStack layers) {
         this.layers = layers;
     }
 
-    MergedEntry root() throws IOException {
+    /** The cache, made on first use (opening the overlay does not look anything up). */
+    private DirectoryCache cache() throws IOException {
+        DirectoryCache c = cache;
+        if (c == null) {
+            synchronized (this) {
+                c = cache;
+                if (c == null) {
+                    c = new DirectoryCache(root());
+                    cache = c;
+                }
+            }
+        }
+        return c;
+    }
+
+    /** Forgets the merged state cached at {@code path} and below: call after every change of that name in the upper layer. */
+    void invalidate(EntryPath path) {
+        DirectoryCache c = cache;
+        if (c != null) {
+            c.invalidate(path);
+        }
+    }
+
+    private MergedEntry root() throws IOException {
         LayerEntry upper = null;
         if (layers.hasUpper()) {
             upper = new LayerEntry(LayerStack.UPPER, EntryPath.ROOT, rootOf(LayerStack.UPPER));
@@ -54,21 +80,25 @@ final class Lookup {
 
     /** The entry at {@code path}, or empty when the last name does not exist (ENOENT/ENOTDIR for earlier names). */
     Optional<MergedEntry> find(EntryPath path) throws IOException {
-        MergedEntry current = root();
-        for (int i = 0; i < path.nameCount(); i++) {
-            if (!current.isDirectory()) {
-                throw Errno.ENOTDIR.exception(path, current.path() + " is not a directory");
-            }
-            Optional<MergedEntry> next = child(current, path.name(i));
-            if (next.isEmpty()) {
-                if (i == path.nameCount() - 1) {
-                    return Optional.empty();
-                }
-                throw Errno.ENOENT.exception(path, path.subpath(i + 1) + " does not exist");
-            }
-            current = next.get();
+        DirectoryCache c = cache();
+        long seen = c.generation();
+        if (path.isRoot()) {
+            return Optional.of(refreshed(c.root().directory));
         }
-        return Optional.of(current);
+        DirectoryCache.Node parent = directoryNode(c, seen, path.parent(), path);
+        String name = path.fileName();
+        DirectoryCache.Node cached = parent.children.get(name);
+        if (cached != null) {
+            MergedEntry now = refreshedOrNull(cached.directory);
+            if (now != null) {
+                return Optional.of(now);
+            }
+        }
+        Optional<MergedEntry> found = child(parent.directory, name, parent);
+        if (found.isPresent() && found.get().isDirectory()) {
+            c.add(parent, name, found.get(), seen);
+        }
+        return found;
     }
 
     /** The entry at {@code path}; ENOENT when it does not exist. */
@@ -76,13 +106,101 @@ final class Lookup {
         return find(path).orElseThrow(() -> Errno.ENOENT.exception(path));
     }
 
-    /** The directory at {@code path}; ENOENT or ENOTDIR otherwise. */
+    /**
+     * The merged structure of the directory at {@code path} (its layers, their paths and marks);
+     * ENOENT or ENOTDIR otherwise. Its attributes may be old: use {@link #get} for those.
+     */
     MergedEntry directory(EntryPath path) throws IOException {
-        MergedEntry entry = get(path);
-        if (!entry.isDirectory()) {
-            throw Errno.ENOTDIR.exception(path);
+        DirectoryCache c = cache();
+        return directoryNode(c, c.generation(), path, path).directory;
+    }
+
+    /**
+     * Walks to the directory {@code directory} through the cache, looking up and caching what is
+     * missing. Errors name {@code whole}, the path the caller was asked for.
+     */
+    private DirectoryCache.Node directoryNode(DirectoryCache c, long seen, EntryPath directory, EntryPath whole)
+            throws IOException {
+        DirectoryCache.Node node = c.root();
+        int count = directory.nameCount();
+        for (int i = 0; i < count; i++) {
+            String name = directory.name(i);
+            DirectoryCache.Node next = node.children.get(name);
+            if (next == null) {
+                Optional<MergedEntry> found = child(node.directory, name, node);
+                if (found.isEmpty()) {
+                    throw directory == whole && i == count - 1
+                            ? Errno.ENOENT.exception(whole)
+                            : Errno.ENOENT.exception(whole, whole.subpath(i + 1) + " does not exist");
+                }
+                if (!found.get().isDirectory()) {
+                    throw directory == whole && i == count - 1
+                            ? Errno.ENOTDIR.exception(whole)
+                            : Errno.ENOTDIR.exception(whole, found.get().path() + " is not a directory");
+                }
+                next = c.add(node, name, found.get(), seen);
+            }
+            node = next;
         }
-        return entry;
+        return node;
+    }
+
+    /**
+     * {@link #child}, answered from the cache when {@code parent} is the cached structure of its
+     * path and the name is a cached directory; a directory found is cached. For walks that need
+     * the structure of each name, not its current attributes.
+     */
+    Optional<MergedEntry> cachedChild(MergedEntry parent, String name) throws IOException {
+        DirectoryCache c = cache();
+        long seen = c.generation();
+        DirectoryCache.Node node = c.find(parent.path());
+        if (node == null || node.directory != parent) {
+            return child(parent, name);
+        }
+        DirectoryCache.Node cached = node.children.get(name);
+        if (cached != null) {
+            return Optional.of(cached.directory);
+        }
+        Optional<MergedEntry> found = child(parent, name, node);
+        if (found.isPresent() && found.get().isDirectory()) {
+            return Optional.of(c.add(node, name, found.get(), seen).directory);
+        }
+        return found;
+    }
+
+    /** A cached directory with the current attributes of its top layer. */
+    private MergedEntry refreshed(MergedEntry directory) throws IOException {
+        MergedEntry now = refreshedOrNull(directory);
+        if (now == null) {
+            throw Errno.EIO.exception(directory.path(), "the directory changed in layer "
+                    + layers.layer(directory.top().layer()).description() + " behind the overlay's back");
+        }
+        return now;
+    }
+
+    /**
+     * The cached directory with its top layer's current attributes, or null (and the cache
+     * entry dropped) when that layer no longer has the same directory there: someone changed
+     * the layer behind the overlay's back, and a full lookup must decide.
+     */
+    private MergedEntry refreshedOrNull(MergedEntry directory) throws IOException {
+        LayerEntry top = directory.top();
+        Optional<EntryAttributes> now = layers.layer(top.layer()).stat(top.path());
+        if (now.isEmpty() || !now.get().isDirectory() || now.get().opaque() != top.attributes().opaque()
+                || !Objects.equals(now.get().redirect(), top.attributes().redirect())) {
+            invalidate(directory.path());
+            return null;
+        }
+        LayerEntry fresh = new LayerEntry(top.layer(), top.path(), now.get());
+        return directory.hasUpper()
+                ? new MergedEntry(directory.path(), fresh, directory.lowers(), directory.inode())
+                : new MergedEntry(directory.path(), null, replaceFirst(directory.lowers(), fresh), directory.inode());
+    }
+
+    private static List<LayerEntry> replaceFirst(List<LayerEntry> entries, LayerEntry first) {
+        List<LayerEntry> copy = new ArrayList<>(entries);
+        copy.set(0, first);
+        return copy;
     }
 
     static void checkName(EntryPath path, String name) throws IOException {
@@ -93,6 +211,33 @@ final class Lookup {
 
     /** Looks up one name in a merged directory. */
     Optional<MergedEntry> child(MergedEntry parent, String name) throws IOException {
+        DirectoryCache c = cache;
+        return child(parent, name, c == null ? null : c.nodeOf(parent));
+    }
+
+    /**
+     * Remembers the names of one of a directory's lower directories, just listed, when the
+     * directory is the cached structure of its path: later lookups there skip that layer for
+     * names it does not have.
+     *
+     * @param index the position of the lower directory in {@code directory.lowers()}
+     */
+    void listedLower(MergedEntry directory, int index, Set<String> names) {
+        DirectoryCache c = cache;
+        DirectoryCache.Node node = c == null ? null : c.nodeOf(directory);
+        if (node != null) {
+            c.rememberLowerNames(node, index, names);
+        }
+    }
+
+    /** Whether {@link #listedLower} can keep the names of {@code directory}'s lower directories. */
+    boolean keepsNamesOf(MergedEntry directory) {
+        DirectoryCache c = cache;
+        return c != null && c.nodeOf(directory) != null;
+    }
+
+    /** {@link #child}, skipping lower layers that {@code node} knows lack the name (node may be null). */
+    private Optional<MergedEntry> child(MergedEntry parent, String name, DirectoryCache.Node node) throws IOException {
         EntryPath path = parent.path().resolve(name);
         checkName(path, name);
         LayerEntry upper = null;
@@ -133,8 +278,13 @@ final class Lookup {
                 if (cursor >= parentStack.size()) {
                     break;
                 }
+                Set<String> listed = node == null ? null : node.lowerNames(cursor);
                 LayerEntry dir = parentStack.get(cursor++);
                 layer = dir.layer();
+                if (listed != null && !listed.contains(lowerName)) {
+                    nextLayer = layer + 1;
+                    continue; // the listing of this unchanging directory shows the name is not there
+                }
                 layerPath = dir.path().resolve(lowerName);
             } else {
                 if (nextLayer > layers.lowerCount()) {

@@ -18,6 +18,7 @@ import dev.overlay4j.api.WritableLayer;
 import dev.overlay4j.api.XattrMode;
 import java.io.IOException;
 import java.nio.file.OpenOption;
+import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
@@ -35,6 +36,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * others (reads, copy-up, changes of an entry's metadata or data) hold the read lock, with
  * copy-ups of one path serialized by {@link PathLocks}. A copy-up publishes atomically, so a
  * concurrent reader sees the entry either before or after it.
+ *
+ * <p>Lookup caches the merged state of directories ({@link DirectoryCache}); every operation that
+ * adds, removes or moves names drops what is cached at its paths when it ends, and a copy-up
+ * does so for the path it copied.
  */
 final class MergedOverlay implements Overlay {
 
@@ -96,9 +101,20 @@ final class MergedOverlay implements Overlay {
         });
     }
 
-    private void changingNames(EntryPath path, VoidAction action) throws IOException {
+    /**
+     * Runs an operation that adds, removes or moves names; afterwards (also after a failure
+     * part-way) the cached merged state of {@code changed} and below is dropped.
+     */
+    private void changingNames(EntryPath path, VoidAction action, EntryPath... changed) throws IOException {
         locked(namespace.writeLock(), path, () -> {
-            action.run();
+            try {
+                action.run();
+            } finally {
+                lookup.invalidate(path);
+                for (EntryPath other : changed) {
+                    lookup.invalidate(other);
+                }
+            }
             return null;
         });
     }
@@ -225,7 +241,11 @@ final class MergedOverlay implements Overlay {
             if (create == null) {
                 throw new IllegalArgumentException("creating " + path + " needs its owner and permissions");
             }
-            directoryOperations.create(path, false, (layer, at) -> layer.createFile(at, create).close());
+            try {
+                directoryOperations.create(path, false, (layer, at) -> layer.createFile(at, create).close());
+            } finally {
+                lookup.invalidate(path);
+            }
             return openExisting(lookup.get(path), write, append, false);
         };
         OverlayFile file = mayCreate ? locked(namespace.writeLock(), path, opening) : reading(path, opening);
@@ -252,8 +272,8 @@ final class MergedOverlay implements Overlay {
                 if (truncate) {
                     content.truncate(0);
                 }
-                file = new OpenFile(this, path, content, true, append, copied.attributes(),
-                        layers.upper().localFile(path));
+                Optional<Path> local = layers.upper().localFile(path); // the upper entry may move later
+                file = new OpenFile(this, path, content, true, append, copied.attributes(), () -> local);
             } catch (IOException | RuntimeException e) {
                 content.close();
                 throw e;
@@ -263,7 +283,14 @@ final class MergedOverlay implements Overlay {
             Layer layer = layers.layer(top.layer());
             ReadableContent content = layer.openRead(top.path());
             try {
-                file = new OpenFile(this, path, content, false, false, entry.attributes(), layer.localFile(top.path()));
+                OpenFile.LocalFile local;
+                if (top.layer() == LayerStack.UPPER) {
+                    Optional<Path> known = layer.localFile(top.path()); // the upper entry may move later
+                    local = () -> known;
+                } else {
+                    local = () -> layer.localFile(top.path()); // a lower entry stays where it is
+                }
+                file = new OpenFile(this, path, content, false, false, entry.attributes(), local);
                 if (top.layer() != 0 && copyUp != null) {
                     file.followCopyUp(copyUp.filesCopiedUp());
                 }
@@ -357,7 +384,7 @@ final class MergedOverlay implements Overlay {
             requireParent(target);
             requireWritable(source);
             rename.rename(source, target, mode);
-        });
+        }, target);
     }
 
     /** The parent must exist and be a directory before EROFS is considered, as in the kernel's path walk. */

@@ -29,18 +29,31 @@ final class OpenFile implements OverlayFile {
     private final boolean writable;
     private final boolean append;
     private final EntryAttributes openedAs;
-    private final Optional<Path> localFile;
+    private final LocalFile localFileLookup;
+    /** {@link #localFile()} once asked; most handles never are, and the answer costs a layer lookup. */
+    private volatile Optional<Path> localFile;
     private volatile boolean closed;
 
+    /** Finds the local file behind the opened layer entry (see {@link dev.overlay4j.api.Layer#localFile}). */
+    @FunctionalInterface
+    interface LocalFile {
+        Optional<Path> find() throws IOException;
+    }
+
+    /**
+     * @param localFile finds the local file of the opened entry; it must give the same answer
+     *                  whenever it is asked (a lower layer's entry never changes), else pass
+     *                  an answer found at open time
+     */
     OpenFile(MergedOverlay overlay, EntryPath path, ReadableContent content, boolean writable, boolean append,
-            EntryAttributes openedAs, Optional<Path> localFile) {
+            EntryAttributes openedAs, LocalFile localFile) {
         this.overlay = overlay;
         this.path = path;
         this.content = content;
         this.writable = writable;
         this.append = append;
         this.openedAs = openedAs;
-        this.localFile = localFile;
+        this.localFileLookup = localFile;
     }
 
     /** Makes this read-only handle on a lower file follow the file when it is copied up. */
@@ -132,7 +145,16 @@ final class OpenFile implements OverlayFile {
 
     @Override
     public Optional<Path> localFile() {
-        return localFile;
+        Optional<Path> known = localFile;
+        if (known == null) {
+            try {
+                known = localFileLookup.find();
+            } catch (IOException e) {
+                known = Optional.empty(); // no local file to hand out: the frontend reads through the handle
+            }
+            localFile = known;
+        }
+        return known;
     }
 
     @Override

@@ -104,20 +104,23 @@ final class Rename {
                 upper.delete(source);
             }
         } else if (occupant.isEmpty()) {
-            if (whiteoutSource) {
+            if (!whiteoutSource) {
+                upper.rename(source, target, RenameMode.NOREPLACE);
+            } else if (!whiteouts.renameLeavingWhiteout(source, target, RenameMode.NOREPLACE)) {
                 // Whiteout first at the (empty) target, then one exchange: no moment shows both names or neither.
                 whiteouts.whiteout(target, RenameMode.NOREPLACE);
                 upper.rename(source, target, RenameMode.EXCHANGE);
-            } else {
-                upper.rename(source, target, RenameMode.NOREPLACE);
             }
         } else {
             if (occupant.get().isDirectory()) {
                 EntryAttributes a = occupant.get();
                 whiteouts.clearWhiteouts(target, new NewEntryAttributes(a.permissions(), a.uid(), a.gid()));
             }
-            upper.rename(source, target, RenameMode.REPLACE);
-            if (whiteoutSource) {
+            if (!whiteoutSource) {
+                upper.rename(source, target, RenameMode.REPLACE);
+            } else if (!whiteouts.renameLeavingWhiteout(source, target, RenameMode.REPLACE)) {
+                // The layer cannot do both at once: a crash between the two steps would show the lower entry again.
+                upper.rename(source, target, RenameMode.REPLACE);
                 whiteouts.whiteout(source, RenameMode.NOREPLACE);
             }
         }

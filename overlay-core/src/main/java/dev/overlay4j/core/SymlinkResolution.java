@@ -29,7 +29,7 @@ final class SymlinkResolution {
     EntryPath resolve(EntryPath path, boolean followLast) throws IOException {
         Deque<String> pending = new ArrayDeque<>(path.names());
         List<MergedEntry> reached = new ArrayList<>();
-        reached.add(lookup.root());
+        reached.add(lookup.directory(EntryPath.ROOT));
         int links = 0;
         while (!pending.isEmpty()) {
             String name = pending.pollFirst();
@@ -45,7 +45,7 @@ final class SymlinkResolution {
             MergedEntry dir = reached.getLast();
             EntryPath candidate = dir.path().resolve(validName(dir.path(), name));
             boolean last = pending.isEmpty();
-            Optional<MergedEntry> found = lookup.child(dir, name);
+            Optional<MergedEntry> found = lookup.cachedChild(dir, name);
             if (found.isEmpty()) {
                 if (last) {
                     return candidate;

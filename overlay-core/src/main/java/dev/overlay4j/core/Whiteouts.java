@@ -1,10 +1,12 @@
 package dev.overlay4j.core;
 
 import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.NewEntryAttributes;
 import dev.overlay4j.api.RenameMode;
 import dev.overlay4j.api.WritableLayer;
 import java.io.IOException;
+import java.nio.file.FileSystemException;
 
 /**
  * Places whiteouts and opaque directories in the upper layer, each change atomic: the new
@@ -29,6 +31,48 @@ final class Whiteouts {
         try {
             staging.work().createWhiteout(staged);
             staging.publish(staged, path, mode);
+        } catch (IOException | RuntimeException e) {
+            staging.discard(staged);
+            throw e;
+        }
+    }
+
+    /**
+     * Renames within the upper layer and leaves a whiteout at the source in one atomic step.
+     *
+     * @return false, having changed nothing, when the upper layer cannot do that in one step
+     */
+    boolean renameLeavingWhiteout(EntryPath source, EntryPath target, RenameMode mode) throws IOException {
+        try {
+            upper.renameLeavingWhiteout(source, target, mode);
+            return true;
+        } catch (FileSystemException e) {
+            if (Errno.of(e) == Errno.EOPNOTSUPP) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Puts a new hard link to the upper file {@code existing} over the whiteout at {@code link}
+     * in one step: linked in the work area, then published over the whiteout.
+     *
+     * @return false, having changed nothing, when the upper layer cannot link into its work area
+     */
+    boolean linkOverWhiteout(EntryPath existing, EntryPath link) throws IOException {
+        EntryPath staged = staging.newName("link");
+        try {
+            upper.linkIntoWorkArea(existing, staged);
+        } catch (FileSystemException e) {
+            if (Errno.of(e) == Errno.EOPNOTSUPP) {
+                return false;
+            }
+            throw e;
+        }
+        try {
+            staging.publish(staged, link, RenameMode.REPLACE);
+            return true;
         } catch (IOException | RuntimeException e) {
             staging.discard(staged);
             throw e;

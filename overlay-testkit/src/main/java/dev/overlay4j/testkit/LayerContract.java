@@ -233,6 +233,21 @@ public abstract class LayerContract {
     }
 
     @Test
+    void aLargeFileReadsBackExactlyIntoALargeHeapBuffer() throws IOException {
+        byte[] expected = pattern(BIG_SIZE);
+        try (Layer layer = open(LayerTree.builder().file("big", expected, 0644, MTIME));
+             ReadableContent content = layer.openRead(EntryPath.of("big"))) {
+            ByteBuffer all = ByteBuffer.allocate(BIG_SIZE + 10).position(7); // not at the array's start
+            long position = 0;
+            for (int n; (n = content.read(all, position)) > 0; ) {
+                position += n;
+            }
+            assertEquals(BIG_SIZE, position);
+            assertArrayEquals(expected, java.util.Arrays.copyOfRange(all.array(), 7, 7 + BIG_SIZE));
+        }
+    }
+
+    @Test
     void openReadOfADirectoryFailsWithEisdirAndOfAMissingFileWithEnoent() throws IOException {
         try (Layer layer = open(LayerTree.builder().directory("d", 0755))) {
             assertErrno(Errno.EISDIR, () -> layer.openRead(EntryPath.of("d")).close());

@@ -53,6 +53,11 @@ public abstract class WritableLayerContract {
         return true;
     }
 
+    /** Whether {@link WritableLayer#renameLeavingWhiteout} and {@link WritableLayer#linkIntoWorkArea} work (they are optional). */
+    protected boolean supportsAtomicWhiteoutSteps() {
+        return true;
+    }
+
     /** Whether entries can be given to another owner (chown needs privilege on most systems). */
     protected boolean supportsChown() {
         return true;
@@ -309,6 +314,85 @@ public abstract class WritableLayerContract {
         assertErrno(Errno.EINVAL, () -> layer.rename(p("full"), p("full/sub"), RenameMode.REPLACE));
         layer.rename(p("empty"), p("full/f2"), RenameMode.REPLACE);
         assertEquals(EntryType.DIRECTORY, stat(layer, "full/f2").type());
+    }
+
+    @Test
+    void lookupsBelowARenamedReplacedOrRemovedDirectorySeeWhatIsThereNow() throws IOException {
+        layer.createDirectory(p("d"), owned(0755));
+        writeFile(layer, "d/f", "first");
+        assertEquals("first", read(layer, "d/f"));
+        layer.rename(p("d"), p("e"), RenameMode.NOREPLACE);
+        layer.createDirectory(p("d"), owned(0755));
+        assertTrue(layer.stat(p("d/f")).isEmpty(), "d is a new, empty directory");
+        assertEquals("first", read(layer, "e/f"));
+
+        layer.workArea().createDirectory(p("staged"), owned(0755));
+        writeFile(layer.workArea(), "staged/g", "second");
+        assertEquals("second", read(layer.workArea(), "staged/g"));
+        layer.publish(p("staged"), p("e"), RenameMode.EXCHANGE);
+        assertEquals("second", read(layer, "e/g"));
+        assertTrue(layer.stat(p("e/f")).isEmpty());
+        assertEquals("first", read(layer.workArea(), "staged/f"));
+
+        layer.delete(p("e/g"));
+        layer.delete(p("e"));
+        layer.createDirectory(p("e"), owned(0700));
+        assertEquals(Set.of(), names(layer, "e"));
+        assertTrue(layer.stat(p("e/g")).isEmpty());
+    }
+
+    @Test
+    void renameLeavingWhiteoutMovesTheEntryAndLeavesAWhiteoutInOneStep() throws IOException {
+        assumeTrue(supportsAtomicWhiteoutSteps());
+        writeFile(layer, "a", "A");
+        writeFile(layer, "b", "B");
+        layer.renameLeavingWhiteout(p("a"), p("b"), RenameMode.REPLACE);
+        assertEquals(EntryType.WHITEOUT, stat(layer, "a").type());
+        assertEquals("A", read(layer, "b"));
+        layer.createDirectory(p("d"), owned(0755));
+        writeFile(layer, "d/f", "F");
+        layer.renameLeavingWhiteout(p("d"), p("moved"), RenameMode.NOREPLACE);
+        assertEquals(EntryType.WHITEOUT, stat(layer, "d").type());
+        assertEquals("F", read(layer, "moved/f"));
+    }
+
+    @Test
+    void renameLeavingWhiteoutFailsLikeRenameat2AndChangesNothing() throws IOException {
+        assumeTrue(supportsAtomicWhiteoutSteps());
+        writeFile(layer, "a", "A");
+        writeFile(layer, "b", "B");
+        assertErrno(Errno.EEXIST, () -> layer.renameLeavingWhiteout(p("a"), p("b"), RenameMode.NOREPLACE));
+        assertErrno(Errno.EINVAL, () -> layer.renameLeavingWhiteout(p("a"), p("b"), RenameMode.EXCHANGE));
+        assertErrno(Errno.ENOENT, () -> layer.renameLeavingWhiteout(p("missing"), p("c"), RenameMode.REPLACE));
+        assertEquals("A", read(layer, "a"));
+        assertEquals("B", read(layer, "b"));
+        assertTrue(layer.stat(p("missing")).isEmpty());
+    }
+
+    @Test
+    void linkIntoWorkAreaThenPublishPutsALinkOverAWhiteoutInOneStep() throws IOException {
+        assumeTrue(supportsAtomicWhiteoutSteps());
+        writeFile(layer, "f", "content");
+        layer.createWhiteout(p("g"));
+        layer.linkIntoWorkArea(p("f"), p("staged"));
+        assertEquals(EntryType.WHITEOUT, stat(layer, "g").type(), "the tree is untouched until publish");
+        layer.publish(p("staged"), p("g"), RenameMode.REPLACE);
+        assertEquals(stat(layer, "f").inode(), stat(layer, "g").inode());
+        assertEquals(2, stat(layer, "g").nlink());
+        assertEquals("content", read(layer, "g"));
+        assertTrue(layer.workArea().stat(p("staged")).isEmpty());
+    }
+
+    @Test
+    void linkIntoWorkAreaFailsWithTheErrnoOfLinkat() throws IOException {
+        assumeTrue(supportsAtomicWhiteoutSteps());
+        writeFile(layer, "f", "x");
+        layer.createDirectory(p("d"), owned(0755));
+        writeFile(layer.workArea(), "taken", "y");
+        assertErrno(Errno.EEXIST, () -> layer.linkIntoWorkArea(p("f"), p("taken")));
+        assertErrno(Errno.ENOENT, () -> layer.linkIntoWorkArea(p("missing"), p("s")));
+        assertErrno(Errno.EPERM, () -> layer.linkIntoWorkArea(p("d"), p("s")));
+        assertEquals(Set.of("taken"), names(layer.workArea(), ""));
     }
 
     @Test

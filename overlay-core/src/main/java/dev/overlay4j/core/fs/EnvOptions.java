@@ -16,21 +16,35 @@ import java.util.Set;
  * <p>Keys: {@code lowerdir} (a String of layers separated by ':', where {@code \:} is a literal
  * colon, or a List of String, Path or URI, topmost first), {@code upperdir} and {@code workdir}
  * (String or Path), {@code redirect_dir} ("on", "off", "follow", "nofollow" or a Boolean),
- * {@code userxattr} and {@code ro} (Boolean or "true"/"false").
+ * {@code userxattr} and {@code ro} (Boolean or "true"/"false"). Instead of all those, key
+ * {@code config} may give a ready {@link OverlayConfig}, for instance one with layers the caller
+ * opened itself ({@link OverlayConfig.Builder#lower(dev.overlay4j.api.Layer)}).
  */
 final class EnvOptions {
 
     static final Set<String> KEYS = Set.of("lowerdir", "upperdir", "workdir", "redirect_dir", "userxattr", "ro");
+    /** The key whose value is a whole {@link OverlayConfig}; it stands alone. */
+    static final String CONFIG = "config";
 
     private EnvOptions() {
     }
 
     /** @throws IllegalArgumentException naming the key whose value is missing or wrong */
     static OverlayConfig toConfig(Map<String, ?> env) {
+        if (env.containsKey(CONFIG)) {
+            if (env.size() > 1) {
+                throw new IllegalArgumentException("option " + CONFIG + " gives the whole configuration and stands alone; "
+                        + "put the other options into the OverlayConfig, not " + env.keySet().stream().sorted().toList());
+            }
+            if (!(env.get(CONFIG) instanceof OverlayConfig config)) {
+                throw wrongType(CONFIG, env.get(CONFIG), "an OverlayConfig");
+            }
+            return config;
+        }
         for (String key : env.keySet()) {
             if (!KEYS.contains(key)) {
                 throw new IllegalArgumentException("unknown overlay file system option " + key + "; known: "
-                        + KEYS.stream().sorted().toList());
+                        + java.util.stream.Stream.concat(KEYS.stream(), java.util.stream.Stream.of(CONFIG)).sorted().toList());
             }
         }
         StringBuilder options = new StringBuilder();

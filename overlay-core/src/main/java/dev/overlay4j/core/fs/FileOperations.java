@@ -103,6 +103,21 @@ final class FileOperations {
         return overlay().resolve(resolved.resolve(EntryPath.ofNames(pending)), followLast);
     }
 
+    /** The absolute path's names as an entry path, or null when they include "." or "..". */
+    private static EntryPath withoutDots(OverlayPath path) {
+        List<String> names = path.toAbsolutePath().names();
+        for (String name : names) {
+            if (name.equals(".") || name.equals("..")) {
+                return null;
+            }
+        }
+        try {
+            return EntryPath.ofNames(names);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
     OverlayFileAttributes attributes(OverlayPath path, boolean followLinks) throws IOException {
         return new OverlayFileAttributes(statLikeJdk(path, followLinks), fs.principals());
     }
@@ -114,6 +129,19 @@ final class FileOperations {
      */
     EntryAttributes statLikeJdk(OverlayPath path, boolean followLinks) throws IOException {
         try {
+            EntryPath direct = withoutDots(path);
+            if (direct != null) {
+                // Most paths hold no symlink: a successful lstat proves that (every earlier name was a
+                // directory) and saves the walk that follows links. Otherwise the walk decides.
+                try {
+                    EntryAttributes attributes = overlay().stat(direct);
+                    if (!followLinks || !attributes.isSymlink()) {
+                        return attributes;
+                    }
+                } catch (FileSystemException e) {
+                    // a symlink on the way, or nothing there: the walk below finds out which
+                }
+            }
             return overlay().stat(entry(path, followLinks));
         } catch (FileSystemException e) {
             if (Errno.of(e) == Errno.ENOTDIR) {
@@ -135,6 +163,19 @@ final class FileOperations {
             throws IOException {
         OpenOptions options = OpenOptions.of(optionSet);
         int permissions = PermissionBits.initial(attributes, 0666);
+        EntryPath direct = withoutDots(path);
+        if (direct != null) {
+            // Most paths hold no symlink: the engine opens them as they are, and reports ELOOP for a
+            // final symlink and ENOTDIR for one on the way; only then is the path resolved.
+            try {
+                return open(path, direct, options, permissions);
+            } catch (FileSystemException e) {
+                Errno errno = Errno.of(e);
+                if (errno != Errno.ELOOP && errno != Errno.ENOTDIR) {
+                    throw e;
+                }
+            }
+        }
         // O_CREAT|O_EXCL never follows a final symlink: an existing link makes it fail with EEXIST
         EntryPath entry = entry(path, !options.noFollow() && !options.createNew());
         if (options.noFollow()) {
@@ -143,8 +184,22 @@ final class FileOperations {
                 throw Errno.ELOOP.exception(path, "NOFOLLOW_LINKS specified");
             }
         }
+        return open(path, entry, options, permissions);
+    }
+
+    private FileChannel open(OverlayPath path, EntryPath entry, OpenOptions options, int permissions)
+            throws IOException {
         IoAction<OverlayFile> open = () -> overlay().open(entry, options.forEngine(), fs.identity().newEntry(permissions));
-        OverlayFile file = options.write() ? changing(open) : open.run();
+        OverlayFile file;
+        try {
+            file = options.write() ? changing(open) : open.run();
+        } catch (FileSystemException e) {
+            if (Errno.of(e) != Errno.EISDIR || options.write()) {
+                throw e;
+            }
+            // The JDK opens a directory for reading and fails each read with EISDIR; so do we.
+            file = new DirectoryFile(overlay(), entry);
+        }
         OverlayFileChannel.CloseAction afterClose = options.deleteOnClose() ? () -> deleteEntry(entry) : null;
         return new OverlayFileChannel(file, options, afterClose);
     }

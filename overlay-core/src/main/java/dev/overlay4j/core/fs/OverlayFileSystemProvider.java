@@ -44,8 +44,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code overlay:/} opens a new anonymous file system every time; {@code overlay://NAME/} opens
  * one that {@code getFileSystem} and {@code Path.of(URI)} find by its name while it is open.
  * Anonymous file systems get a generated name, so {@link Path#toUri()} always round-trips.
- * The env keys are described in {@link EnvOptions}; without {@code upperdir} the file system
- * is read-only.
+ * The env keys are those of the kernel's mount options: {@code lowerdir} (a String with ':'
+ * between layers, topmost first, or a List of String, Path or URI), {@code upperdir} and
+ * {@code workdir} (String or Path), {@code redirect_dir}, {@code userxattr} and {@code ro};
+ * without {@code upperdir} the file system is read-only. Alternatively the single key
+ * {@code config} gives a whole {@link OverlayConfig}, which is how layers the caller opened
+ * itself are passed:
+ *
+ * <pre>{@code
+ * OverlayConfig config = OverlayConfig.builder().lower(myLayer).lower("/layers/base").build();
+ * FileSystem fs = FileSystems.newFileSystem(URI.create("overlay:/"), Map.of("config", config));
+ * }</pre>
+ *
+ * The file system owns the layers from then on and closes them when it closes.
  */
 public final class OverlayFileSystemProvider extends FileSystemProvider {
 

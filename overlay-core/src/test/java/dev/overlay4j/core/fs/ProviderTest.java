@@ -50,6 +50,37 @@ class ProviderTest {
     }
 
     @Test
+    void theConfigKeyTakesAWholeConfigurationWithLayersTheCallerOpened() throws IOException {
+        Path top = Files.createDirectories(dir.resolve("top"));
+        Path base = Files.createDirectories(dir.resolve("base"));
+        Files.writeString(top.resolve("f"), "top");
+        Files.writeString(base.resolve("f"), "base");
+        Files.writeString(base.resolve("g"), "only in base");
+        dev.overlay4j.api.Layer opened = dev.overlay4j.api.Layers.openLower(top.toString(),
+                new dev.overlay4j.api.LayerOptions(false, Map.of()));
+        dev.overlay4j.api.OverlayConfig config = dev.overlay4j.api.OverlayConfig.builder()
+                .lower(opened).lower(base.toString()).build();
+        try (FileSystem fs = FileSystems.newFileSystem(URI.create("overlay:/"), Map.of("config", config))) {
+            assertEquals("top", Files.readString(fs.getPath("/f")));
+            assertEquals("only in base", Files.readString(fs.getPath("/g")));
+            assertThrows(ReadOnlyFileSystemException.class, () -> Files.writeString(fs.getPath("/g"), "x"));
+        }
+        IOException closed = assertThrows(IOException.class, () -> opened.stat(dev.overlay4j.api.EntryPath.ROOT));
+        assertEquals(dev.overlay4j.api.Errno.EBADF, dev.overlay4j.api.Errno.of(closed), "the file system closed the layer");
+    }
+
+    @Test
+    void theConfigKeyStandsAloneAndMustBeAConfiguration() {
+        dev.overlay4j.api.OverlayConfig config = dev.overlay4j.api.OverlayConfig.builder().lower("/l").build();
+        IllegalArgumentException mixed = assertThrows(IllegalArgumentException.class,
+                () -> FileSystems.newFileSystem(URI.create("overlay:/"), Map.of("config", config, "ro", true)));
+        assertTrue(mixed.getMessage().contains("config"), mixed.getMessage());
+        IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class,
+                () -> FileSystems.newFileSystem(URI.create("overlay:/"), Map.of("config", "lowerdir=/l")));
+        assertTrue(wrong.getMessage().contains("OverlayConfig"), wrong.getMessage());
+    }
+
+    @Test
     void anonymousFileSystemsAreNewEachTimeAndTheirUrisRoundTrip() throws IOException {
         try (LayeredFileSystem a = LayeredFileSystem.readOnly(dir.resolve("a"));
              LayeredFileSystem b = LayeredFileSystem.readOnly(dir.resolve("b"))) {

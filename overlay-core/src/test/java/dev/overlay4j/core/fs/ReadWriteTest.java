@@ -38,6 +38,21 @@ class ReadWriteTest extends WritableOverlayFixture {
     }
 
     @Test
+    void aDirectoryOpensForReadingAndEachReadFailsWithEisdirAsInTheJdk() throws IOException {
+        try (SeekableByteChannel channel = Files.newByteChannel(layers.path("/dir"))) {
+            IOException read = assertThrows(IOException.class, () -> channel.read(ByteBuffer.allocate(8)));
+            assertEquals(Errno.EISDIR, Errno.of(read));
+            assertEquals("Is a directory", read.getMessage());
+            assertEquals(Files.size(layers.path("/dir")), channel.size());
+        }
+        IOException readAll = assertThrows(IOException.class, () -> Files.readAllBytes(layers.path("/")));
+        assertEquals(Errno.EISDIR, Errno.of(readAll));
+        FileSystemException write = assertThrows(FileSystemException.class,
+                () -> Files.newByteChannel(layers.path("/dir"), StandardOpenOption.WRITE));
+        assertEquals(Errno.EISDIR, Errno.of(write));
+    }
+
+    @Test
     void writtenFilesReadBackAndLandInTheUpperLayer() throws IOException {
         Files.writeString(layers.path("/new.txt"), "hello");
         assertEquals("hello", Files.readString(layers.path("/new.txt")));
