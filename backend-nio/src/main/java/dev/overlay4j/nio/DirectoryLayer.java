@@ -5,6 +5,7 @@ import static dev.overlay4j.nio.LinuxCalls.AT_SYMLINK_NOFOLLOW;
 import static dev.overlay4j.nio.LinuxCalls.O_CLOEXEC;
 import static dev.overlay4j.nio.LinuxCalls.O_DIRECTORY;
 import static dev.overlay4j.nio.LinuxCalls.O_NOFOLLOW;
+import static dev.overlay4j.nio.LinuxCalls.O_NONBLOCK;
 import static dev.overlay4j.nio.LinuxCalls.O_PATH;
 import static dev.overlay4j.nio.LinuxCalls.O_RDONLY;
 import static dev.overlay4j.nio.LinuxCalls.RESOLVE_IN_LAYER;
@@ -33,7 +34,9 @@ import java.util.stream.Stream;
  * A layer on a local directory, read in the kernel's overlayfs format. Every lookup starts at
  * an {@code O_PATH} descriptor of the root and goes through {@code openat2} with
  * {@code RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS}, so no symlink inside the layer is ever followed
- * and no path leaves the root, whatever the tree holds.
+ * and no path leaves the root, whatever the tree holds. The descriptors of parent directories
+ * are kept ({@link DirectoryHandles}), so a lookup in a directory met before is one system call;
+ * system call arguments live in per-thread {@link Scratch} memory.
  */
 class DirectoryLayer implements Layer {
 
@@ -44,6 +47,8 @@ class DirectoryLayer implements Layer {
     final String description;
     final String prefix;
     final int rootFd;
+    /** Descriptors of directories met before (see {@link DirectoryHandles}). */
+    private final DirectoryHandles handles;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     DirectoryLayer(Path root, String description, LayerOptions options) throws IOException {
@@ -51,11 +56,22 @@ class DirectoryLayer implements Layer {
         this.description = description;
         this.prefix = options.overlayXattrPrefix();
         this.rootFd = openRoot(root, description);
+        this.handles = new DirectoryHandles();
+    }
+
+    /** Whether this layer's tree never changes while open (true for a read-only layer, which overlayfs requires). */
+    boolean unchanging() {
+        return true;
+    }
+
+    /** Forgets the cached descriptors of {@code path} and below: call after removing, renaming or replacing it. */
+    void forgetDirectories(EntryPath path) {
+        handles.invalidate(path);
     }
 
     /** Opens {@code root} as an {@code O_PATH} directory descriptor, failing with a message that names it. */
     static int openRoot(Path root, String role) throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Scratch.open()) {
             int fd = LinuxCalls.openat2(arena, AT_FDCWD, root.toString(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0);
             if (fd == -LinuxCalls.ENOENT) {
                 throw Errno.ENOENT.exception(root, role + " does not exist; create the directory or fix the path");
@@ -75,16 +91,21 @@ class DirectoryLayer implements Layer {
         return description;
     }
 
-    /** A directory descriptor and a name in it: where an entry lives. The root is ({@code rootFd}, "."). */
-    record At(int dirfd, String name, boolean owned) implements AutoCloseable {
-        /** The path that reaches the entry through /proc without following a symlink in its last name. */
-        String procPath() {
-            return "/proc/self/fd/" + dirfd + "/" + name;
+    /**
+     * A directory descriptor and a name in it: where an entry lives. The root is ({@code rootFd}, ".").
+     * Closing gives the descriptor back: to its {@code handle} when it came from the cache, else
+     * to the system when {@code owned}.
+     */
+    record At(int dirfd, String name, boolean owned, DirectoryHandles.Handle handle) implements AutoCloseable {
+        At(int dirfd, String name, boolean owned) {
+            this(dirfd, name, owned, null);
         }
 
         @Override
         public void close() {
-            if (owned) {
+            if (handle != null) {
+                handle.release();
+            } else if (owned) {
                 LinuxCalls.close(dirfd);
             }
         }
@@ -105,12 +126,18 @@ class DirectoryLayer implements Layer {
         if (path.nameCount() == 1) {
             return new At(rootFd, path.fileName(), false);
         }
-        int fd = LinuxCalls.openat2(arena, rootFd, path.parent().relativeString(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+        EntryPath parent = path.parent();
+        DirectoryHandles.Handle cached = handles.hold(parent);
+        if (cached != null) {
+            return new At(cached.fd, path.fileName(), false, cached);
+        }
+        long seen = handles.generation();
+        int fd = LinuxCalls.openat2(arena, rootFd, parent.relativeString(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
                 RESOLVE_IN_LAYER);
         if (fd < 0) {
             throw error(-fd == LinuxCalls.ELOOP ? LinuxCalls.ENOTDIR : -fd, path, null);
         }
-        return new At(fd, path.fileName(), true);
+        return new At(fd, path.fileName(), false, handles.add(parent, fd, seen));
     }
 
     /** The exception for a failed call on {@code path}, naming this layer. */
@@ -148,7 +175,7 @@ class DirectoryLayer implements Layer {
 
     @Override
     public Optional<EntryAttributes> stat(EntryPath path) throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Scratch.open()) {
             At at;
             try {
                 at = at(arena, path);
@@ -175,13 +202,13 @@ class DirectoryLayer implements Layer {
             }
             case DIRECTORY -> {
                 // One call finds out whether there is any mark to read: most directories have none.
-                List<String> names = LinuxCalls.llistxattr(arena, at.procPath(), new int[1]);
+                List<String> names = LinuxCalls.listxattr(arena, at.dirfd(), at.name(), new int[1]);
                 if (names != null && names.contains(prefix + "opaque")) {
-                    byte[] mark = xattr(arena, at.procPath(), prefix + "opaque");
+                    byte[] mark = xattr(arena, at, prefix + "opaque");
                     opaque = mark != null && mark.length == 1 && mark[0] == 'y';
                 }
                 if (names != null && names.contains(prefix + "redirect")) {
-                    byte[] target = xattr(arena, at.procPath(), prefix + "redirect");
+                    byte[] target = xattr(arena, at, prefix + "redirect");
                     redirect = target == null ? null : new String(target, StandardCharsets.UTF_8);
                 }
             }
@@ -200,23 +227,23 @@ class DirectoryLayer implements Layer {
     /** The layer tools' whiteout: a zero-size file with {@code <prefix>whiteout} in a directory marked {@code opaque=x}. */
     private boolean isXattrWhiteout(Arena arena, At at) {
         return parentHasXattrWhiteouts(arena, at.dirfd())
-                && xattr(arena, at.procPath(), prefix + "whiteout") != null;
+                && xattr(arena, at, prefix + "whiteout") != null;
     }
 
     private boolean parentHasXattrWhiteouts(Arena arena, int dirfd) {
-        byte[] mark = xattr(arena, "/proc/self/fd/" + dirfd + "/" + SELF, prefix + "opaque");
+        byte[] mark = xattr(arena, new At(dirfd, SELF, false), prefix + "opaque");
         return mark != null && mark.length == 1 && mark[0] == 'x';
     }
 
     /** An xattr value or null when absent (or unreadable, which overlayfs treats the same). */
-    static byte[] xattr(Arena arena, String procPath, String name) {
-        return LinuxCalls.lgetxattr(arena, procPath, name, new int[1]);
+    static byte[] xattr(Arena arena, At at, String name) {
+        return LinuxCalls.getxattr(arena, at.dirfd(), at.name(), name, new int[1]);
     }
 
     @Override
     public Stream<DirectoryEntry> list(EntryPath directory) throws IOException {
         checkOpen();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Scratch.open()) {
             int fd = LinuxCalls.openat2(arena, rootFd, directory.isRoot() ? SELF : directory.relativeString(),
                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_IN_LAYER);
             if (fd < 0) {
@@ -249,7 +276,7 @@ class DirectoryLayer implements Layer {
                         if (xattrWhiteouts) {
                             At at = new At(fd, d.name(), false);
                             LinuxCalls.Stat st = rawStat(arena, fd, d.name(), directory.resolve(d.name()));
-                            if (st != null && st.size() == 0 && xattr(arena, at.procPath(), prefix + "whiteout") != null) {
+                            if (st != null && st.size() == 0 && xattr(arena, at, prefix + "whiteout") != null) {
                                 type = EntryType.WHITEOUT;
                             }
                         }
@@ -277,14 +304,34 @@ class DirectoryLayer implements Layer {
         };
     }
 
+    /**
+     * Opens a regular file such that a FIFO or device is never opened and no symlink followed.
+     * In a layer that does not change, by name in its (cached) directory once {@code statx} has
+     * shown that the name is a regular file; else through its {@code O_PATH} descriptor.
+     */
     @Override
     public ReadableContent openRead(EntryPath file) throws IOException {
-        return openContent(file, false);
+        if (!unchanging() || file.isRoot()) {
+            return openContent(file, false);
+        }
+        try (Arena arena = Scratch.open(); At at = at(arena, file)) {
+            LinuxCalls.Stat st = rawStat(arena, at.dirfd(), at.name(), file);
+            if (st == null) {
+                throw error(LinuxCalls.ENOENT, file, null);
+            }
+            checkRegular(st, file);
+            int fd = LinuxCalls.openat2(arena, at.dirfd(), at.name(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0,
+                    RESOLVE_IN_LAYER);
+            if (fd < 0) {
+                throw error(-fd, file, null);
+            }
+            return new LowerFileContent(fd, file.toString() + " in layer " + description);
+        }
     }
 
     /** Opens a regular file through its {@code O_PATH} descriptor, so a FIFO or device is never opened. */
     FileContent openContent(EntryPath file, boolean writable) throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Scratch.open()) {
             int fd = openPath(arena, file);
             try {
                 return reopen(arena, fd, file, writable);
@@ -301,7 +348,15 @@ class DirectoryLayer implements Layer {
         if (r < 0) {
             throw error(-r, file, null);
         }
-        EntryType type = EntryType.ofFormatBits(out[0].mode());
+        checkRegular(out[0], file);
+        // Reopening the descriptor's /proc link opens exactly this inode, with no further lookup.
+        RandomAccessFile raf = new RandomAccessFile("/proc/self/fd/" + fd, writable ? "rw" : "r");
+        return new FileContent(raf, file.toString() + " in layer " + description);
+    }
+
+    /** EISDIR for a directory, ELOOP for a symlink, EINVAL for anything else but a regular file. */
+    private void checkRegular(LinuxCalls.Stat st, EntryPath file) throws IOException {
+        EntryType type = EntryType.ofFormatBits(st.mode());
         if (type == EntryType.DIRECTORY) {
             throw error(LinuxCalls.EISDIR, file, null);
         }
@@ -311,14 +366,11 @@ class DirectoryLayer implements Layer {
         if (type != EntryType.REGULAR_FILE) {
             throw error(Errno.EINVAL.code(), file, "not a regular file but " + type);
         }
-        // Reopening the descriptor's /proc link opens exactly this inode, with no further lookup.
-        RandomAccessFile raf = new RandomAccessFile("/proc/self/fd/" + fd, writable ? "rw" : "r");
-        return new FileContent(raf, file.toString() + " in layer " + description);
     }
 
     @Override
     public String readLink(EntryPath link) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, link)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, link)) {
             int[] errno = new int[1];
             byte[] target = LinuxCalls.readlinkat(arena, at.dirfd(), at.name(), errno);
             if (target == null) {
@@ -330,9 +382,9 @@ class DirectoryLayer implements Layer {
 
     @Override
     public List<String> listXattrs(EntryPath path) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, path)) {
             int[] errno = new int[1];
-            List<String> names = LinuxCalls.llistxattr(arena, at.procPath(), errno);
+            List<String> names = LinuxCalls.listxattr(arena, at.dirfd(), at.name(), errno);
             if (names == null) {
                 if (errno[0] == LinuxCalls.EOPNOTSUPP) {
                     return List.of();
@@ -353,9 +405,9 @@ class DirectoryLayer implements Layer {
     }
 
     private Optional<byte[]> readRawXattr(EntryPath path, String name) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, path)) {
             int[] errno = new int[1];
-            byte[] value = LinuxCalls.lgetxattr(arena, at.procPath(), name, errno);
+            byte[] value = LinuxCalls.getxattr(arena, at.dirfd(), at.name(), name, errno);
             if (value != null) {
                 return Optional.of(value);
             }
@@ -382,7 +434,7 @@ class DirectoryLayer implements Layer {
     @Override
     public Optional<StoreSpace> space() throws IOException {
         checkOpen();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Scratch.open()) {
             int[] errno = new int[1];
             long[] v = LinuxCalls.statvfs(arena, "/proc/self/fd/" + rootFd + "/" + SELF, errno);
             if (v == null) {
@@ -395,6 +447,7 @@ class DirectoryLayer implements Layer {
     @Override
     public void close() throws IOException {
         if (closed.compareAndSet(false, true)) {
+            handles.close();
             LinuxCalls.close(rootFd);
         }
     }

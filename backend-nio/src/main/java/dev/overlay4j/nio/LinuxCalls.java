@@ -22,7 +22,7 @@ import java.util.List;
  * Every native call of this module (Linux, glibc), through FFM. Calls return what the kernel
  * does: a non-negative result, or {@code -errno}; callers turn errno into exceptions with
  * {@link dev.overlay4j.api.Errno} because only they know which path and what rule it concerns.
- * Memory is allocated per call in the caller's confined arena.
+ * Memory comes from the caller's arena, on hot paths a reused {@link Scratch} frame.
  */
 final class LinuxCalls {
 
@@ -39,6 +39,8 @@ final class LinuxCalls {
     static final int O_CREAT = 0100;
     static final int O_EXCL = 0200;
     static final int O_CLOEXEC = 02000000;
+    /** Never wait in open: a FIFO swapped in for a checked regular file must not block. */
+    static final int O_NONBLOCK = 04000;
     static final int O_PATH = 010000000;
     /** O_DIRECTORY and O_NOFOLLOW differ between architectures (asm-generic vs x86). */
     static final int O_DIRECTORY;
@@ -52,6 +54,7 @@ final class LinuxCalls {
 
     static final int RENAME_NOREPLACE = 1;
     static final int RENAME_EXCHANGE = 2;
+    static final int RENAME_WHITEOUT = 4;
     static final int XATTR_CREATE = 1;
     static final int XATTR_REPLACE = 2;
     static final long UTIME_NOW = (1L << 30) - 1;
@@ -70,12 +73,31 @@ final class LinuxCalls {
     static final int EISDIR = 21;
     static final int ENOTDIR = 20;
     static final int EXDEV = 18;
+    static final int EINVAL = 22;
     static final int ENOSYS = 38;
     static final int EOPNOTSUPP = 95;
 
     /** Syscall numbers without a glibc 2.36 wrapper; both are the same on every architecture (asm-generic table). */
     private static final long SYS_OPENAT2 = 437;
     private static final long SYS_FCHMODAT2 = 452;
+    /** The *xattrat calls (Linux 6.13): xattrs by directory fd and name, with no /proc path to resolve. */
+    private static final long SYS_SETXATTRAT = 463;
+    private static final long SYS_GETXATTRAT = 464;
+    private static final long SYS_LISTXATTRAT = 465;
+    private static final long SYS_REMOVEXATTRAT = 466;
+    /** {@code struct xattr_args}: value pointer, size, flags. */
+    private static final long XATTR_ARGS_SIZE = 16;
+
+    /** False once the kernel said ENOSYS to fchmodat2: then modes change through O_PATH descriptors. */
+    private static volatile boolean fchmodat2 = true;
+
+    /** For tests: behave as on a kernel (or under a seccomp profile) without fchmodat2, or as usual again. */
+    static void useFchmodat2(boolean use) {
+        fchmodat2 = use;
+    }
+
+    /** False once the kernel said ENOSYS to an *xattrat call: then xattrs go through /proc/self/fd paths. */
+    private static volatile boolean xattrAt = true;
 
     static final String ARCH = System.getProperty("os.arch");
 
@@ -118,8 +140,12 @@ final class LinuxCalls {
     private static final MethodHandle SYSCALL4 = LINKER.downcallHandle(LINKER.defaultLookup().find("syscall").orElseThrow(),
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
             Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle SYSCALL6 = LINKER.downcallHandle(LINKER.defaultLookup().find("syscall").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
     private static final MethodHandle CLOSE_NO_ERRNO = LINKER.downcallHandle(LINKER.defaultLookup().find("close").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle PREAD = errno("pread64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle MKNODAT = errno("mknodat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
     private static final MethodHandle MKDIRAT = errno("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle SYMLINKAT = errno("symlinkat", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
@@ -128,6 +154,7 @@ final class LinuxCalls {
     private static final MethodHandle LINKAT = errno("linkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle RENAMEAT2 = errno("renameat2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle FCHMOD = errno("fchmod", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle CHMOD = errno("chmod", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle FCHOWN = errno("fchown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle FCHOWNAT = errno("fchownat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle UTIMENSAT = errno("utimensat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
@@ -233,6 +260,18 @@ final class LinuxCalls {
         return (int) result(r, capture);
     }
 
+    /** {@code pread(fd, buffer, count, offset)}: the number of bytes read (0 at end of file) or {@code -errno}. */
+    static long pread(Arena arena, int fd, MemorySegment buffer, long count, long offset) {
+        MemorySegment capture = arena.allocate(CAPTURE);
+        long r;
+        try {
+            r = (long) PREAD.invokeExact(capture, fd, buffer, count, offset);
+        } catch (Throwable t) {
+            throw new IllegalStateException("pread failed", t);
+        }
+        return result(r, capture);
+    }
+
     /** Closes a descriptor; errors (only EINTR/EIO after the descriptor is gone anyway) are ignored. */
     static void close(int fd) {
         try {
@@ -281,10 +320,38 @@ final class LinuxCalls {
         return (int) call(RENAMEAT2, arena, olddirfd, cString(arena, oldname), newdirfd, cString(arena, newname), flags);
     }
 
-    /** {@code fchmodat2(dirfd, name, mode, AT_SYMLINK_NOFOLLOW)} (Linux 6.6): EOPNOTSUPP on a symlink. */
+    /**
+     * {@code fchmodat2(dirfd, name, mode, AT_SYMLINK_NOFOLLOW)} (Linux 6.6): EOPNOTSUPP on a symlink.
+     * Where the call is missing (older kernels, or container seccomp profiles that do not know it
+     * and answer ENOSYS) the same is done through an O_PATH descriptor, as glibc does.
+     */
     static int fchmodatNoFollow(Arena arena, int dirfd, String name, int mode) {
-        return (int) call(SYSCALL4, arena, SYS_FCHMODAT2, (long) dirfd, cString(arena, name).address(), (long) mode,
-                (long) AT_SYMLINK_NOFOLLOW);
+        if (fchmodat2) {
+            int r = (int) call(SYSCALL4, arena, SYS_FCHMODAT2, (long) dirfd, cString(arena, name).address(),
+                    (long) mode, (long) AT_SYMLINK_NOFOLLOW);
+            if (r != -ENOSYS) {
+                return r;
+            }
+            fchmodat2 = false;
+        }
+        int fd = openat2(arena, dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_IN_LAYER);
+        if (fd < 0) {
+            return fd;
+        }
+        try {
+            Stat[] stat = new Stat[1];
+            int r = statx(arena, fd, "", AT_EMPTY_PATH, stat);
+            if (r < 0) {
+                return r;
+            }
+            if ((stat[0].mode() & 0170000) == 0120000) {
+                return -EOPNOTSUPP; // a symlink's mode cannot change, as fchmodat2 says
+            }
+            // The magic link leads to the entry itself, which is not a symlink: chmod follows it safely.
+            return (int) call(CHMOD, arena, cString(arena, "/proc/self/fd/" + fd), mode);
+        } finally {
+            close(fd);
+        }
     }
 
     static int fchmod(Arena arena, int fd, int mode) {
@@ -340,6 +407,136 @@ final class LinuxCalls {
         }
     }
 
+    private static long syscall6(Arena arena, long number, long a, long b, long c, long d, long e, long f) {
+        MemorySegment capture = arena.allocate(CAPTURE);
+        long r;
+        try {
+            r = (long) SYSCALL6.invokeExact(capture, number, a, b, c, d, e, f);
+        } catch (Throwable t) {
+            throw new IllegalStateException("syscall " + number + " failed", t);
+        }
+        return result(r, capture);
+    }
+
+    /** The path through /proc that names entry {@code name} of directory {@code dirfd} without following it. */
+    static String procPath(int dirfd, String name) {
+        return "/proc/self/fd/" + dirfd + "/" + name;
+    }
+
+    /** The value of xattr {@code attribute} of entry {@code name} in {@code dirfd} (not followed), or {@code null} with {@code errno[0]} set. */
+    static byte[] getxattr(Arena arena, int dirfd, String name, String attribute, int[] errno) {
+        if (xattrAt) {
+            MemorySegment path = cString(arena, name);
+            MemorySegment key = cString(arena, attribute);
+            MemorySegment args = arena.allocate(XATTR_ARGS_SIZE, 8);
+            long size = 256;
+            while (true) {
+                MemorySegment buffer = arena.allocate(size);
+                args.set(JAVA_LONG, 0, buffer.address());
+                args.set(JAVA_INT, 8, (int) size);
+                args.set(JAVA_INT, 12, 0);
+                long r = syscall6(arena, SYS_GETXATTRAT, dirfd, path.address(), AT_SYMLINK_NOFOLLOW, key.address(),
+                        args.address(), XATTR_ARGS_SIZE);
+                if (r >= 0) {
+                    return buffer.asSlice(0, r).toArray(JAVA_BYTE);
+                }
+                if (r == -ENOSYS) {
+                    xattrAt = false;
+                    break;
+                }
+                if (r != -ERANGE) {
+                    errno[0] = (int) -r;
+                    return null;
+                }
+                args.set(JAVA_LONG, 0, 0L);
+                args.set(JAVA_INT, 8, 0);
+                long needed = syscall6(arena, SYS_GETXATTRAT, dirfd, path.address(), AT_SYMLINK_NOFOLLOW, key.address(),
+                        args.address(), XATTR_ARGS_SIZE);
+                if (needed < 0) {
+                    errno[0] = (int) -needed;
+                    return null;
+                }
+                size = Math.max(needed, size * 2);
+            }
+        }
+        return lgetxattr(arena, procPath(dirfd, name), attribute, errno);
+    }
+
+    /** The xattr names of entry {@code name} in {@code dirfd} (not followed), or {@code null} with {@code errno[0]} set. */
+    static List<String> listxattr(Arena arena, int dirfd, String name, int[] errno) {
+        if (xattrAt) {
+            MemorySegment path = cString(arena, name);
+            long size = 1024;
+            while (true) {
+                MemorySegment buffer = arena.allocate(size);
+                long r = syscall6(arena, SYS_LISTXATTRAT, dirfd, path.address(), AT_SYMLINK_NOFOLLOW, buffer.address(),
+                        size, 0);
+                if (r >= 0) {
+                    return names(buffer, r);
+                }
+                if (r == -ENOSYS) {
+                    xattrAt = false;
+                    break;
+                }
+                if (r != -ERANGE) {
+                    errno[0] = (int) -r;
+                    return null;
+                }
+                long needed = syscall6(arena, SYS_LISTXATTRAT, dirfd, path.address(), AT_SYMLINK_NOFOLLOW, 0, 0, 0);
+                if (needed < 0) {
+                    errno[0] = (int) -needed;
+                    return null;
+                }
+                size = Math.max(needed, size * 2);
+            }
+        }
+        return llistxattr(arena, procPath(dirfd, name), errno);
+    }
+
+    /** Sets xattr {@code attribute} of entry {@code name} in {@code dirfd} (not followed); 0 or {@code -errno}. */
+    static int setxattr(Arena arena, int dirfd, String name, String attribute, byte[] value, int flags) {
+        if (xattrAt) {
+            MemorySegment v = value.length == 0 ? arena.allocate(1) : arena.allocateFrom(JAVA_BYTE, value);
+            MemorySegment args = arena.allocate(XATTR_ARGS_SIZE, 8);
+            args.set(JAVA_LONG, 0, v.address());
+            args.set(JAVA_INT, 8, value.length);
+            args.set(JAVA_INT, 12, flags);
+            long r = syscall6(arena, SYS_SETXATTRAT, dirfd, cString(arena, name).address(), AT_SYMLINK_NOFOLLOW,
+                    cString(arena, attribute).address(), args.address(), XATTR_ARGS_SIZE);
+            if (r != -ENOSYS) {
+                return (int) r;
+            }
+            xattrAt = false;
+        }
+        return lsetxattr(arena, procPath(dirfd, name), attribute, value, flags);
+    }
+
+    /** Removes xattr {@code attribute} of entry {@code name} in {@code dirfd} (not followed); 0 or {@code -errno}. */
+    static int removexattr(Arena arena, int dirfd, String name, String attribute) {
+        if (xattrAt) {
+            long r = syscall6(arena, SYS_REMOVEXATTRAT, dirfd, cString(arena, name).address(), AT_SYMLINK_NOFOLLOW,
+                    cString(arena, attribute).address(), 0, 0);
+            if (r != -ENOSYS) {
+                return (int) r;
+            }
+            xattrAt = false;
+        }
+        return lremovexattr(arena, procPath(dirfd, name), attribute);
+    }
+
+    /** The NUL-separated names of a listxattr result. */
+    private static List<String> names(MemorySegment buffer, long length) {
+        List<String> names = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < length; i++) {
+            if (buffer.get(JAVA_BYTE, i) == 0) {
+                names.add(new String(buffer.asSlice(start, i - start).toArray(JAVA_BYTE), StandardCharsets.UTF_8));
+                start = i + 1;
+            }
+        }
+        return names;
+    }
+
     static int lsetxattr(Arena arena, String path, String name, byte[] value, int flags) {
         MemorySegment v = value.length == 0 ? arena.allocate(1) : arena.allocateFrom(JAVA_BYTE, value);
         return (int) call(LSETXATTR, arena, cString(arena, path), cString(arena, name), v, (long) value.length, flags);
@@ -359,15 +556,7 @@ final class LinuxCalls {
                 throw new IllegalStateException("llistxattr failed", t);
             }
             if (r >= 0) {
-                List<String> names = new ArrayList<>();
-                int start = 0;
-                for (int i = 0; i < r; i++) {
-                    if (buffer.get(JAVA_BYTE, i) == 0) {
-                        names.add(new String(buffer.asSlice(start, i - start).toArray(JAVA_BYTE), StandardCharsets.UTF_8));
-                        start = i + 1;
-                    }
-                }
-                return names;
+                return names(buffer, r);
             }
             if (r != -ERANGE) {
                 errno[0] = (int) -r;
@@ -400,7 +589,13 @@ final class LinuxCalls {
         long size = 32 * 1024;
         MemorySegment buffer = arena.allocate(size, 8);
         while (true) {
-            long r = call(GETDENTS64, arena, fd, buffer, size);
+            long r;
+            try {
+                MemorySegment capture = arena.allocate(CAPTURE);
+                r = result((long) GETDENTS64.invokeExact(capture, fd, buffer, size), capture);
+            } catch (Throwable t) {
+                throw new IllegalStateException("getdents64 failed", t);
+            }
             if (r < 0) {
                 errno[0] = (int) -r;
                 return null;

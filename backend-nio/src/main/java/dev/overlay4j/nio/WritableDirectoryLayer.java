@@ -48,6 +48,12 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
         this.resources = resources;
     }
 
+    /** This tree changes; every method below that removes, renames or replaces a name forgets its directory descriptors. */
+    @Override
+    boolean unchanging() {
+        return false;
+    }
+
     private void ownerAndMode(Arena arena, At at, EntryPath path, NewEntryAttributes attributes, boolean chmod)
             throws IOException {
         if (attributes.uid() != euid || attributes.gid() != egid) {
@@ -73,7 +79,7 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
 
     @Override
     public WritableContent createFile(EntryPath file, NewEntryAttributes attributes) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, file)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, file)) {
             int fd = LinuxCalls.openat2(arena, at.dirfd(), at.name(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                     attributes.permissions(), RESOLVE_IN_LAYER);
             if (fd < 0) {
@@ -100,7 +106,7 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
 
     @Override
     public void createDirectory(EntryPath directory, NewEntryAttributes attributes) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, directory)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, directory)) {
             int r = LinuxCalls.mkdirat(arena, at.dirfd(), at.name(), attributes.permissions());
             if (r < 0) {
                 throw error(-r, directory, null);
@@ -111,7 +117,7 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
 
     @Override
     public void createSymlink(EntryPath link, String target, NewEntryAttributes attributes) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, link)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, link)) {
             int r = LinuxCalls.symlinkat(arena, target, at.dirfd(), at.name());
             if (r < 0) {
                 throw error(-r, link, null);
@@ -127,7 +133,7 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
             }
             default -> throw error(Errno.EINVAL.code(), path, "createSpecial makes device nodes, FIFOs and sockets, not " + type);
         }
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, path)) {
             long dev = type == EntryType.CHARACTER_DEVICE || type == EntryType.BLOCK_DEVICE ? rdev : 0;
             int r = LinuxCalls.mknodat(arena, at.dirfd(), at.name(), type.formatBits() | attributes.permissions(), dev);
             if (r < 0) {
@@ -139,7 +145,7 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
 
     @Override
     public void createWhiteout(EntryPath path) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, path)) {
             // The kernel's whiteout: a character device 0/0 with mode 0000.
             int r = LinuxCalls.mknodat(arena, at.dirfd(), at.name(), EntryType.CHARACTER_DEVICE.formatBits(), 0);
             if (r < 0) {
@@ -152,7 +158,7 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
 
     @Override
     public void link(EntryPath existing, EntryPath link) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At from = at(arena, existing); At to = at(arena, link)) {
+        try (Arena arena = Scratch.open(); At from = at(arena, existing); At to = at(arena, link)) {
             int r = LinuxCalls.linkat(arena, from.dirfd(), from.name(), to.dirfd(), to.name());
             if (r < 0) {
                 throw Errno.ofCode(-r).exception(existing.toString(), link.toString(), "in layer " + description);
@@ -161,14 +167,29 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
     }
 
     @Override
+    public void linkIntoWorkArea(EntryPath existing, EntryPath staged) throws IOException {
+        if (workArea == null) {
+            throw new UnsupportedOperationException("the work area " + description + " has no work area of its own");
+        }
+        try (Arena arena = Scratch.open(); At from = at(arena, existing); At to = workArea.at(arena, staged)) {
+            int r = LinuxCalls.linkat(arena, from.dirfd(), from.name(), to.dirfd(), to.name());
+            if (r < 0) {
+                throw Errno.ofCode(-r).exception(existing.toString(), staged.toString(),
+                        "linking into the work area of layer " + description);
+            }
+        }
+    }
+
+    @Override
     public void delete(EntryPath path) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, path)) {
             if (path.isRoot()) {
                 throw error(Errno.EBUSY.code(), path, "the root of a layer cannot be removed");
             }
             int r = LinuxCalls.unlinkat(arena, at.dirfd(), at.name(), 0);
             if (r == -LinuxCalls.EISDIR) {
                 r = LinuxCalls.unlinkat(arena, at.dirfd(), at.name(), LinuxCalls.AT_REMOVEDIR);
+                forgetDirectories(path);
             }
             if (r < 0) {
                 throw error(-r, path, null);
@@ -178,8 +199,37 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
 
     @Override
     public void rename(EntryPath source, EntryPath target, RenameMode mode) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At from = at(arena, source); At to = at(arena, target)) {
+        try (Arena arena = Scratch.open(); At from = at(arena, source); At to = at(arena, target)) {
             renameBetween(arena, from, source, to, target, mode);
+        } finally {
+            forgetDirectories(source);
+            forgetDirectories(target);
+        }
+    }
+
+    @Override
+    public void renameLeavingWhiteout(EntryPath source, EntryPath target, RenameMode mode) throws IOException {
+        int flags = switch (mode) {
+            case REPLACE -> LinuxCalls.RENAME_WHITEOUT;
+            case NOREPLACE -> LinuxCalls.RENAME_WHITEOUT | LinuxCalls.RENAME_NOREPLACE;
+            case EXCHANGE -> throw Errno.EINVAL.exception(source.toString(), target.toString(),
+                    "a rename cannot both exchange and leave a whiteout");
+        };
+        if (source.isRoot() || target.isRoot()) {
+            throw Errno.EBUSY.exception(source.toString(), target.toString(), "the root of a layer cannot be renamed");
+        }
+        try (Arena arena = Scratch.open(); At from = at(arena, source); At to = at(arena, target)) {
+            // The whiteout RENAME_WHITEOUT leaves is the kernel's own: a 0/0 character device, as createWhiteout makes.
+            int r = LinuxCalls.renameat2(arena, from.dirfd(), from.name(), to.dirfd(), to.name(), flags);
+            forgetDirectories(source);
+            forgetDirectories(target);
+            if (r == -LinuxCalls.EINVAL && !target.startsWith(source)) {
+                throw Errno.EOPNOTSUPP.exception(source.toString(), target.toString(),
+                        "the file system under layer " + description + " cannot rename leaving a whiteout");
+            }
+            if (r < 0) {
+                throw Errno.ofCode(-r).exception(source.toString(), target.toString(), "in layer " + description);
+            }
         }
     }
 
@@ -201,7 +251,7 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
 
     @Override
     public void setPermissions(EntryPath path, int permissions) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, path)) {
             int r = LinuxCalls.fchmodatNoFollow(arena, at.dirfd(), at.name(), permissions & 07777);
             if (r < 0) {
                 throw error(-r, path, r == -LinuxCalls.ENOSYS ? "fchmodat2 needs Linux 6.6 or newer" : null);
@@ -211,7 +261,7 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
 
     @Override
     public void setOwner(EntryPath path, int uid, int gid) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, path)) {
             int r = LinuxCalls.fchownat(arena, at.dirfd(), at.name(), uid, gid, AT_SYMLINK_NOFOLLOW);
             if (r < 0) {
                 throw error(-r, path, r == -LinuxCalls.EPERM ? "changing the owner needs CAP_CHOWN (run as root)" : null);
@@ -221,7 +271,7 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
 
     @Override
     public void setTimes(EntryPath path, long atimeNanos, long mtimeNanos) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
+        try (Arena arena = Scratch.open(); At at = at(arena, path)) {
             int r = LinuxCalls.utimensat(arena, at.dirfd(), at.name(), seconds(atimeNanos), nanos(atimeNanos),
                     seconds(mtimeNanos), nanos(mtimeNanos), AT_SYMLINK_NOFOLLOW);
             if (r < 0) {
@@ -255,8 +305,8 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
     }
 
     private void writeXattr(EntryPath path, String name, byte[] value, int flags) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
-            int r = LinuxCalls.lsetxattr(arena, at.procPath(), name, value, flags);
+        try (Arena arena = Scratch.open(); At at = at(arena, path)) {
+            int r = LinuxCalls.setxattr(arena, at.dirfd(), at.name(), name, value, flags);
             if (r < 0) {
                 throw error(-r, path, "xattr " + name + privilegeHint(r, name));
             }
@@ -271,8 +321,8 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
 
     @Override
     public void removeXattr(EntryPath path, String name) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
-            int r = LinuxCalls.lremovexattr(arena, at.procPath(), name);
+        try (Arena arena = Scratch.open(); At at = at(arena, path)) {
+            int r = LinuxCalls.removexattr(arena, at.dirfd(), at.name(), name);
             if (r < 0) {
                 throw error(-r, path, "xattr " + name + privilegeHint(r, name));
             }
@@ -281,8 +331,8 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
 
     /** Removes an overlay mark; absent is fine. */
     private void clearMark(EntryPath path, String name) throws IOException {
-        try (Arena arena = Arena.ofConfined(); At at = at(arena, path)) {
-            int r = LinuxCalls.lremovexattr(arena, at.procPath(), name);
+        try (Arena arena = Scratch.open(); At at = at(arena, path)) {
+            int r = LinuxCalls.removexattr(arena, at.dirfd(), at.name(), name);
             if (r < 0 && r != -LinuxCalls.ENODATA) {
                 throw error(-r, path, "xattr " + name + privilegeHint(r, name));
             }
@@ -337,15 +387,18 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
         if (workArea == null) {
             throw new UnsupportedOperationException("the work area " + description + " cannot publish");
         }
-        try (Arena arena = Arena.ofConfined(); At from = workArea.at(arena, staged); At to = at(arena, target)) {
+        try (Arena arena = Scratch.open(); At from = workArea.at(arena, staged); At to = at(arena, target)) {
             renameBetween(arena, from, staged, to, target, mode);
+        } finally {
+            workArea.forgetDirectories(staged);
+            forgetDirectories(target);
         }
     }
 
     @Override
     public void sync() throws IOException {
         checkOpen();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Scratch.open()) {
             int fd = LinuxCalls.openat2(arena, rootFd, SELF, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, RESOLVE_IN_LAYER);
             if (fd < 0) {
                 throw error(-fd, EntryPath.ROOT, null);
