@@ -6,7 +6,6 @@ import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Device;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.Container.ExecResult;
@@ -24,13 +23,6 @@ final class FuseContainer implements AutoCloseable {
     static final String JDK = "/opt/jdk";
     static final String OVERLAY4J_HOME = "/opt/overlay4j";
     static final String SCRATCH = "/scratch";
-    /**
-     * Docker's default seccomp profile (20.10 here) answers ENOSYS to system calls newer than the
-     * profile, among them fchmodat2 and the *xattrat calls (kernel 6.6 and 6.13) that backend-nio
-     * calls without a fallback, so mkdir on the mount would fail; the same calls are missing on
-     * older kernels. Until backend-nio falls back on ENOSYS the containers run without seccomp.
-     */
-    private static final List<String> SECURITY_OPTIONS = List.of("seccomp=unconfined");
     /** A hung mount must fail the test, not stall the build. */
     private static final int SCRIPT_TIMEOUT_SECONDS = 120;
 
@@ -38,9 +30,14 @@ final class FuseContainer implements AutoCloseable {
     static final String FUNCTIONS = """
             # overlay4j_mount LOWERDIRS UPPER WORK MOUNTPOINT: the real command, which detaches once the mount is live.
             overlay4j_mount() {
+              overlay4j_mount_layers "lowerdir=$1" "$2" "$3" "$4"
+            }
+            # overlay4j_mount_layers LOWER_OPTIONS UPPER WORK MOUNTPOINT: the lowers as options, such as
+            # lowerdir+=URI,lowerdir+=DIR for URIs with colons.
+            overlay4j_mount_layers() {
               mkdir -p "$2" "$3" "$4"
               local log="/scratch/overlay4j$(echo "$4" | tr / _).log"
-              if ! overlay4j -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" >"$log" 2>&1 </dev/null; then
+              if ! overlay4j -o "$1,upperdir=$2,workdir=$3" "$4" >"$log" 2>&1 </dev/null; then
                 echo "overlay4j could not mount $4:" >&2; cat "$log" >&2; return 1
               fi
             }
@@ -73,18 +70,23 @@ final class FuseContainer implements AutoCloseable {
     }
 
     static FuseContainer start(Overlay4jInstall install, Bind... binds) {
+        return start(install, Map.of(), binds);
+    }
+
+    /** A container whose processes get {@code env} as well, such as the credentials of an S3 server. */
+    static FuseContainer start(Overlay4jInstall install, Map<String, String> env, Bind... binds) {
         GenericContainer<?> container = new GenericContainer<>(DockerImageName.parse(ContainerSupport.BASE_IMAGE))
                 .withImagePullPolicy(image -> false)
                 .withCreateContainerCmdModifier(create -> create.getHostConfig()
                         .withDevices(Device.parse("/dev/fuse"))
-                        .withCapAdd(Capability.SYS_ADMIN)
-                        .withSecurityOpts(SECURITY_OPTIONS))
+                        .withCapAdd(Capability.SYS_ADMIN))
                 .withFileSystemBind(System.getProperty("java.home"), JDK, BindMode.READ_ONLY)
                 .withFileSystemBind(install.home().toString(), OVERLAY4J_HOME, BindMode.READ_ONLY)
                 .withTmpFs(Map.of(SCRATCH, "rw,exec,dev,size=1g"))
                 .withEnv("JAVA_HOME", JDK)
                 .withEnv("PATH", JDK + "/bin:" + OVERLAY4J_HOME + "/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
                 .withEnv("LANG", "C.UTF-8")
+                .withEnv(env)
                 .withCommand("sleep", "infinity");
         for (Bind bind : binds) {
             container.withFileSystemBind(bind.host().toString(), bind.container(), BindMode.READ_WRITE);
