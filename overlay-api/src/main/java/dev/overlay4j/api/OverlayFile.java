@@ -32,4 +32,14 @@ public interface OverlayFile extends Closeable {
 
     /** The local file that holds the bytes this handle reads and writes, for kernel passthrough. */
     Optional<Path> localFile();
+
+    /**
+     * Whether this read-only handle's file lies in a lower layer of a writable overlay, so a
+     * write to it (through any handle) would copy it up and move its bytes to another file.
+     * A frontend that hands {@link #localFile()} to the kernel must know this: the handle then
+     * follows the copy-up, a kernel-held file would not.
+     */
+    default boolean mayBeCopiedUp() {
+        return false;
+    }
 }

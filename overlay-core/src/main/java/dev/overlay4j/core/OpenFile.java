@@ -56,6 +56,11 @@ final class OpenFile implements OverlayFile {
         this.localFileLookup = localFile;
     }
 
+    @Override
+    public boolean mayBeCopiedUp() {
+        return copyUpsSeen >= 0;
+    }
+
     /** Makes this read-only handle on a lower file follow the file when it is copied up. */
     void followCopyUp(long copyUpsNow) {
         copyUpsSeen = copyUpsNow;

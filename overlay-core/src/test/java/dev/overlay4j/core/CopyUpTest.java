@@ -126,6 +126,22 @@ class CopyUpTest {
     }
 
     @Test
+    void aReadHandleSaysWhenItsFileMayStillBeCopiedUp() throws Exception {
+        LayerTree t = new LayerTree(tmp, 1).file(1, "f", "lower");
+        try (Overlay o = t.open()) {
+            try (OverlayFile reader = o.open(p("f"), Set.of(StandardOpenOption.READ), null)) {
+                assertTrue(reader.mayBeCopiedUp(), "a lower file of a writable overlay");
+                LayerTree.write(o, "f", "upper!");
+                read(reader);
+                assertFalse(reader.mayBeCopiedUp(), "it followed its file into the upper layer");
+            }
+            try (OverlayFile reader = o.open(p("f"), Set.of(StandardOpenOption.READ), null)) {
+                assertFalse(reader.mayBeCopiedUp(), "an upper file");
+            }
+        }
+    }
+
+    @Test
     void anotherFilesCopyUpLeavesAReadHandleOnItsLowerBytes() throws Exception {
         LayerTree t = new LayerTree(tmp, 1).file(1, "f", "lower").file(1, "g", "other");
         try (Overlay o = t.open(); OverlayFile reader = o.open(p("f"), Set.of(StandardOpenOption.READ), null)) {

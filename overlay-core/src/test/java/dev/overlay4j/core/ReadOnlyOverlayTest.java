@@ -4,6 +4,7 @@ import static dev.overlay4j.core.LayerTree.assertErrno;
 import static dev.overlay4j.core.LayerTree.p;
 import static dev.overlay4j.core.LayerTree.read;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.overlay4j.api.EntryType;
@@ -50,6 +51,9 @@ class ReadOnlyOverlayTest {
             assertEquals(Map.of("x", "f"), LayerTree.listing(o, "d"));
             assertEveryChangeIsErofs(o);
             o.sync();
+            try (var reader = o.open(p("f"), Set.of(StandardOpenOption.READ), null)) {
+                assertFalse(reader.mayBeCopiedUp(), "nothing is ever copied up without an upper layer");
+            }
         }
     }
 
