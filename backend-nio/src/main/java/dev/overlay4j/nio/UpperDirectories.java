@@ -27,6 +27,12 @@ final class UpperDirectories {
     /** The work directory's scratch subdirectory, named as the kernel names it. */
     static final String WORK_SUBDIR = "work";
     static final String LOCK_FILE = "overlay4j.lock";
+    /**
+     * The work directory's persistent index of copied-up lower hard links. Not the kernel's name
+     * {@code index}: the kernel keys its index by file handles and, mounting with {@code index=on},
+     * would take our entries for its own and reject or remove them as stale.
+     */
+    static final String INDEX_SUBDIR = "overlay4j-index";
 
     private UpperDirectories() {
     }
@@ -49,19 +55,32 @@ final class UpperDirectories {
         try {
             Path scratch = workReal.resolve(WORK_SUBDIR);
             emptyScratch(scratch);
-            WritableDirectoryLayer workArea = new WritableDirectoryLayer(scratch, scratch.toString(), options, null, null);
-            Closeable resources = () -> {
-                try {
-                    workArea.close();
-                } finally {
-                    lock.close();
-                }
-            };
+            Path indexDir = workReal.resolve(INDEX_SUBDIR);
+            if (!Files.exists(indexDir, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectory(indexDir);
+            } else if (!Files.isDirectory(indexDir, LinkOption.NOFOLLOW_LINKS)) {
+                throw Errno.ENOTDIR.exception(indexDir, "the workdir's hard-link index is not a directory");
+            }
+            WritableDirectoryLayer workArea = new WritableDirectoryLayer(scratch, scratch.toString(), options,
+                    null, null, null);
+            WritableDirectoryLayer index;
             try {
-                return new WritableDirectoryLayer(upper, upper.toString(), options, workArea, resources);
+                index = new WritableDirectoryLayer(indexDir, indexDir.toString(), options, workArea, null, null);
             } catch (IOException | RuntimeException e) {
                 workArea.close();
                 throw e;
+            }
+            Closeable resources = () -> {
+                try (lock; workArea; index) {
+                    // closed in reverse order: the index, the work area, then the lock
+                }
+            };
+            try {
+                return new WritableDirectoryLayer(upper, upper.toString(), options, workArea, index, resources);
+            } catch (IOException | RuntimeException e) {
+                try (workArea; index) {
+                    throw e;
+                }
             }
         } catch (IOException | RuntimeException e) {
             lock.close();

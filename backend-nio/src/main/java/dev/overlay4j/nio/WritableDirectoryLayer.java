@@ -38,13 +38,16 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
     private final int egid = LinuxCalls.getegid();
     /** The work area, or null when this layer is itself a work area. */
     private final WritableDirectoryLayer workArea;
+    /** The persistent index (see {@link WritableLayer#indexArea()}), or null when this layer keeps none. */
+    private final WritableDirectoryLayer indexArea;
     /** Released when the layer closes: the work dir lock, and the work area. */
     private final Closeable resources;
 
     WritableDirectoryLayer(Path root, String description, LayerOptions options, WritableDirectoryLayer workArea,
-                           Closeable resources) throws IOException {
+                           WritableDirectoryLayer indexArea, Closeable resources) throws IOException {
         super(root, description, options);
         this.workArea = workArea;
+        this.indexArea = indexArea;
         this.resources = resources;
     }
 
@@ -392,6 +395,28 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
         } finally {
             workArea.forgetDirectories(staged);
             forgetDirectories(target);
+        }
+    }
+
+    @Override
+    public WritableLayer indexArea() {
+        if (indexArea == null) {
+            throw new UnsupportedOperationException(description + " keeps no index");
+        }
+        return indexArea;
+    }
+
+    @Override
+    public void linkFromIndex(EntryPath indexed, EntryPath link) throws IOException {
+        if (indexArea == null) {
+            throw Errno.EOPNOTSUPP.exception(indexed.toString(), link.toString(), description + " keeps no index");
+        }
+        try (Arena arena = Scratch.open(); At from = indexArea.at(arena, indexed); At to = at(arena, link)) {
+            int r = LinuxCalls.linkat(arena, from.dirfd(), from.name(), to.dirfd(), to.name());
+            if (r < 0) {
+                throw Errno.ofCode(-r).exception(indexed.toString(), link.toString(),
+                        "linking from the index of layer " + description);
+            }
         }
     }
 

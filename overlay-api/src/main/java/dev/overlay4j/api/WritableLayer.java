@@ -108,6 +108,32 @@ public interface WritableLayer extends Layer {
      */
     void publish(EntryPath staged, EntryPath target, RenameMode mode) throws IOException;
 
+    /**
+     * The persistent index of this layer: a flat directory, on the same store, that keeps the
+     * copied-up inode of a lower hard link so that all its names share one upper inode (the
+     * kernel's {@code index=on}). Unlike the {@link #workArea()} it keeps its content when the
+     * layer is reopened. Its {@code workArea()} is this layer's work area, and its
+     * {@code publish} moves an entry built there into the index atomically; it has no index of
+     * its own. Names in it are chosen by the caller.
+     *
+     * @throws UnsupportedOperationException when the layer keeps no index (the default); the
+     *         overlay then breaks lower hard links on copy-up
+     */
+    default WritableLayer indexArea() {
+        throw new UnsupportedOperationException(description() + " keeps no index");
+    }
+
+    /**
+     * Adds a hard link named {@code link} in this tree to the non-directory {@code indexed} of
+     * the {@link #indexArea()}: the name appears whole, in one step. Errors are those of
+     * {@link #link} (EEXIST when the name is taken, ENOENT when the index entry is missing).
+     *
+     * @throws java.nio.file.FileSystemException with EOPNOTSUPP when the layer keeps no index (the default)
+     */
+    default void linkFromIndex(EntryPath indexed, EntryPath link) throws IOException {
+        throw Errno.EOPNOTSUPP.exception(indexed.toString(), link.toString(), description() + " keeps no index");
+    }
+
     /** Flushes everything written to stable storage ({@code syncfs(2)}). */
     void sync() throws IOException;
 }

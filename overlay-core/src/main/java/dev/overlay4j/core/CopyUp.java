@@ -21,6 +21,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * its name with one atomic rename: a crash never leaves a partial entry in the upper tree.
  * A directory is copied without its content, which stays merged from below (not opaque).
  * Concurrent copy-ups of one path wait for each other; the later one finds the result.
+ * A lower hard link goes through the {@link HardLinkIndex} when the upper layer keeps one, so
+ * that its names stay one file.
  */
 final class CopyUp {
 
@@ -28,14 +30,17 @@ final class CopyUp {
     private final Lookup lookup;
     private final Staging staging;
     private final PathLocks locks;
+    /** Null when the upper layer keeps no index: copy-up then breaks lower hard links. */
+    private final HardLinkIndex index;
     /** Counts regular files copied up, so handles opened on lower files notice a copy-up cheaply. */
     private final java.util.concurrent.atomic.AtomicLong filesCopiedUp = new java.util.concurrent.atomic.AtomicLong();
 
-    CopyUp(LayerStack layers, Lookup lookup, Staging staging, PathLocks locks) {
+    CopyUp(LayerStack layers, Lookup lookup, Staging staging, PathLocks locks, HardLinkIndex index) {
         this.layers = layers;
         this.lookup = lookup;
         this.staging = staging;
         this.locks = locks;
+        this.index = index;
     }
 
     /** How many regular files have been copied up so far. */
@@ -103,6 +108,26 @@ final class CopyUp {
 
     private void build(MergedEntry entry, boolean withData) throws IOException {
         LayerEntry source = entry.lowers().getFirst();
+        // The index copy serves every name of the inode: it always gets the data.
+        boolean linked = index != null && HardLinkIndex.isLowerHardLink(source)
+                && index.copyUp(entry, () -> stage(entry, true), staging);
+        if (!linked) {
+            EntryPath staged = stage(entry, withData);
+            try {
+                staging.publish(staged, entry.path(), RenameMode.NOREPLACE);
+            } catch (IOException | RuntimeException e) {
+                staging.discard(staged);
+                throw e;
+            }
+        }
+        if (source.attributes().isRegularFile()) {
+            filesCopiedUp.incrementAndGet();
+        }
+    }
+
+    /** Builds a whole copy of the entry's lower entry in the work area; returns its name there. */
+    private EntryPath stage(MergedEntry entry, boolean withData) throws IOException {
+        LayerEntry source = entry.lowers().getFirst();
         Layer from = layers.layer(source.layer());
         EntryAttributes a = source.attributes();
         WritableLayer work = staging.work();
@@ -141,10 +166,7 @@ final class CopyUp {
                 work.setPermissions(staged, a.permissions()); // after chown, which clears set-id bits
             }
             work.setTimes(staged, a.atimeNanos(), a.mtimeNanos());
-            staging.publish(staged, entry.path(), RenameMode.NOREPLACE);
-            if (a.isRegularFile()) {
-                filesCopiedUp.incrementAndGet();
-            }
+            return staged;
         } catch (IOException | RuntimeException e) {
             staging.discard(staged);
             throw e;

@@ -18,18 +18,31 @@ import java.util.Optional;
 /**
  * The layers of one overlay by index: 0 is the upper layer (absent in a lower-only overlay),
  * 1..n the lower layers from top to bottom. The index is part of every inode number, so it
- * never changes for the life of the layer stack.
+ * never changes for the life of the layer stack. {@link #INDEX} names the upper layer's
+ * persistent index of copied-up lower hard links (see {@link HardLinkIndex}), when it has one.
  */
 final class LayerStack implements Closeable {
 
     static final int UPPER = 0;
+    /** Not a layer of its own: the upper layer's index, which the upper layer opens and closes. */
+    static final int INDEX = -1;
 
     private final WritableLayer upper;
+    private final WritableLayer index;
     private final List<Layer> lowers;
 
     private LayerStack(WritableLayer upper, List<Layer> lowers) {
         this.upper = upper;
         this.lowers = List.copyOf(lowers);
+        this.index = upper == null ? null : indexOf(upper);
+    }
+
+    private static WritableLayer indexOf(WritableLayer upper) {
+        try {
+            return upper.indexArea();
+        } catch (UnsupportedOperationException e) {
+            return null; // lower hard links break on copy-up, as with the kernel's index=off
+        }
     }
 
     /** Opens every layer of {@code config}; on failure closes those opened so far. */
@@ -130,12 +143,21 @@ final class LayerStack implements Closeable {
         return upper;
     }
 
+    /** The upper layer's index of copied-up lower hard links, or null when it keeps none. */
+    WritableLayer index() {
+        return index;
+    }
+
     int lowerCount() {
         return lowers.size();
     }
 
     Layer layer(int index) {
-        return index == UPPER ? upper : lowers.get(index - 1);
+        return switch (index) {
+            case UPPER -> upper;
+            case INDEX -> this.index;
+            default -> lowers.get(index - 1);
+        };
     }
 
     /** The topmost layer that exists: the upper one, else the first lower one. */

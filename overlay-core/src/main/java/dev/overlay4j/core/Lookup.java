@@ -19,7 +19,8 @@ import java.util.Set;
  * the entry (the topmost wins, and a non-directory below a directory is ignored); directories
  * merge until an opaque one. A directory's redirect changes where the layers below are searched:
  * an absolute one restarts at that path from the root of every lower layer below, a relative one
- * renames the last component within the same parent.
+ * renames the last component within the same parent. A lower hard link without upper entry
+ * whose inode another of its names copied up is seen through the {@link HardLinkIndex}.
  */
 final class Lookup {
 
@@ -27,10 +28,13 @@ final class Lookup {
     private static final String KERNEL_ORIGIN_KEY = "origin";
 
     private final LayerStack layers;
+    /** Null without an upper index: lower hard links are then seen as they are in their layer. */
+    private final HardLinkIndex index;
     private volatile DirectoryCache cache;
 
-    Lookup(LayerStack layers) {
+    Lookup(LayerStack layers, HardLinkIndex index) {
         this.layers = layers;
+        this.index = index;
     }
 
     /** The cache, made on first use (opening the overlay does not look anything up). */
@@ -309,7 +313,8 @@ final class Lookup {
                 if (upper != null || !lowers.isEmpty()) {
                     break; // a directory above hides every non-directory below
                 }
-                return Optional.of(entry(path, null, List.of(new LayerEntry(layer, layerPath, attributes))));
+                MergedEntry lower = entry(path, null, List.of(new LayerEntry(layer, layerPath, attributes)));
+                return Optional.of(index == null ? lower : index.seenThrough(lower));
             }
             lowers.add(new LayerEntry(layer, layerPath, attributes));
             if (attributes.opaque()) {

@@ -13,16 +13,22 @@ import java.util.List;
  *               opaque one (empty when the upper directory is opaque); for a non-directory
  *               without upper entry: the one lower entry that shows; else empty
  * @param inode  the overlay's st_ino (see {@link InodeNumbers})
+ * @param indexed for a lower hard link without upper entry whose inode another name copied up:
+ *               that copy in the index (layer {@link LayerStack#INDEX}, see {@link HardLinkIndex}); else null
  */
-record MergedEntry(EntryPath path, LayerEntry upper, List<LayerEntry> lowers, long inode) {
+record MergedEntry(EntryPath path, LayerEntry upper, List<LayerEntry> lowers, long inode, LayerEntry indexed) {
 
     MergedEntry {
         lowers = List.copyOf(lowers);
     }
 
-    /** The entry whose metadata the overlay shows: the upper one, else the topmost lower one. */
+    MergedEntry(EntryPath path, LayerEntry upper, List<LayerEntry> lowers, long inode) {
+        this(path, upper, lowers, inode, null);
+    }
+
+    /** The entry whose metadata the overlay shows: the upper one, else the index copy, else the topmost lower one. */
     LayerEntry top() {
-        return upper != null ? upper : lowers.getFirst();
+        return upper != null ? upper : indexed != null ? indexed : lowers.getFirst();
     }
 
     boolean hasUpper() {

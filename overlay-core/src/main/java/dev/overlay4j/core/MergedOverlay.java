@@ -63,14 +63,15 @@ final class MergedOverlay implements Overlay {
         this.layers = layers;
         this.readOnly = config.readOnly() || !layers.hasUpper();
         this.privateXattrPrefix = config.layerOptions().overlayXattrPrefix();
-        this.lookup = new Lookup(layers);
+        HardLinkIndex index = layers.index() == null ? null : new HardLinkIndex(layers.upper(), layers.index());
+        this.lookup = new Lookup(layers, index);
         this.directories = new DirectoryMerge(layers, lookup);
         this.symlinks = new SymlinkResolution(lookup, layers);
         if (layers.hasUpper()) {
             WritableLayer upper = layers.upper();
             Staging staging = new Staging(upper);
             Whiteouts whiteouts = new Whiteouts(upper, staging, directories);
-            this.copyUp = new CopyUp(layers, lookup, staging, new PathLocks());
+            this.copyUp = new CopyUp(layers, lookup, staging, new PathLocks(), index);
             this.directoryOperations = new DirectoryOperations(upper, lookup, copyUp, staging, whiteouts, directories);
             this.rename = new Rename(upper, config.redirectDir(), lookup, copyUp, whiteouts, directories);
         } else {
@@ -170,16 +171,18 @@ final class MergedOverlay implements Overlay {
 
     /**
      * The upper layer's content of {@code path} when the file there is the one with overlay
-     * inode {@code inode}, i.e. when it has been copied up since a handle was opened on it.
+     * inode {@code inode}, i.e. when it (or, for a lower hard link, another of its names) has
+     * been copied up since a handle was opened on it.
      */
     Optional<ReadableContent> copiedUpContent(EntryPath path, long inode) throws IOException {
         return reading(path, () -> {
             Optional<MergedEntry> now = lookup.find(path);
-            if (now.isEmpty() || now.get().inode() != inode || now.get().top().layer() != 0
+            if (now.isEmpty() || now.get().inode() != inode || now.get().top().layer() > LayerStack.UPPER
                     || !now.get().top().attributes().isRegularFile()) {
                 return Optional.empty();
             }
-            return Optional.of(layers.upper().openRead(path));
+            LayerEntry top = now.get().top();
+            return Optional.of(layers.layer(top.layer()).openRead(top.path()));
         });
     }
 
@@ -291,7 +294,7 @@ final class MergedOverlay implements Overlay {
                     local = () -> layer.localFile(top.path()); // a lower entry stays where it is
                 }
                 file = new OpenFile(this, path, content, false, false, entry.attributes(), local);
-                if (top.layer() != 0 && copyUp != null) {
+                if (top.layer() > LayerStack.UPPER && copyUp != null) {
                     file.followCopyUp(copyUp.filesCopiedUp());
                 }
             } catch (IOException | RuntimeException e) {

@@ -58,6 +58,11 @@ public abstract class WritableLayerContract {
         return true;
     }
 
+    /** Whether {@link WritableLayer#indexArea} and {@link WritableLayer#linkFromIndex} work (they are optional). */
+    protected boolean supportsIndex() {
+        return true;
+    }
+
     /** Whether entries can be given to another owner (chown needs privilege on most systems). */
     protected boolean supportsChown() {
         return true;
@@ -543,6 +548,52 @@ public abstract class WritableLayerContract {
         assertEquals("old", read(layer, "target"));
         layer.publish(p("staged"), p("fresh"), RenameMode.NOREPLACE);
         assertEquals(EntryType.DIRECTORY, stat(layer, "fresh").type());
+    }
+
+    @Test
+    void anIndexEntryIsPublishedFromTheWorkAreaAndLinkedUnderNamesOfTheTree() throws IOException {
+        assumeTrue(supportsIndex());
+        WritableLayer index = layer.indexArea();
+        layer.createDirectory(p("d"), owned(0755));
+        writeFile(index.workArea(), "staged", "shared");
+        index.publish(p("staged"), p("key"), RenameMode.NOREPLACE);
+        assertTrue(layer.workArea().stat(p("staged")).isEmpty());
+        layer.linkFromIndex(p("key"), p("a"));
+        layer.linkFromIndex(p("key"), p("d/b"));
+        assertEquals(stat(index, "key").inode(), stat(layer, "a").inode());
+        assertEquals(stat(index, "key").inode(), stat(layer, "d/b").inode());
+        assertEquals(3, stat(layer, "d/b").nlink());
+        assertEquals("shared", read(layer, "d/b"));
+        assertEquals(Set.of("key"), names(index, ""));
+    }
+
+    @Test
+    void theIndexKeepsItsEntriesWhenTheLayerIsReopened() throws IOException {
+        assumeTrue(supportsIndex());
+        writeFile(layer.workArea(), "staged", "kept");
+        layer.indexArea().publish(p("staged"), p("key"), RenameMode.NOREPLACE);
+        layer.linkFromIndex(p("key"), p("a"));
+        layer.close();
+        layer = openWritable(storage);
+        assertEquals(Set.of("key"), names(layer.indexArea(), ""));
+        assertEquals(stat(layer.indexArea(), "key").inode(), stat(layer, "a").inode());
+        assertEquals("kept", read(layer.indexArea(), "key"));
+    }
+
+    @Test
+    void indexPublishAndLinkFailWithTheErrnoOfRenameat2AndLinkat() throws IOException {
+        assumeTrue(supportsIndex());
+        WritableLayer index = layer.indexArea();
+        writeFile(layer.workArea(), "first", "1");
+        writeFile(layer.workArea(), "second", "2");
+        index.publish(p("first"), p("key"), RenameMode.NOREPLACE);
+        assertErrno(Errno.EEXIST, () -> index.publish(p("second"), p("key"), RenameMode.NOREPLACE));
+        assertEquals("1", read(index, "key"));
+        writeFile(layer, "taken", "t");
+        assertErrno(Errno.EEXIST, () -> layer.linkFromIndex(p("key"), p("taken")));
+        assertErrno(Errno.ENOENT, () -> layer.linkFromIndex(p("missing"), p("n")));
+        assertErrno(Errno.ENOENT, () -> layer.linkFromIndex(p("key"), p("no/such/dir")));
+        assertEquals(1, stat(index, "key").nlink());
     }
 
     @Test
