@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.overlay4j.api.EntryPath;
 import java.io.IOException;
@@ -131,6 +132,49 @@ class FuseWorkloadsTest {
             assertEquals(7, readByte(after, 10));
         }
         assertEquals(7, Files.readAllBytes(fs.upper.resolve("data"))[10]);
+    }
+
+    @Test
+    void aSmallFileReadAgainAfterAPassthroughWriteShowsTheNewBytes() throws IOException {
+        mount(options(true));
+        Path file = mnt("hello");
+        assertEquals("hello\n", Files.readString(file)); // small: read through the server, pages kept
+        try (FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            writer.write(ByteBuffer.wrap("HELLO".getBytes(StandardCharsets.UTF_8)), 0);
+        }
+        assertEquals("HELLO\n", Files.readString(file));
+        assertEquals("HELLO\n", Files.readString(fs.upper.resolve("hello")));
+    }
+
+    @Test
+    void aSmallLowerFileHeldOpenForReadingCanBeOpenedForWriting() throws IOException {
+        mount(options(true));
+        Path file = mnt("hello");
+        try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
+            assertEquals('h', readByte(reader, 0));
+            try (FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                writer.write(ByteBuffer.wrap(new byte[] {'j'}), 0);
+            }
+        }
+        assertEquals("jello\n", Files.readString(file));
+    }
+
+    @Test
+    void aLowerFilesAclIsEnforcedLikeOverlayfsDoes() throws IOException, InterruptedException {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setfacl")) && Files.isExecutable(Path.of("/usr/bin/setpriv")),
+                "needs setfacl (package acl) and setpriv");
+        MountedOverlay.createLayers(root);
+        Path lower = root.resolve("lower1/secret");
+        Files.writeString(lower, "secret\n");
+        Files.setPosixFilePermissions(lower, PosixFilePermissions.fromString("rw-r--r--"));
+        run(root, "setfacl", "-m", "u:65534:---", lower.toString());
+        fs = MountedOverlay.mount(root, FuseOptions.defaults());
+        Process other = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                "cat", mnt("secret").toString()).redirectErrorStream(true).start();
+        String output = new String(other.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(1, other.waitFor(), output);
+        assertTrue(output.contains("Permission denied"), output);
+        assertEquals("secret\n", Files.readString(mnt("secret"))); // the owner's bits still apply to root
     }
 
     @ParameterizedTest(name = "passthrough={0}")

@@ -15,6 +15,7 @@ public final class Flags {
     public static final long READDIRPLUS_AUTO = 1L << 14;
     public static final long WRITEBACK_CACHE = 1L << 16;
     public static final long PARALLEL_DIROPS = 1L << 18;
+    public static final long POSIX_ACL = 1L << 20;
     public static final long MAX_PAGES = 1L << 22;
     public static final long CACHE_SYMLINKS = 1L << 23;
     public static final long INIT_EXT = 1L << 30;
@@ -35,6 +36,7 @@ public final class Flags {
     public static final int FOPEN_DIRECT_IO = 1 << 0;
     public static final int FOPEN_KEEP_CACHE = 1 << 1;
     public static final int FOPEN_CACHE_DIR = 1 << 3;
+    public static final int FOPEN_NOFLUSH = 1 << 5;
     public static final int FOPEN_PASSTHROUGH = 1 << 7;
 
     // enum fuse_notify_code: travels in fuse_out_header.error of a message with unique 0

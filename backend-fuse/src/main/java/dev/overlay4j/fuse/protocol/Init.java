@@ -15,9 +15,17 @@ public final class Init {
     /** The largest WRITE payload asked for. */
     public static final int MAX_WRITE = MAX_PAGES * 4096;
 
-    /** The capabilities asked for when the kernel offers them. */
+    /**
+     * The capabilities asked for when the kernel offers them. POSIX_ACL: the kernel checks ACLs
+     * itself (as overlayfs does) and caches them per inode, so {@code ls -l}'s ACL probe of every
+     * file is answered once, not at every listing. What it asks of the server holds here: ACLs
+     * are real xattrs of the layers' files, whose file system keeps the mode in step with them
+     * and gives new files their directory's default ACL; the umask is still applied by the
+     * kernel (no DONT_MASK), as before; default_permissions is on anyway.
+     */
     static final long WANTED = Flags.ASYNC_READ | Flags.ATOMIC_O_TRUNC | Flags.BIG_WRITES | Flags.DO_READDIRPLUS
-            | Flags.READDIRPLUS_AUTO | Flags.PARALLEL_DIROPS | Flags.MAX_PAGES | Flags.CACHE_SYMLINKS;
+            | Flags.READDIRPLUS_AUTO | Flags.PARALLEL_DIROPS | Flags.MAX_PAGES | Flags.CACHE_SYMLINKS
+            | Flags.POSIX_ACL;
 
     private Init() {
     }

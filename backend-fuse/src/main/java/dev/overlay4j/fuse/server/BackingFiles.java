@@ -21,9 +21,10 @@ import java.util.Set;
  * they go through the server. A backing file is registered (FUSE_DEV_IOC_BACKING_OPEN) at the
  * node's first open and unregistered when its last handle is released.
  *
- * <p>Only one case cannot be served: a lower file open for reading through passthrough that
- * is then opened for writing, which copies it up: the writer needs the upper file while the
- * kernel holds the lower one for this inode. That open fails with EBUSY.
+ * <p>Only one case cannot be served: a lower file larger than {@link #SERVED_SIZE_LIMIT} open
+ * for reading through passthrough that is then opened for writing, which copies it up: the
+ * writer needs the upper file while the kernel holds the lower one for this inode. That open
+ * fails with EBUSY.
  */
 final class BackingFiles {
 
@@ -52,8 +53,18 @@ final class BackingFiles {
         }
     }
 
+    /**
+     * Files up to this size opened read-only go through the server even with passthrough on:
+     * with FOPEN_KEEP_CACHE their pages stay in the kernel, so a warm open costs the OPEN and
+     * RELEASE round trips alone, where passthrough adds registering the backing file and the
+     * attribute refresh its reads cause (atime). Large files keep passthrough's native reads.
+     */
+    static final long SERVED_SIZE_LIMIT = 64 * 1024;
+
     private final int deviceFd;
     private final Map<Long, NodeIo> nodes = new HashMap<>();
+    /** Nodes written through passthrough since their last open through the server: their cached pages may be stale. */
+    private final Set<Long> pagesBypassed = new HashSet<>();
     private final Set<Integer> reportedErrors = new HashSet<>();
     private boolean enabled;
 
@@ -85,9 +96,10 @@ final class BackingFiles {
      * @param path      the node's path, for errors
      * @param localFile the local file the open handle reads and writes, if any
      * @param write     whether the open may write
+     * @param size      the file's size at the open
      * @throws IOException EBUSY when the node is open through passthrough on another file
      */
-    synchronized Grant acquire(long nodeid, EntryPath path, Optional<Path> localFile, boolean write)
+    synchronized Grant acquire(long nodeid, EntryPath path, Optional<Path> localFile, boolean write, long size)
             throws IOException {
         NodeIo io = nodes.get(nodeid);
         if (io == null && !enabled) {
@@ -97,7 +109,7 @@ final class BackingFiles {
             io.users++;
             return new Grant(nodeid, 0, true);
         }
-        if (localFile.isEmpty()) {
+        if (localFile.isEmpty() || (io == null && !write && size <= SERVED_SIZE_LIMIT)) {
             if (io != null) {
                 throw busy(path, io.backing, "a file with no local copy");
             }
@@ -124,6 +136,9 @@ final class BackingFiles {
                 sys.close(fd);
                 if (io.backing.dev() == identity[0] && io.backing.ino() == identity[1]) {
                     io.users++;
+                    if (write) {
+                        pagesBypassed.add(nodeid);
+                    }
                     return new Grant(nodeid, io.backing.id(), true);
                 }
                 throw busy(path, io.backing, file.toString());
@@ -140,8 +155,25 @@ final class BackingFiles {
                 return new Grant(nodeid, 0, true);
             }
             nodes.put(nodeid, new NodeIo(new Backing(fd, id, identity[0], identity[1], file)));
+            if (write) {
+                pagesBypassed.add(nodeid);
+            }
             return new Grant(nodeid, id, true);
         }
+    }
+
+    /**
+     * For an open through the server: whether passthrough writes went around the kernel's
+     * cached pages of the node since its last such open, so that this open must drop them
+     * (no FOPEN_KEEP_CACHE). Forgets the mark: the open answered without it drops the pages.
+     */
+    synchronized boolean takePagesBypassed(long nodeid) {
+        return pagesBypassed.remove(nodeid);
+    }
+
+    /** The kernel forgot the node, and its pages with it. */
+    synchronized void forgotten(long nodeid) {
+        pagesBypassed.remove(nodeid);
     }
 
     /** Gives back what {@link #acquire} granted; the node's last handle unregisters its backing file. */
@@ -167,6 +199,7 @@ final class BackingFiles {
             }
         }
         nodes.clear();
+        pagesBypassed.clear();
     }
 
     /** Backing files registered now, for tests. */

@@ -105,22 +105,28 @@ public final class NodeTable {
         return node.id;
     }
 
-    /** FORGET: the kernel gives back {@code count} references. */
-    public synchronized void forget(long nodeid, long count) {
+    /**
+     * FORGET: the kernel gives back {@code count} references.
+     *
+     * @return whether that was the last one, so the node is gone
+     */
+    public synchronized boolean forget(long nodeid, long count) {
         if (nodeid == ROOT_ID) {
-            return;
+            return false;
         }
         Node node = byId.get(nodeid);
         if (node == null) {
-            return;
+            return false;
         }
         node.lookups -= count;
-        if (node.lookups <= 0) {
-            byId.remove(nodeid);
-            if (!node.detached) {
-                byName.remove(new Key(node.parent.id, node.name), node);
-            }
+        if (node.lookups > 0) {
+            return false;
         }
+        byId.remove(nodeid);
+        if (!node.detached) {
+            byName.remove(new Key(node.parent.id, node.name), node);
+        }
+        return true;
     }
 
     /** After unlink or rmdir: the name no longer leads to its node. */

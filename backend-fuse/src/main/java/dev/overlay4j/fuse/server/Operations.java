@@ -311,7 +311,7 @@ public final class Operations {
     }
 
     private int forget(Request rq) {
-        nodes.forget(rq.nodeid(), rq.u64(Structs.ForgetIn.NLOOKUP));
+        forget(rq.nodeid(), rq.u64(Structs.ForgetIn.NLOOKUP));
         return NO_REPLY;
     }
 
@@ -319,9 +319,15 @@ public final class Operations {
         int count = rq.u32(Structs.ForgetIn.BATCH_COUNT);
         for (int i = 0; i < count; i++) {
             long at = Structs.ForgetIn.BATCH_SIZE + i * Structs.ForgetIn.ONE_SIZE;
-            nodes.forget(rq.u64(at + Structs.ForgetIn.ONE_NODEID), rq.u64(at + Structs.ForgetIn.ONE_NLOOKUP));
+            forget(rq.u64(at + Structs.ForgetIn.ONE_NODEID), rq.u64(at + Structs.ForgetIn.ONE_NLOOKUP));
         }
         return NO_REPLY;
+    }
+
+    private void forget(long nodeid, long count) {
+        if (nodes.forget(nodeid, count)) {
+            backing.forgotten(nodeid);
+        }
     }
 
     // ---- attributes ----
@@ -563,15 +569,20 @@ public final class Operations {
      * keeping the kernel's cached pages when no other name can have changed them.
      */
     private void opened(Reply rp, long offset, OverlayFile file, long nodeid, EntryPath path) throws IOException {
-        BackingFiles.Grant grant = backing.acquire(nodeid, path, file.localFile(), file.isWritable());
+        EntryAttributes attributes = file.stat();
+        BackingFiles.Grant grant = backing.acquire(nodeid, path, file.localFile(), file.isWritable(),
+                attributes.size());
         int openFlags;
         if (grant.passthrough()) {
             openFlags = Flags.FOPEN_PASSTHROUGH;
         } else {
-            // Pages cached before a passthrough open may be stale once passthrough writes went around them.
-            boolean keep = !backing.enabled() && cache.keepCache(file.stat());
-            openFlags = keep ? Flags.FOPEN_KEEP_CACHE : 0;
+            // Pages cached before passthrough writes went around them are stale: this open drops them.
+            boolean bypassed = backing.takePagesBypassed(nodeid);
+            openFlags = !bypassed && cache.keepCache(attributes) ? Flags.FOPEN_KEEP_CACHE : 0;
         }
+        // FLUSH (sent at every close) has nothing to do here: writes reach the overlay as they
+        // come and there is no writeback cache, so the kernel may skip that round trip.
+        openFlags |= Flags.FOPEN_NOFLUSH;
         long fh = nextHandle.getAndIncrement();
         files.put(fh, new OpenFile(file, grant));
         putOpenOut(rp, offset, fh, openFlags, grant.backingId());

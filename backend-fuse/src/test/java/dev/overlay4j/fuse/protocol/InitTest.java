@@ -30,6 +30,12 @@ class InitTest {
     }
 
     @Test
+    void letsTheKernelCheckAndCachePosixAclsWhenOffered() {
+        assertEquals(Flags.POSIX_ACL, Init.negotiate(new Init.Offer(7, 45, 0, KERNEL_FLAGS)).flags() & Flags.POSIX_ACL);
+        assertEquals(0, Init.negotiate(new Init.Offer(7, 45, 0, Flags.ASYNC_READ)).flags() & Flags.POSIX_ACL);
+    }
+
+    @Test
     void asksForPassthroughWithStackDepthOneOnlyWhenWantedAndOffered() {
         Init.Answer wanted = Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS), true);
         assertTrue(wanted.passthrough());

@@ -281,7 +281,7 @@ class OperationsTest {
         when(file.stat()).thenReturn(linked);
         when(overlay.open(eq(EntryPath.of("linked")), any(), any())).thenReturn(file);
         assertEquals(16 + 16, send(Opcode.OPEN, node, args().u32(0).u32(0)));
-        assertEquals(0, bodyU32(Structs.OpenOut.OPEN_FLAGS));
+        assertEquals(Flags.FOPEN_NOFLUSH, bodyU32(Structs.OpenOut.OPEN_FLAGS));
     }
 
     @Test
@@ -327,7 +327,7 @@ class OperationsTest {
         long node = lookup(1, "f", EntryType.REGULAR_FILE, 5);
         assertEquals(16 + 16, send(Opcode.OPEN, node, args().u32(02).u32(0)));
         long fh = bodyU64(0);
-        assertEquals(Flags.FOPEN_KEEP_CACHE, bodyU32(Structs.OpenOut.OPEN_FLAGS));
+        assertEquals(Flags.FOPEN_KEEP_CACHE | Flags.FOPEN_NOFLUSH, bodyU32(Structs.OpenOut.OPEN_FLAGS));
         assertEquals(0, bodyU32(Structs.OpenOut.BACKING_ID));
         when(file.read(any(), eq(8L))).thenAnswer(call -> {
             ByteBuffer dst = call.getArgument(0);
