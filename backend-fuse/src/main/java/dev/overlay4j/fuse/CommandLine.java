@@ -30,7 +30,9 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
               -o OPTIONS      comma-separated mount options:
                  lowerdir=, upperdir=, workdir=, lowerdir+=, redirect_dir=on|off, userxattr, ro, rw
                  allow_other, default_permissions (always on), fsname=NAME, threads=N (default 2),
-                 passthrough=on|off (default on: the kernel reads and writes local files itself when allowed),
+                 passthrough=on|all|off (default on: the kernel reads and writes local files itself when
+                   allowed, except lower files read in a writable overlay; all: those too, faster, but
+                   writing such a file while it is open for reading then fails with EBUSY),
                  entry_timeout=S, attr_timeout=S, negative_timeout=S (kernel cache seconds, default 86400),
                  suid, nosuid, dev, nodev, exec, noexec, atime, noatime, diratime, nodiratime
               -h, --help      show this help
@@ -117,11 +119,12 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
                     }
                     fuse = fuse.withThreads(threads);
                 }
-                case "passthrough" -> fuse = fuse.withPassthrough(switch (value(key, value)) {
-                    case "on" -> true;
-                    case "off" -> false;
-                    default -> throw new UsageException("option passthrough must be on or off, not \"" + value + "\"");
-                });
+                case "passthrough" -> fuse = switch (value(key, value)) {
+                    case "on" -> fuse.withPassthrough(true).withPassthroughOfLowerFiles(false);
+                    case "all" -> fuse.withPassthroughOfLowerFiles(true);
+                    case "off" -> fuse.withPassthrough(false);
+                    default -> throw new UsageException("option passthrough must be on, all or off, not \"" + value + "\"");
+                };
                 case "entry_timeout" -> entry = seconds(key, value);
                 case "attr_timeout" -> attr = seconds(key, value);
                 case "negative_timeout" -> negative = seconds(key, value);

@@ -65,7 +65,7 @@ public final class FuseMount implements AutoCloseable {
         }
         CachePolicy cache = new CachePolicy(options.entryTimeout().toNanos(), options.attrTimeout().toNanos(),
                 options.negativeTimeout().toNanos());
-        Operations operations = new Operations(overlay, cache, fd, options.passthrough());
+        Operations operations = new Operations(overlay, cache, fd, options.passthrough(), options.passthroughLowerFiles());
         Session session = new Session(operations, fd);
         session.start(options.threads(), "overlay4j-fuse");
         FuseMount mount = new FuseMount(target, operations, session, fd, viaFusermount);

@@ -21,11 +21,16 @@ import java.util.Set;
  * @param flags           generic mount flags
  * @param passthrough     let the kernel read and write files of local layers directly when it
  *                        can (needs CAP_SYS_ADMIN); otherwise all data goes through the server
+ * @param passthroughLowerFiles also hand the kernel files of lower layers opened for reading in a
+ *                        writable overlay. Faster, but while such a file is open that way, opening
+ *                        it for writing (which copies it up) fails with EBUSY: the kernel keeps one
+ *                        backing file per inode. Off by default, so the kernel's semantics hold.
  * @param allowOther      let users other than the mounting one in (always on when mounted by root;
  *                        an unprivileged mount needs {@code user_allow_other} in /etc/fuse.conf)
  */
 public record FuseOptions(int threads, Duration entryTimeout, Duration attrTimeout, Duration negativeTimeout,
-                          String fsName, Set<MountFlag> flags, boolean passthrough, boolean allowOther) {
+                          String fsName, Set<MountFlag> flags, boolean passthrough, boolean passthroughLowerFiles,
+                          boolean allowOther) {
 
     /** Generic mount flags ({@code mount(2)} MS_*); read-only follows the overlay. */
     public enum MountFlag {
@@ -63,39 +68,47 @@ public record FuseOptions(int threads, Duration entryTimeout, Duration attrTimeo
     /** Two readers, one-day caches, passthrough when allowed, source name {@code overlay4j}, no flags. */
     public static FuseOptions defaults() {
         return new FuseOptions(DEFAULT_THREADS, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, "overlay4j", Set.of(),
-                true, false);
+                true, false, false);
     }
 
     public FuseOptions withThreads(int count) {
         return new FuseOptions(count, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, passthrough,
-                allowOther);
+                passthroughLowerFiles, allowOther);
     }
 
     public FuseOptions withFsName(String name) {
         return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, name, flags, passthrough,
-                allowOther);
+                passthroughLowerFiles, allowOther);
     }
 
     public FuseOptions withFlags(Set<MountFlag> newFlags) {
         return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, newFlags, passthrough,
-                allowOther);
+                passthroughLowerFiles, allowOther);
     }
 
     /** Entry and attribute timeouts; the negative-entry timeout follows the entry timeout. */
     public FuseOptions withTimeouts(Duration entry, Duration attr) {
-        return new FuseOptions(threads, entry, attr, entry, fsName, flags, passthrough, allowOther);
+        return new FuseOptions(threads, entry, attr, entry, fsName, flags, passthrough, passthroughLowerFiles, allowOther);
     }
 
     public FuseOptions withNegativeTimeout(Duration negative) {
-        return new FuseOptions(threads, entryTimeout, attrTimeout, negative, fsName, flags, passthrough, allowOther);
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negative, fsName, flags, passthrough, passthroughLowerFiles, allowOther);
     }
 
+    /** Passthrough on or off; off also turns off {@link #passthroughLowerFiles()}. */
     public FuseOptions withPassthrough(boolean on) {
-        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, on, allowOther);
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, on,
+                on && passthroughLowerFiles, allowOther);
+    }
+
+    /** Passthrough also of lower files read in a writable overlay (turns passthrough on). */
+    public FuseOptions withPassthroughOfLowerFiles(boolean on) {
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, passthrough || on,
+                on, allowOther);
     }
 
     public FuseOptions withAllowOther(boolean on) {
-        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, passthrough, on);
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, passthrough, passthroughLowerFiles, on);
     }
 
     long mountFlagBits() {

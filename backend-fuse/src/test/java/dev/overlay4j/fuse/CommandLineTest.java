@@ -73,7 +73,12 @@ class CommandLineTest {
         assertEquals(java.time.Duration.ofDays(1), defaults.entryTimeout());
         assertEquals(java.time.Duration.ofDays(1), defaults.negativeTimeout());
         assertTrue(defaults.passthrough());
+        assertFalse(defaults.passthroughLowerFiles());
         assertFalse(defaults.allowOther());
+        FuseOptions all = fuse("passthrough=all");
+        assertTrue(all.passthrough());
+        assertTrue(all.passthroughLowerFiles());
+        assertFalse(fuse("passthrough=all,passthrough=off").passthroughLowerFiles());
 
         FuseOptions options = fuse("entry_timeout=0.5,attr_timeout=2,passthrough=off,allow_other");
         assertEquals(java.time.Duration.ofMillis(500), options.entryTimeout());
@@ -94,7 +99,7 @@ class CommandLineTest {
                 assertThrows(CommandLine.UsageException.class, () -> fuse("threads=0")).getMessage());
         assertEquals("option nosuid takes no value",
                 assertThrows(CommandLine.UsageException.class, () -> fuse("nosuid=1")).getMessage());
-        assertEquals("option passthrough must be on or off, not \"yes\"",
+        assertEquals("option passthrough must be on, all or off, not \"yes\"",
                 assertThrows(CommandLine.UsageException.class, () -> fuse("passthrough=yes")).getMessage());
         assertEquals("option attr_timeout must be a number of seconds, not \"-1\"",
                 assertThrows(CommandLine.UsageException.class, () -> fuse("attr_timeout=-1")).getMessage());

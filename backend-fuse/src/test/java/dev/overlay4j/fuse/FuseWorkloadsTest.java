@@ -114,8 +114,26 @@ class FuseWorkloadsTest {
     }
 
     @Test
-    void writingALowerFileHeldOpenThroughPassthroughIsRefusedWithEbusyUntilTheReaderCloses() throws IOException {
-        mount(options(true));
+    void aLowerFileHeldOpenForReadingCanBeWrittenAndTheReaderSeesTheNewBytes() throws IOException {
+        mount(options(true)); // the default: lower files of a writable overlay are read through the server
+        Path file = mnt("data");
+        try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
+            assertEquals(lowerBytes[10], readByte(reader, 10));
+            try (FileChannel writer = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                writer.write(ByteBuffer.wrap(new byte[] {7}), 10);
+            }
+            assertEquals(7, readByte(reader, 10), "as in the kernel's overlayfs, the reader follows the copy-up");
+            try (FileChannel truncating = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                truncating.truncate(100);
+            }
+            assertEquals(100, reader.size());
+        }
+        assertEquals(100, Files.size(fs.upper.resolve("data")));
+    }
+
+    @Test
+    void withPassthroughOfLowerFilesWritingOneHeldOpenIsRefusedWithEbusyUntilTheReaderCloses() throws IOException {
+        mount(FuseOptions.defaults().withPassthroughOfLowerFiles(true));
         Path file = mnt("data");
         try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
             assertEquals(lowerBytes[10], readByte(reader, 10));

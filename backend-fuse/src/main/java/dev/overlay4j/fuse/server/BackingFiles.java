@@ -21,10 +21,12 @@ import java.util.Set;
  * they go through the server. A backing file is registered (FUSE_DEV_IOC_BACKING_OPEN) at the
  * node's first open and unregistered when its last handle is released.
  *
- * <p>Only one case cannot be served: a lower file larger than {@link #SERVED_SIZE_LIMIT} open
- * for reading through passthrough that is then opened for writing, which copies it up: the
- * writer needs the upper file while the kernel holds the lower one for this inode. That open
- * fails with EBUSY.
+ * <p>A lower file of a writable overlay opened for reading is served by the daemon unless asked
+ * otherwise ({@code passthrough=all}): if the kernel held its lower file, a later open for
+ * writing, which copies it up, would need the upper file as the inode's backing file, and the
+ * kernel allows one per inode and no daemon-served open beside passthrough ones, so that open
+ * could only fail with EBUSY where the kernel's overlayfs succeeds. With {@code passthrough=all}
+ * it does fail so.
  */
 final class BackingFiles {
 
@@ -67,14 +69,17 @@ final class BackingFiles {
     private final Set<Long> pagesBypassed = new HashSet<>();
     private final Set<Integer> reportedErrors = new HashSet<>();
     private boolean enabled;
+    /** Whether lower files that may still be copied up are handed to the kernel too. */
+    private final boolean lowerFilesToo;
 
     /**
      * @param deviceFd the FUSE device to register backing files with
      * @param wanted   whether to use passthrough once the kernel agrees to it
      */
-    BackingFiles(int deviceFd, boolean wanted) {
+    BackingFiles(int deviceFd, boolean wanted, boolean lowerFilesToo) {
         this.deviceFd = deviceFd;
         this.enabled = wanted && deviceFd >= 0;
+        this.lowerFilesToo = lowerFilesToo;
     }
 
     synchronized boolean enabled() {
@@ -97,10 +102,11 @@ final class BackingFiles {
      * @param localFile the local file the open handle reads and writes, if any
      * @param write     whether the open may write
      * @param size      the file's size at the open
+     * @param mayBeCopiedUp whether the file lies in a lower layer of a writable overlay
      * @throws IOException EBUSY when the node is open through passthrough on another file
      */
-    synchronized Grant acquire(long nodeid, EntryPath path, Optional<Path> localFile, boolean write, long size)
-            throws IOException {
+    synchronized Grant acquire(long nodeid, EntryPath path, Optional<Path> localFile, boolean write, long size,
+            boolean mayBeCopiedUp) throws IOException {
         NodeIo io = nodes.get(nodeid);
         if (io == null && !enabled) {
             return new Grant(nodeid, 0, false);
@@ -109,7 +115,8 @@ final class BackingFiles {
             io.users++;
             return new Grant(nodeid, 0, true);
         }
-        if (localFile.isEmpty() || (io == null && !write && size <= SERVED_SIZE_LIMIT)) {
+        boolean servedHere = !write && (size <= SERVED_SIZE_LIMIT || (mayBeCopiedUp && !lowerFilesToo));
+        if (localFile.isEmpty() || (io == null && servedHere)) {
             if (io != null) {
                 throw busy(path, io.backing, "a file with no local copy");
             }

@@ -104,11 +104,13 @@ public final class Operations {
     /**
      * @param deviceFd    the FUSE device, for registering passthrough backing files
      * @param passthrough whether to ask the kernel for passthrough of files in local layers
+     * @param passthroughLowerFiles whether lower files read in a writable overlay get it too
      */
-    public Operations(Overlay overlay, CachePolicy cache, int deviceFd, boolean passthrough) {
+    public Operations(Overlay overlay, CachePolicy cache, int deviceFd, boolean passthrough,
+            boolean passthroughLowerFiles) {
         this.overlay = overlay;
         this.cache = cache;
-        this.backing = new BackingFiles(deviceFd, passthrough);
+        this.backing = new BackingFiles(deviceFd, passthrough, passthroughLowerFiles);
         this.notifier = deviceFd >= 0 ? new Notifier(deviceFd) : null;
     }
 
@@ -144,7 +146,7 @@ public final class Operations {
 
     /** Without passthrough and without negative entries, for tests without a kernel. */
     Operations(Overlay overlay, long entryTimeoutNanos, long attrTimeoutNanos) {
-        this(overlay, new CachePolicy(entryTimeoutNanos, attrTimeoutNanos, 0), -1, false);
+        this(overlay, new CachePolicy(entryTimeoutNanos, attrTimeoutNanos, 0), -1, false, false);
     }
 
     /** Whether opens of files in local layers are served by kernel passthrough now. */
@@ -571,7 +573,7 @@ public final class Operations {
     private void opened(Reply rp, long offset, OverlayFile file, long nodeid, EntryPath path) throws IOException {
         EntryAttributes attributes = file.stat();
         BackingFiles.Grant grant = backing.acquire(nodeid, path, file.localFile(), file.isWritable(),
-                attributes.size());
+                attributes.size(), file.mayBeCopiedUp());
         int openFlags;
         if (grant.passthrough()) {
             openFlags = Flags.FOPEN_PASSTHROUGH;

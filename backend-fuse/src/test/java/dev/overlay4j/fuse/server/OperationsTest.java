@@ -287,7 +287,7 @@ class OperationsTest {
     @Test
     void aMissingNameIsRememberedForTheNegativeTimeout() throws IOException {
         Operations negative = new Operations(overlay, new CachePolicy(5_000_000_000L, 5_000_000_000L, 2_500_000_000L),
-                -1, false);
+                -1, false, false);
         when(overlay.stat(EntryPath.of("nothing"))).thenThrow(Errno.ENOENT.exception(EntryPath.of("nothing")));
         assertEquals(16 + 128, send(negative, Opcode.LOOKUP, 1, args().string("nothing")));
         assertEquals(0, error());

@@ -80,6 +80,17 @@ class DifferentialTest {
         new DifferentialRun(seed, ops(), KernelOverlay.KIND, Overlay4jFileSystem.KIND, dir).run();
     }
 
+    /** The same through the FUSE mount: the kernel's VFS and caches in front of the engine. */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void overlay4jThroughFuseMatchesKernelOperationByOperationAndInItsUpperDir(long seed) throws IOException {
+        assumeKernelOverlay();
+        if (!Files.exists(Path.of("/dev/fuse"))) {
+            abort("DIFFERENTIAL SKIPPED: /dev/fuse is missing, so overlay4j cannot be mounted through FUSE");
+        }
+        new DifferentialRun(seed, ops(), KernelOverlay.KIND, Overlay4jFuseMount.KIND, dir).run();
+    }
+
     private static synchronized void assumeKernelOverlay() throws IOException {
         if (!kernelProbed) {
             kernelUnavailable = probeKernelOverlay();
