@@ -24,8 +24,9 @@ CHUNK = 1 << 20
 def gen(args):
     """Layers l0 (top) .. l{L-1}: every directory in every layer, each file in exactly one layer.
 
-    Besides the layers: native/ (a plain directory with the merged content, its files hard
-    links to the layers' so that cold reads fetch the very same blocks), files.list
+    Besides the layers: native/ (a plain directory with the merged content, copies of the
+    layers' files: hard links would give every layer file st_nlink 2, which an overlay that
+    keeps lower hard links (overlay4j, the kernel's index=on) must treat specially), files.list
     (NUL-separated relative paths of the small files), src.tar (the untar workload's source)
     and expect (numbers a correct run must reproduce). Content is seeded, so reruns agree.
     """
@@ -46,7 +47,7 @@ def gen(args):
             rel = f"{dname}/f{i:06d}"
             with open(os.path.join(layers[i % args.layers], rel), "wb") as f:
                 f.write(rng.randbytes(FILE_SIZE))
-            os.link(os.path.join(layers[i % args.layers], rel), os.path.join(native, rel))
+            shutil.copy2(os.path.join(layers[i % args.layers], rel), os.path.join(native, rel))
             names.append(rel)
     with open(os.path.join(root, "files.list"), "wb") as f:
         f.write(b"\0".join(n.encode() for n in names) + b"\0")
@@ -56,7 +57,7 @@ def gen(args):
     with open(os.path.join(layers[-1], "big.bin"), "wb") as f:
         for n in range(args.big_mib):
             f.write(n.to_bytes(8, "little") + block[8:])
-    os.link(os.path.join(layers[-1], "big.bin"), os.path.join(native, "big.bin"))
+    shutil.copy2(os.path.join(layers[-1], "big.bin"), os.path.join(native, "big.bin"))
     write_source_tar(os.path.join(root, "src.tar"), args.src_files)
     with open(os.path.join(root, "expect"), "w") as f:
         f.write(f"FILES={len(names)}\n")

@@ -70,6 +70,47 @@ class MainMountTest {
     }
 
     @Test
+    void mountFuse3RunsTheCommandAsMountTypeFuseOverlay4jDoes() throws Exception {
+        assumeTrue(Files.exists(Path.of("/dev/fuse")), "FUSE SKIPPED: /dev/fuse is missing");
+        Path mountFuse3 = Files.isExecutable(Path.of("/usr/sbin/mount.fuse3")) ? Path.of("/usr/sbin/mount.fuse3")
+                : Path.of("/sbin/mount.fuse3");
+        assumeTrue(Files.isExecutable(mountFuse3), "FUSE SKIPPED: mount.fuse3 is not installed (package fuse3)");
+        MountedOverlay.createLayers(root);
+        Files.writeString(root.resolve("lower1/hello"), "hi\n");
+        // mount -t fuse.overlay4j runs mount.fuse3, which runs "overlay4j overlay4j MNT -o ...,dev,suid"
+        // from its PATH (mount(8) resets that to the system directories, hence the README's install
+        // step; here mount.fuse3 is called directly with a PATH that has the command).
+        Path bin = Files.createDirectories(root.resolve("bin"));
+        Path program = bin.resolve("overlay4j");
+        Files.writeString(program, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
+                + "' --enable-native-access=ALL-UNNAMED -cp '" + System.getProperty("java.class.path") + "' "
+                + Main.class.getName() + " \"$@\"\n");
+        Files.setPosixFilePermissions(program, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path mnt = root.resolve("mnt");
+        ProcessBuilder mount = new ProcessBuilder(mountFuse3.toString(), "overlay4j", mnt.toString(), "-t", "overlay4j", "-o",
+                "lowerdir=" + root.resolve("lower1") + ":" + root.resolve("lower2") + ",upperdir=" + root.resolve("upper")
+                        + ",workdir=" + root.resolve("work")).redirectErrorStream(true);
+        mount.environment().put("PATH", bin + ":/usr/sbin:/usr/bin:/sbin:/bin");
+        Process process = mount.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "mount did not return");
+        try {
+            assertEquals(0, process.exitValue(), out);
+            assertTrue(Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                    .anyMatch(line -> line.split(" ")[4].equals(mnt.toString()) && line.contains(" - fuse.overlay4j ")),
+                    "no fuse.overlay4j mount at " + mnt);
+            assertEquals("hi\n", Files.readString(mnt.resolve("hello")));
+            Files.writeString(mnt.resolve("new"), "written\n");
+        } finally {
+            new ProcessBuilder("umount", mnt.toString()).start().waitFor();
+            if (MountedOverlay.isMounted(mnt)) {
+                new ProcessBuilder("umount", "-l", mnt.toString()).start().waitFor();
+            }
+        }
+        assertEquals("written\n", Files.readString(root.resolve("upper/new")));
+    }
+
+    @Test
     void reportsAMissingLayerOnOneLineAndMountsNothing() throws Exception {
         MountedOverlay.createLayers(root);
         Path missing = root.resolve("missing");
