@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -21,7 +20,6 @@ import java.util.List;
 import java.util.TreeMap;
 
 import dev.overlay4j.api.Errno;
-import dev.overlay4j.api.ErrnoException;
 
 /**
  * What the differential test compares, normalized so that only what overlayfs defines is
@@ -47,27 +45,12 @@ final class Observe {
     }
 
     /**
-     * The errno an operation failed with. Errno.of knows the JDK's exception types and its
-     * strerror reasons; the JDK words a few errors its own way, so the strerror text is also
-     * looked for at the start or end of the reason: ELOOP gets a suffix, read(2) errors such
-     * as EISDIR come as a bare IOException, xattr errors get a prefix ("Unable to get size of
-     * extended attribute 'k0': No data available").
+     * The errno an operation failed with: Errno.of reads the JDK's exception types and its
+     * strerror reasons, however the JDK words them; an UncheckedIOException (from a directory
+     * stream) carries its IOException.
      */
     static Errno errnoOf(Throwable error) {
-        Throwable cause = error instanceof UncheckedIOException unchecked ? unchecked.getCause() : error;
-        Errno errno = Errno.of(cause);
-        if (errno != Errno.EIO || cause instanceof ErrnoException) {
-            return errno;
-        }
-        String reason = cause instanceof FileSystemException fse ? fse.getReason() : cause.getMessage();
-        if (reason != null) {
-            for (Errno candidate : Errno.values()) {
-                if (reason.startsWith(candidate.message()) || reason.endsWith(": " + candidate.message())) {
-                    return candidate;
-                }
-            }
-        }
-        return Errno.EIO;
+        return Errno.of(error instanceof UncheckedIOException unchecked ? unchecked.getCause() : error);
     }
 
     /** An errno outcome; exceptions that are not I/O errors are kept by class so they never match a real errno. */
