@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A jar as the top lower layer over a directory layer, with a local upper, mounted with the real
@@ -16,10 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
  * jar through the mount, writes copy jar entries up, a delete leaves the kernel's whiteout, and
  * a second mount of the same upper shows the same tree.
  */
-class ArchiveLayerTest {
-    @TempDir
-    static Path installDir;
-    private static Overlay4jInstall install;
+class ArchiveLayerTest extends ContainerScenario {
 
     private static final String LAYERS = """
             mkdir -p /scratch/src/hello /scratch/classes/resources /scratch/layers/base/resources /scratch/layers/base/config
@@ -40,17 +34,6 @@ class ArchiveLayerTest {
             echo 'from the base dir' > /scratch/layers/base/resources/greeting.txt
             echo 'port=1' > /scratch/layers/base/config/app.properties
             """;
-
-    @BeforeAll
-    static void assemble() throws IOException {
-        ContainerSupport.assumeAvailable();
-        install = Overlay4jInstall.assemble(installDir);
-    }
-
-    @BeforeEach
-    void available() {
-        ContainerSupport.assumeAvailable();
-    }
 
     @Test
     void programsRunFromAJarLayerAndWritesLandInTheUpperDirInTheKernelsFormat() throws Exception {

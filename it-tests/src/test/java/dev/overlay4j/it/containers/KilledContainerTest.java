@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.overlay4j.it.containers.FuseContainer.Bind;
 import java.io.IOException;
 import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,10 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (never a partial copy), the work area is empty, and the kernel's overlayfs reads the upper dir
  * the same way.
  */
-class KilledContainerTest {
-    @TempDir
-    static Path installDir;
-    private static Overlay4jInstall install;
+class KilledContainerTest extends ContainerScenario {
 
     @TempDir
     Path data;
@@ -79,17 +74,6 @@ class KilledContainerTest {
             grep -vxF -f journal /data/progress | sed 's/^/lost journal line: /' || true
             echo "journal lines recorded as fsynced are present; root: $(ls -A | tr '\\n' ' ')"
             """.formatted(LOWER_FILE_BYTES, LOWER_FILE_BYTES + 1);
-
-    @BeforeAll
-    static void assemble() throws IOException {
-        ContainerSupport.assumeAvailable();
-        install = Overlay4jInstall.assemble(installDir);
-    }
-
-    @BeforeEach
-    void available() {
-        ContainerSupport.assumeAvailable();
-    }
 
     @Test
     void afterAKillARemountShowsEveryFsyncedFileWholeAndNoPartialCopyUp() throws Exception {

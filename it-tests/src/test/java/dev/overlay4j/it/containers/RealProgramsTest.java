@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real programs on a mount of the real overlay4j command in a container: tar unpacks a source
@@ -17,10 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
  * tree out. A second container runs the same steps on the kernel's overlayfs; the copies, the
  * upper dirs and the git commit ids must be identical.
  */
-class RealProgramsTest {
-    @TempDir
-    static Path installDir;
-    private static Overlay4jInstall install;
+class RealProgramsTest extends ContainerScenario {
 
     /** Two lower layers (app over base) with a whiteout, an opaque dir and a reproducible source tarball. */
     private static final String LAYERS = """
@@ -101,17 +95,6 @@ class RealProgramsTest {
             echo "== copy"; manifest /scratch/copy
             echo "== upper"; manifest /scratch/upper
             """;
-
-    @BeforeAll
-    static void assemble() throws IOException {
-        ContainerSupport.assumeAvailable();
-        install = Overlay4jInstall.assemble(installDir);
-    }
-
-    @BeforeEach
-    void available() {
-        ContainerSupport.assumeAvailable();
-    }
 
     @Test
     void unpackBuildCommitAndCopyGiveTheKernelOverlaysResult() throws Exception {

@@ -9,9 +9,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * S3 layers through the real overlay4j command in containers, served by a real S3 server in the
@@ -19,10 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a jar layer with a local upper; two containers sharing the same S3 layers, each with its own
  * upper; and {@code overlay4j push} of an overlay upper dir from one container, mounted in another.
  */
-class S3LayerContainersTest {
-    @TempDir
-    static Path installDir;
-    private static Overlay4jInstall install;
+class S3LayerContainersTest extends ContainerScenario {
     private static BridgeS3Server s3;
 
     private static final String BUCKET = "layers";
@@ -36,16 +31,8 @@ class S3LayerContainersTest {
             )
             """;
 
-    /**
-     * The JDK's warning that push's xattr reads (FFM) are restricted: bin/overlay4j enables native
-     * access for dev.overlay4j.fuse and dev.overlay4j.nio only. Not overlay4j's output; anything
-     * else on stderr fails the test.
-     */
-
     @BeforeAll
     static void startServer() throws Exception {
-        ContainerSupport.assumeAvailable();
-        install = Overlay4jInstall.assemble(installDir);
         s3 = BridgeS3Server.start();
         s3.createBucket(BUCKET);
         s3.putFile(BUCKET, "base/etc/motd", "motd from s3\n", 0644);
@@ -65,11 +52,6 @@ class S3LayerContainersTest {
         if (s3 != null) {
             s3.close();
         }
-    }
-
-    @BeforeEach
-    void available() {
-        ContainerSupport.assumeAvailable();
     }
 
     @Test
