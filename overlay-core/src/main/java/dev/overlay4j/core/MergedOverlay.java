@@ -176,7 +176,13 @@ final class MergedOverlay implements Overlay {
      */
     Optional<ReadableContent> copiedUpContent(EntryPath path, long inode) throws IOException {
         return reading(path, () -> {
-            Optional<MergedEntry> now = lookup.find(path);
+            Optional<MergedEntry> now;
+            try {
+                now = lookup.find(path);
+            } catch (IOException e) {
+                // The name is gone with a parent (removed or renamed): nothing there to follow.
+                return Optional.empty();
+            }
             if (now.isEmpty() || now.get().inode() != inode || now.get().top().layer() > LayerStack.UPPER
                     || !now.get().top().attributes().isRegularFile()) {
                 return Optional.empty();

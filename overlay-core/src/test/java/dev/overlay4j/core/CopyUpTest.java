@@ -142,6 +142,18 @@ class CopyUpTest {
     }
 
     @Test
+    void aReadHandleWhoseNameIsGoneKeepsReadingItsBytesWhenAnotherFileIsCopiedUp() throws Exception {
+        LayerTree t = new LayerTree(tmp, 1).file(1, "d/f", "lower").file(1, "g", "other");
+        try (Overlay o = t.open(); OverlayFile reader = o.open(p("d/f"), Set.of(StandardOpenOption.READ), null)) {
+            o.unlink(p("d/f"));
+            o.removeDirectory(p("d"));
+            LayerTree.write(o, "g", "changed"); // makes the handle look for a copy-up of d/f, whose parent is gone
+            assertEquals("lower", read(reader));
+            assertEquals(5, reader.size());
+        }
+    }
+
+    @Test
     void anotherFilesCopyUpLeavesAReadHandleOnItsLowerBytes() throws Exception {
         LayerTree t = new LayerTree(tmp, 1).file(1, "f", "lower").file(1, "g", "other");
         try (Overlay o = t.open(); OverlayFile reader = o.open(p("f"), Set.of(StandardOpenOption.READ), null)) {
