@@ -118,6 +118,19 @@ public final class FuseMount implements AutoCloseable {
         return operations.passthrough();
     }
 
+    /**
+     * Whether the kernel opens files and directories without asking the server (FUSE zero-message
+     * opens), as it does by default when passthrough is off and attributes are cached.
+     */
+    public boolean kernelOpens() {
+        return operations.kernelOpens();
+    }
+
+    /** Files and directories the server holds open for the kernel now. */
+    public int openHandles() {
+        return operations.openHandles();
+    }
+
     /** Whether the mount was made by {@code fusermount3} (without privileges). */
     public boolean unprivileged() {
         return viaFusermount;

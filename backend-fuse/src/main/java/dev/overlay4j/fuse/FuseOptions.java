@@ -20,7 +20,10 @@ import java.util.Set;
  * @param fsName          the mount's source, shown by {@code mount} and {@code df}
  * @param flags           generic mount flags
  * @param passthrough     let the kernel read and write files of local layers directly when it
- *                        can (needs CAP_SYS_ADMIN); otherwise all data goes through the server
+ *                        can (needs CAP_SYS_ADMIN), for which every open goes through the server.
+ *                        Off by default: the kernel then opens files and directories without
+ *                        asking the server (when attributes are cached), so an open costs no round
+ *                        trip, and data goes through the server and the kernel's page cache
  * @param passthroughLowerFiles also hand the kernel files of lower layers opened for reading in a
  *                        writable overlay. Faster, but while such a file is open that way, opening
  *                        it for writing (which copies it up) fails with EBUSY: the kernel keeps one
@@ -65,10 +68,10 @@ public record FuseOptions(int threads, Duration entryTimeout, Duration attrTimeo
         flags = flags.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(flags));
     }
 
-    /** Two readers, one-day caches, passthrough when allowed, source name {@code overlay4j}, no flags. */
+    /** Two readers, one-day caches, opens by the kernel alone (no passthrough), source name {@code overlay4j}, no flags. */
     public static FuseOptions defaults() {
         return new FuseOptions(DEFAULT_THREADS, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, "overlay4j", Set.of(),
-                true, false, false);
+                false, false, false);
     }
 
     public FuseOptions withThreads(int count) {

@@ -72,7 +72,8 @@ class CommandLineTest {
         FuseOptions defaults = fuse("rw");
         assertEquals(java.time.Duration.ofDays(1), defaults.entryTimeout());
         assertEquals(java.time.Duration.ofDays(1), defaults.negativeTimeout());
-        assertTrue(defaults.passthrough());
+        assertFalse(defaults.passthrough());
+        assertTrue(fuse("passthrough=on").passthrough());
         assertFalse(defaults.passthroughLowerFiles());
         assertFalse(defaults.allowOther());
         FuseOptions all = fuse("passthrough=all");

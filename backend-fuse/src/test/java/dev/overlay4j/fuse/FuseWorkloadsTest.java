@@ -20,6 +20,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -113,9 +114,11 @@ class FuseWorkloadsTest {
         assertEquals('W', upper[5000]);
     }
 
-    @Test
-    void aLowerFileHeldOpenForReadingCanBeWrittenAndTheReaderSeesTheNewBytes() throws IOException {
-        mount(options(true)); // the default: lower files of a writable overlay are read through the server
+    @ParameterizedTest(name = "passthrough={0}")
+    @ValueSource(booleans = {true, false})
+    void aLowerFileHeldOpenForReadingCanBeWrittenAndTheReaderSeesTheNewBytes(boolean passthrough) throws IOException {
+        // With passthrough on, lower files of a writable overlay are still read through the server.
+        mount(options(passthrough));
         Path file = mnt("data");
         try (FileChannel reader = FileChannel.open(file, StandardOpenOption.READ)) {
             assertEquals(lowerBytes[10], readByte(reader, 10));
@@ -344,6 +347,77 @@ class FuseWorkloadsTest {
         run(mnt("unpacked"), "tar", "-xf", root.resolve("t.tar").toString());
         run(root, "diff", "-r", "--no-dereference", mnt("src").toString(), mnt("unpacked/src").toString());
         assertArrayEquals(lowerBytes, Files.readAllBytes(mnt("unpacked/data")));
+    }
+
+    @Test
+    void byDefaultTheKernelOpensFilesAndDirectoriesWithoutTheServer() throws IOException {
+        mount();
+        assertTrue(fs.fuseMount().kernelOpens());
+        assertFalse(fs.fuseMount().passthrough());
+        Files.createDirectories(mnt("many"));
+        for (int i = 0; i < 600; i++) {
+            Files.writeString(mnt("many/" + i), "file " + i);
+        }
+        try (var listing = Files.list(mnt("many"))) {
+            assertEquals(600, listing.count());
+        }
+        for (int i = 0; i < 600; i++) {
+            assertEquals("file " + i, Files.readString(mnt("many/" + i)));
+        }
+        // Reading 600 files leaves at most the server's bounded set of its own handles open.
+        assertTrue(fs.fuseMount().openHandles() <= 256, "open handles: " + fs.fuseMount().openHandles());
+    }
+
+    @ParameterizedTest(name = "passthrough={0}")
+    @ValueSource(booleans = {true, false})
+    void anOpenFileKeepsWorkingAfterItsNameIsRemovedOrReplaced(boolean passthrough) throws IOException {
+        mount(options(passthrough));
+        Files.writeString(mnt("scratch"), "0123456789");
+        Files.writeString(mnt("other"), "other");
+        try (FileChannel upper = FileChannel.open(mnt("scratch"), StandardOpenOption.READ, StandardOpenOption.WRITE);
+             FileChannel lower = FileChannel.open(mnt("hello"), StandardOpenOption.READ)) {
+            Files.delete(mnt("scratch"));
+            Files.delete(mnt("hello"));
+            upper.write(ByteBuffer.wrap("abc".getBytes(StandardCharsets.UTF_8)), 10);
+            assertEquals(13, upper.size());
+            ByteBuffer bytes = ByteBuffer.allocate(13);
+            upper.read(bytes, 0);
+            assertEquals("0123456789abc", new String(bytes.array(), StandardCharsets.UTF_8));
+            assertEquals('h', readByte(lower, 0));
+            try (FileChannel replaced = FileChannel.open(mnt("other"), StandardOpenOption.READ)) {
+                Files.writeString(mnt("new"), "new");
+                Files.move(mnt("new"), mnt("other"), StandardCopyOption.REPLACE_EXISTING);
+                assertEquals('o', readByte(replaced, 0));
+            }
+        }
+        assertFalse(Files.exists(mnt("scratch")));
+        assertFalse(Files.exists(mnt("hello")));
+        assertEquals("new", Files.readString(mnt("other")));
+        assertFalse(Files.exists(fs.upper.resolve("scratch")));
+    }
+
+    @ParameterizedTest(name = "passthrough={0}")
+    @ValueSource(booleans = {true, false})
+    void openingALowerFileWithTruncationEmptiesItsCopyUp(boolean passthrough) throws IOException {
+        mount(options(passthrough));
+        try (FileChannel truncated = FileChannel.open(mnt("data"), StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            assertEquals(0, truncated.size());
+        }
+        assertEquals(0, Files.size(mnt("data")));
+        assertEquals(0, Files.size(fs.upper.resolve("data")));
+        assertEquals(lowerBytes.length, Files.size(root.resolve("lower2/data")));
+    }
+
+    @Test
+    void aChangeThroughOneHardLinkShowsInTheOtherNamesCachedPages() throws IOException {
+        mount();
+        assertEquals("hello\n", Files.readString(mnt("hello"))); // its pages are cached now
+        Files.createLink(mnt("link"), mnt("hello"));
+        try (FileChannel writer = FileChannel.open(mnt("link"), StandardOpenOption.WRITE)) {
+            writer.write(ByteBuffer.wrap("HELLO".getBytes(StandardCharsets.UTF_8)), 0); // same size
+        }
+        assertEquals("HELLO\n", Files.readString(mnt("hello")));
     }
 
     @Test

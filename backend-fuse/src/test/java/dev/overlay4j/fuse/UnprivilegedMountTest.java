@@ -102,7 +102,7 @@ class UnprivilegedMountTest {
         List<String> command = new ArrayList<>(List.of("runuser", "-u", USER, "--"));
         command.addAll(DaemonProcess.command(String.join(File.pathSeparator, modulePath), "-o",
                 "lowerdir=" + root.resolve("lower1") + ":" + root.resolve("lower2") + ",upperdir="
-                        + root.resolve("upper") + ",workdir=" + root.resolve("work") + ",fsname=unprivileged",
+                        + root.resolve("upper") + ",workdir=" + root.resolve("work") + ",fsname=unprivileged,passthrough=on",
                 mnt.toString()));
         Process daemon = DaemonProcess.start(log, command);
         try {

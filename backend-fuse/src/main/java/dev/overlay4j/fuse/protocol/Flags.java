@@ -11,13 +11,18 @@ public final class Flags {
     public static final long ATOMIC_O_TRUNC = 1L << 3;
     public static final long BIG_WRITES = 1L << 5;
     public static final long DONT_MASK = 1L << 6;
+    public static final long AUTO_INVAL_DATA = 1L << 12;
     public static final long DO_READDIRPLUS = 1L << 13;
     public static final long READDIRPLUS_AUTO = 1L << 14;
     public static final long WRITEBACK_CACHE = 1L << 16;
+    /** The kernel treats ENOSYS to OPEN as "opens need no server": none is sent again, nor RELEASE. */
+    public static final long NO_OPEN_SUPPORT = 1L << 17;
     public static final long PARALLEL_DIROPS = 1L << 18;
     public static final long POSIX_ACL = 1L << 20;
     public static final long MAX_PAGES = 1L << 22;
     public static final long CACHE_SYMLINKS = 1L << 23;
+    /** The same as {@link #NO_OPEN_SUPPORT} for OPENDIR and RELEASEDIR. */
+    public static final long NO_OPENDIR_SUPPORT = 1L << 24;
     public static final long INIT_EXT = 1L << 30;
     public static final long PASSTHROUGH = 1L << 37;
 

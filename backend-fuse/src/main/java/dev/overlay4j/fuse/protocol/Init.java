@@ -42,45 +42,72 @@ public final class Init {
      */
     public static final int PASSTHROUGH_STACK_DEPTH = 1;
 
-    /** What goes into {@code fuse_init_out}; {@code major} alone when the majors differ. */
+    /**
+     * What goes into {@code fuse_init_out}; {@code major} alone when the majors differ.
+     * {@code kernelOpens}: files and directories are opened by the kernel alone (no OPEN, OPENDIR,
+     * RELEASE or RELEASEDIR reach the server); not a wire flag, the server's ENOSYS says it.
+     */
     public record Answer(int major, int minor, int maxReadahead, long flags, int maxBackground,
                          int congestionThreshold, int maxWrite, int timeGranularity, int maxPages,
-                         int maxStackDepth) {
+                         int maxStackDepth, boolean kernelOpens) {
 
         /** Whether the kernel reads and writes files opened with FOPEN_PASSTHROUGH itself. */
         public boolean passthrough() {
             return (flags & Flags.PASSTHROUGH) != 0;
         }
+
+
     }
 
-    /** {@link #negotiate(Offer, boolean)} without passthrough. */
+    /** {@link #negotiate(Offer, boolean, boolean)} without passthrough, opens through the server. */
     public static Answer negotiate(Offer offer) {
-        return negotiate(offer, false);
+        return negotiate(offer, false, false);
     }
+
+    /** {@link #negotiate(Offer, boolean, boolean)} with opens through the server. */
+    public static Answer negotiate(Offer offer, boolean passthrough) {
+        return negotiate(offer, passthrough, false);
+    }
+
+    /**
+     * What zero-message opens change in the answer. The kernel still runs O_TRUNC through the
+     * file system then, as a SETATTR of size 0, but only when ATOMIC_O_TRUNC is off: with it on it
+     * would take the truncation as done by an OPEN that was never sent. And as every open then
+     * keeps the cached pages, AUTO_INVAL_DATA makes the kernel drop them when a refreshed mtime
+     * or size shows the file changed through another of its names (hard links, see CachePolicy).
+     */
+    static final long KERNEL_OPENS = Flags.NO_OPEN_SUPPORT | Flags.NO_OPENDIR_SUPPORT;
 
     /**
      * Agrees on a version and capabilities: the smaller minor version of the two, and of the
      * wanted capabilities those the kernel offers ({@code INIT_EXT} whenever any is above bit
      * 31 or the kernel knows it, so that flags2 is read). PASSTHROUGH too when
-     * {@code passthrough} and offered, with {@link #PASSTHROUGH_STACK_DEPTH}.
+     * {@code passthrough} and offered, with {@link #PASSTHROUGH_STACK_DEPTH}. With
+     * {@code kernelOpens} and a kernel that offers zero-message opens of files and directories,
+     * the answer says {@link Answer#kernelOpens()} and the server is to answer OPEN and OPENDIR
+     * with ENOSYS.
      *
      * @throws IllegalArgumentException for a kernel older than protocol 7.x
      */
-    public static Answer negotiate(Offer offer, boolean passthrough) {
+    public static Answer negotiate(Offer offer, boolean passthrough, boolean kernelOpens) {
         if (offer.major() < MAJOR) {
             throw new IllegalArgumentException("the kernel speaks FUSE protocol " + offer.major() + "." + offer.minor()
                     + "; overlay4j needs 7.x");
         }
         if (offer.major() > MAJOR) {
             // fuse.h: answer with our major alone; the kernel then retries INIT with it.
-            return new Answer(MAJOR, MINOR, 0, 0, 0, 0, 0, 0, 0, 0);
+            return new Answer(MAJOR, MINOR, 0, 0, 0, 0, 0, 0, 0, 0, false);
         }
-        long flags = (WANTED | (passthrough ? Flags.PASSTHROUGH : 0)) & offer.flags();
+        boolean zeroMessageOpens = kernelOpens && (offer.flags() & KERNEL_OPENS) == KERNEL_OPENS;
+        long wanted = zeroMessageOpens
+                ? (WANTED & ~Flags.ATOMIC_O_TRUNC) | Flags.AUTO_INVAL_DATA
+                : WANTED | (passthrough ? Flags.PASSTHROUGH : 0);
+        long flags = wanted & offer.flags();
         if ((offer.flags() & Flags.INIT_EXT) != 0) {
             flags |= Flags.INIT_EXT;
         }
         int stackDepth = (flags & Flags.PASSTHROUGH) != 0 ? PASSTHROUGH_STACK_DEPTH : 0;
         return new Answer(MAJOR, Math.min(offer.minor(), MINOR), offer.maxReadahead(), flags, 64, 48, MAX_WRITE, 1,
-                MAX_PAGES, stackDepth);
+                MAX_PAGES, stackDepth, zeroMessageOpens);
     }
 }

@@ -76,6 +76,22 @@ public final class NodeTable {
         return node.id;
     }
 
+    /** The type of entry the node stands for, or null when it is unknown. */
+    public synchronized EntryType type(long nodeid) {
+        Node node = byId.get(nodeid);
+        return node == null ? null : node.type;
+    }
+
+    /** Whether {@code nodeid} is {@code ancestorId} or lies beneath it. */
+    public synchronized boolean isWithin(long nodeid, long ancestorId) {
+        for (Node n = byId.get(nodeid); n != null; n = n.parent) {
+            if (n.id == ancestorId) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether the node is known to the table. */
     public synchronized boolean contains(long nodeid) {
         return byId.containsKey(nodeid);

@@ -66,6 +66,10 @@ public final class Operations {
     private record OpenFile(OverlayFile file, BackingFiles.Grant grant) {
     }
 
+    /** A file a request works on: one the kernel opened through this server, or a node's own. */
+    private record FileUse(OverlayFile file, NodeFiles.Handle nodeHandle) {
+    }
+
     /** One name of a directory snapshot, encoded once. */
     private record Listed(String name, byte[] encoded, int type, long inode) {
     }
@@ -97,13 +101,28 @@ public final class Operations {
     private final NodeTable nodes = new NodeTable();
     private final Map<Long, OpenFile> files = new ConcurrentHashMap<>();
     private final Map<Long, OpenDirectory> directories = new ConcurrentHashMap<>();
+    /** Whether to ask the kernel to open files and directories without telling this server. */
+    private final boolean kernelOpensWanted;
+    /** Whether it does so on this connection (set by INIT): requests then carry handle 0. */
+    private volatile boolean kernelOpens;
+    private final NodeFiles nodeFiles;
+    /** With kernel opens: the listing a directory's reading from offset 0 took, until read to its end. */
+    private final Map<Long, List<Listed>> nodeListings = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final CountDownLatch initialized = new CountDownLatch(1);
     private volatile Init.Answer negotiated;
 
     /**
+     * Without passthrough (and with cached attributes) the kernel is asked to open files and
+     * directories by itself, when it can: an open then costs no round trip to this server, which
+     * makes opening small files nearly as cheap as on a local file system. The price: the kernel
+     * keeps every file's cached pages across opens, which is why it is not done when attributes
+     * are not cached (a lower layer that changes behind the mount); and an open for writing
+     * copies a lower file up at its first write or truncation, not at the open itself.
+     *
      * @param deviceFd    the FUSE device, for registering passthrough backing files
-     * @param passthrough whether to ask the kernel for passthrough of files in local layers
+     * @param passthrough whether to ask the kernel for passthrough of files in local layers; every
+     *                    open then reaches this server
      * @param passthroughLowerFiles whether lower files read in a writable overlay get it too
      */
     public Operations(Overlay overlay, CachePolicy cache, int deviceFd, boolean passthrough,
@@ -112,6 +131,8 @@ public final class Operations {
         this.cache = cache;
         this.backing = new BackingFiles(deviceFd, passthrough, passthroughLowerFiles);
         this.notifier = deviceFd >= 0 ? new Notifier(deviceFd) : null;
+        this.kernelOpensWanted = !passthrough && cache.cacheDirectories();
+        this.nodeFiles = new NodeFiles(overlay, nodes);
     }
 
     /**
@@ -169,9 +190,14 @@ public final class Operations {
         return nodes;
     }
 
-    /** Number of open file and directory handles. */
+    /** Number of open file and directory handles, those the server holds for nodes included. */
     public int openHandles() {
-        return files.size() + directories.size();
+        return files.size() + directories.size() + nodeFiles.size();
+    }
+
+    /** Whether the kernel opens files and directories on this connection without asking (set by INIT). */
+    public boolean kernelOpens() {
+        return kernelOpens;
     }
 
     /** Closes the files the kernel left open (a connection that ended without RELEASE). */
@@ -183,6 +209,8 @@ public final class Operations {
             }
         }
         directories.clear();
+        nodeFiles.closeAll();
+        nodeListings.clear();
         backing.closeAll();
     }
 
@@ -264,12 +292,13 @@ public final class Operations {
             flags |= (long) rq.u32(Structs.InitIn.FLAGS2) << 32;
         }
         Init.Answer answer = Init.negotiate(new Init.Offer(rq.u32(Structs.InitIn.MAJOR), rq.u32(Structs.InitIn.MINOR),
-                rq.u32(Structs.InitIn.MAX_READAHEAD), flags), backing.enabled());
+                rq.u32(Structs.InitIn.MAX_READAHEAD), flags), backing.enabled(), kernelOpensWanted);
         rp.initOut(answer);
         if (answer.major() == Init.MAJOR && rq.u32(Structs.InitIn.MAJOR) == Init.MAJOR) {
             if (!answer.passthrough()) {
                 backing.disable("the kernel does not offer FUSE passthrough");
             }
+            kernelOpens = answer.kernelOpens();
             negotiated = answer;
             initialized.countDown();
         }
@@ -280,6 +309,7 @@ public final class Operations {
 
     private int lookup(Request rq, Reply rp) throws IOException {
         String name = name(rq, 0);
+
         EntryPath path = nodes.path(rq.nodeid()).resolve(name);
         EntryAttributes attributes;
         try {
@@ -329,6 +359,12 @@ public final class Operations {
     private void forget(long nodeid, long count) {
         if (nodes.forget(nodeid, count)) {
             backing.forgotten(nodeid);
+            nodeListings.remove(nodeid);
+            try {
+                nodeFiles.forget(nodeid);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "closing the file of a forgotten node", e);
+            }
         }
     }
 
@@ -338,15 +374,44 @@ public final class Operations {
         EntryAttributes attributes;
         OpenFile open = (rq.u32(Structs.GetattrIn.GETATTR_FLAGS) & Flags.GETATTR_FH) != 0
                 ? files.get(rq.u64(Structs.GetattrIn.FH)) : null;
-        attributes = open != null ? open.file().stat() : overlay.stat(nodes.path(rq.nodeid()));
+        if (open != null) {
+            attributes = open.file().stat();
+        } else {
+            EntryPath path = pathOrNull(rq.nodeid());
+            FileUse orphan = path == null ? orphan(rq.nodeid()) : null;
+            if (orphan == null) {
+                attributes = overlay.stat(path != null ? path : nodes.path(rq.nodeid()));
+            } else {
+                try {
+                    attributes = orphan.file().stat();
+                } finally {
+                    done(orphan);
+                }
+            }
+        }
         rp.attrOut(0, cache.attrNanos(attributes), attributes);
         return rp.header(rq.unique(), 0, Structs.AttrOut.SIZE);
     }
 
     private int setattr(Request rq, Reply rp) throws IOException {
         int valid = rq.u32(Structs.SetattrIn.VALID);
-        OpenFile open = (valid & FATTR_FH) != 0 ? files.get(rq.u64(Structs.SetattrIn.FH)) : null;
-        EntryPath path = open == null ? nodes.path(rq.nodeid()) : pathOrNull(rq.nodeid());
+        EntryPath path = pathOrNull(rq.nodeid());
+        FileUse open = null;
+        if ((valid & FATTR_FH) != 0) {
+            OpenFile opened = files.get(rq.u64(Structs.SetattrIn.FH));
+            open = opened != null ? new FileUse(opened.file(), null) : path == null ? orphan(rq.nodeid()) : null;
+        }
+        if (open == null && path == null) {
+            nodes.path(rq.nodeid()); // throws: says why the node has no path
+        }
+        try {
+            return setattr(rq, rp, valid, path, open);
+        } finally {
+            done(open);
+        }
+    }
+
+    private int setattr(Request rq, Reply rp, int valid, EntryPath path, FileUse open) throws IOException {
         if ((valid & FATTR_MODE) != 0) {
             overlay.setPermissions(required(path, rq), rq.u32(Structs.SetattrIn.MODE) & 07777);
         }
@@ -466,6 +531,7 @@ public final class Operations {
         if (directory) {
             overlay.removeDirectory(path);
         } else {
+            keepIfOpen(path);
             overlay.unlink(path);
         }
         nodes.removed(rq.nodeid(), name);
@@ -485,7 +551,16 @@ public final class Operations {
         };
         EntryPath source = nodes.path(rq.nodeid()).resolve(name);
         EntryPath target = nodes.path(newParent).resolve(newName);
+        if (mode == RenameMode.REPLACE) {
+            keepIfOpen(target);
+        }
+        long sourceNode = nodes.find(source);
+        long targetNode = mode == RenameMode.EXCHANGE ? nodes.find(target) : -1;
         overlay.rename(source, target, mode);
+        if (kernelOpens) {
+            nodeFiles.moved(sourceNode);
+            nodeFiles.moved(targetNode);
+        }
         if (mode == RenameMode.EXCHANGE) {
             nodes.exchanged(rq.nodeid(), name, newParent, newName);
         } else {
@@ -529,6 +604,10 @@ public final class Operations {
     }
 
     private int open(Request rq, Reply rp) throws IOException {
+        if (kernelOpens) {
+            // ENOSYS tells the kernel to open files itself from now on, this one included.
+            return rp.header(rq.unique(), -Errno.ENOSYS.code(), 0);
+        }
         EntryPath path = nodes.path(rq.nodeid());
         OverlayFile file = overlay.open(path, openOptions(rq.u32(Structs.OpenIn.FLAGS)),
                 new NewEntryAttributes(0, rq.uid(), rq.gid()));
@@ -596,16 +675,75 @@ public final class Operations {
         rp.u32(offset + Structs.OpenOut.BACKING_ID, backingId);
     }
 
-    private OverlayFile file(long fh) throws IOException {
+    /**
+     * The file a request on handle {@code fh} of node {@code nodeid} works on; give it back with
+     * {@link #done}. Handle 0 under kernel opens: the node's own file, which writes when
+     * {@code write} (copying a lower file up, as the open for writing would have).
+     */
+    private FileUse use(long nodeid, long fh, boolean write) throws IOException {
         OpenFile open = files.get(fh);
-        if (open == null) {
-            throw Errno.EBADF.exception("file handle " + fh);
+        if (open != null) {
+            return new FileUse(open.file(), null);
         }
-        return open.file();
+        if (fh == 0 && kernelOpens) {
+            NodeFiles.Handle handle = nodeFiles.acquire(nodeid, write);
+            return new FileUse(handle.file(), handle);
+        }
+        throw Errno.EBADF.exception("file handle " + fh);
+    }
+
+    /**
+     * The file of a node whose name is gone but which is (under kernel opens: may still be) open,
+     * or null: requests without a handle, such as fstat's GETATTR, still reach it.
+     */
+    private FileUse orphan(long nodeid) {
+        if (kernelOpens) {
+            NodeFiles.Handle handle = nodeFiles.pinned(nodeid);
+            return handle == null ? null : new FileUse(handle.file(), handle);
+        }
+        for (OpenFile open : files.values()) {
+            if (open.grant().nodeid() == nodeid) {
+                return new FileUse(open.file(), null);
+            }
+        }
+        return null;
+    }
+
+    private void done(FileUse use) throws IOException {
+        if (use != null && use.nodeHandle() != null) {
+            nodeFiles.release(use.nodeHandle());
+        }
+    }
+
+    /**
+     * Under kernel opens, keeps the file that {@code path} names open until the kernel forgets
+     * its node, before that name is removed or replaced: the kernel may hold it open.
+     */
+    private void keepIfOpen(EntryPath path) throws IOException {
+        if (!kernelOpens) {
+            return;
+        }
+        long node = nodes.find(path);
+        if (node > 0 && nodes.type(node) == EntryType.REGULAR_FILE) {
+            try {
+                nodeFiles.pin(node, path);
+            } catch (IOException e) {
+                // The removal itself reports what is wrong with the name, and nothing is open then.
+                LOG.log(System.Logger.Level.DEBUG, () -> "keeping " + path + " open: " + e.getMessage());
+            }
+        }
     }
 
     private int read(Request rq, Reply rp) throws IOException {
-        OverlayFile file = file(rq.u64(Structs.ReadIn.FH));
+        FileUse use = use(rq.nodeid(), rq.u64(Structs.ReadIn.FH), false);
+        try {
+            return read(rq, rp, use.file());
+        } finally {
+            done(use);
+        }
+    }
+
+    private int read(Request rq, Reply rp, OverlayFile file) throws IOException {
         long offset = rq.u64(Structs.ReadIn.OFFSET);
         int size = (int) Math.min(Integer.toUnsignedLong(rq.u32(Structs.ReadIn.SIZE_FIELD)), rp.capacity());
         ByteBuffer buffer = rp.view(0, size);
@@ -620,7 +758,15 @@ public final class Operations {
     }
 
     private int write(Request rq, Reply rp) throws IOException {
-        OverlayFile file = file(rq.u64(Structs.WriteIn.FH));
+        FileUse use = use(rq.nodeid(), rq.u64(Structs.WriteIn.FH), true);
+        try {
+            return write(rq, rp, use.file());
+        } finally {
+            done(use);
+        }
+    }
+
+    private int write(Request rq, Reply rp, OverlayFile file) throws IOException {
         long offset = rq.u64(Structs.WriteIn.OFFSET);
         int size = rq.u32(Structs.WriteIn.SIZE_FIELD);
         ByteBuffer data = rq.view(Structs.WriteIn.SIZE, size);
@@ -642,13 +788,23 @@ public final class Operations {
     }
 
     private int flush(Request rq, Reply rp) throws IOException {
-        file(rq.u64(Structs.FlushIn.FH)); // writes reach the overlay as they come: nothing is buffered here
+        // Writes reach the overlay as they come: nothing is buffered here. Files the server opened
+        // say FOPEN_NOFLUSH; for those the kernel opened, ENOSYS makes it stop sending FLUSH.
+        if (kernelOpens && rq.u64(Structs.FlushIn.FH) == 0) {
+            return rp.header(rq.unique(), -Errno.ENOSYS.code(), 0);
+        }
+        done(use(rq.nodeid(), rq.u64(Structs.FlushIn.FH), false));
         return rp.header(rq.unique(), 0, 0);
     }
 
     private int fsync(Request rq, Reply rp) throws IOException {
         boolean dataOnly = (rq.u32(Structs.FsyncIn.FSYNC_FLAGS) & Flags.FSYNC_FDATASYNC) != 0;
-        file(rq.u64(Structs.FsyncIn.FH)).force(!dataOnly);
+        FileUse use = use(rq.nodeid(), rq.u64(Structs.FsyncIn.FH), false);
+        try {
+            use.file().force(!dataOnly);
+        } finally {
+            done(use);
+        }
         return rp.header(rq.unique(), 0, 0);
     }
 
@@ -658,7 +814,15 @@ public final class Operations {
     }
 
     private int lseek(Request rq, Reply rp) throws IOException {
-        OverlayFile file = file(rq.u64(Structs.LseekIn.FH));
+        FileUse use = use(rq.nodeid(), rq.u64(Structs.LseekIn.FH), false);
+        try {
+            return lseek(rq, rp, use.file());
+        } finally {
+            done(use);
+        }
+    }
+
+    private int lseek(Request rq, Reply rp, OverlayFile file) throws IOException {
         long offset = rq.u64(Structs.LseekIn.OFFSET);
         int whence = rq.u32(Structs.LseekIn.WHENCE);
         long size = file.size();
@@ -674,7 +838,15 @@ public final class Operations {
     }
 
     private int fallocate(Request rq, Reply rp) throws IOException {
-        OverlayFile file = file(rq.u64(Structs.FallocateIn.FH));
+        FileUse use = use(rq.nodeid(), rq.u64(Structs.FallocateIn.FH), true);
+        try {
+            return fallocate(rq, rp, use.file());
+        } finally {
+            done(use);
+        }
+    }
+
+    private int fallocate(Request rq, Reply rp, OverlayFile file) throws IOException {
         int mode = rq.u32(Structs.FallocateIn.MODE);
         if (mode != 0) {
             throw Errno.EOPNOTSUPP.exception("file handle", "fallocate mode " + mode);
@@ -690,8 +862,21 @@ public final class Operations {
     }
 
     private int copyFileRange(Request rq, Reply rp) throws IOException {
-        OverlayFile source = file(rq.u64(Structs.CopyFileRangeIn.FH_IN));
-        OverlayFile target = file(rq.u64(Structs.CopyFileRangeIn.FH_OUT));
+        FileUse source = use(rq.nodeid(), rq.u64(Structs.CopyFileRangeIn.FH_IN), false);
+        try {
+            FileUse target = use(rq.u64(Structs.CopyFileRangeIn.NODEID_OUT), rq.u64(Structs.CopyFileRangeIn.FH_OUT),
+                    true);
+            try {
+                return copyFileRange(rq, rp, source.file(), target.file());
+            } finally {
+                done(target);
+            }
+        } finally {
+            done(source);
+        }
+    }
+
+    private int copyFileRange(Request rq, Reply rp, OverlayFile source, OverlayFile target) throws IOException {
         long in = rq.u64(Structs.CopyFileRangeIn.OFF_IN);
         long out = rq.u64(Structs.CopyFileRangeIn.OFF_OUT);
         long length = Math.min(rq.u64(Structs.CopyFileRangeIn.LEN), COPY_CHUNK_LIMIT);
@@ -803,6 +988,9 @@ public final class Operations {
     // ---- directories ----
 
     private int opendir(Request rq, Reply rp) throws IOException {
+        if (kernelOpens) {
+            return rp.header(rq.unique(), -Errno.ENOSYS.code(), 0); // as for OPEN
+        }
         EntryPath path = nodes.path(rq.nodeid());
         if (!overlay.stat(path).isDirectory()) {
             throw Errno.ENOTDIR.exception(path);
@@ -832,16 +1020,38 @@ public final class Operations {
         return List.copyOf(entries);
     }
 
-    private int readdir(Request rq, Reply rp, boolean plus) throws IOException {
-        OpenDirectory directory = directories.get(rq.u64(Structs.ReadIn.FH));
-        if (directory == null) {
-            throw Errno.EBADF.exception("directory handle " + rq.u64(Structs.ReadIn.FH));
+    /**
+     * The listing a READDIR reads from. Under kernel opens there is no handle to keep it in: a
+     * reading from offset 0 takes a new one, which later offsets of that reading use until the
+     * end of the listing is reached (the kernel reads on until a READDIR returns nothing).
+     */
+    private List<Listed> listing(Request rq, long offset) throws IOException {
+        long fh = rq.u64(Structs.ReadIn.FH);
+        OpenDirectory directory = directories.get(fh);
+        if (directory != null) {
+            return directory.entries(overlay);
         }
+        if (fh != 0 || !kernelOpens) {
+            throw Errno.EBADF.exception("directory handle " + fh);
+        }
+        List<Listed> entries = offset == 0 ? null : nodeListings.get(rq.nodeid());
+        if (entries == null) {
+            entries = snapshot(overlay, nodes.path(rq.nodeid()));
+        }
+        if (offset >= entries.size()) {
+            nodeListings.remove(rq.nodeid());
+        } else {
+            nodeListings.put(rq.nodeid(), entries);
+        }
+        return entries;
+    }
+
+    private int readdir(Request rq, Reply rp, boolean plus) throws IOException {
         long offset = rq.u64(Structs.ReadIn.OFFSET);
+        List<Listed> entries = listing(rq, offset);
         long size = Math.min(Integer.toUnsignedLong(rq.u32(Structs.ReadIn.SIZE_FIELD)), rp.capacity());
         EntryPath dir = plus ? pathOrNull(rq.nodeid()) : null;
         long used = 0;
-        List<Listed> entries = directory.entries(overlay);
         for (long i = Math.max(offset, 0); i < entries.size(); i++) {
             Listed entry = entries.get((int) i);
             long record = plus ? Structs.Dirent.plusRecordSize(entry.encoded().length)

@@ -127,7 +127,7 @@ class CodecTest {
     void writesInitOut() {
         Reply reply = new Reply(buffer);
         reply.initOut(new Init.Answer(7, 38, 65536, Flags.ASYNC_READ | Flags.INIT_EXT | Flags.PASSTHROUGH, 64, 48,
-                1 << 20, 1, 256, 1));
+                1 << 20, 1, 256, 1, false));
         assertEquals(7, buffer.get(JAVA_INT, 16));
         assertEquals(38, buffer.get(JAVA_INT, 20));
         assertEquals(65536, buffer.get(JAVA_INT, 24));

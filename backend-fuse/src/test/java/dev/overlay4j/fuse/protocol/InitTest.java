@@ -51,6 +51,26 @@ class InitTest {
     }
 
     @Test
+    void kernelOpensDropAtomicTruncationAndAskForDataInvalidationOnChangedAttributes() {
+        Init.Answer answer = Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS), false, true);
+        assertTrue(answer.kernelOpens());
+        assertEquals(0, answer.flags() & Flags.ATOMIC_O_TRUNC);
+        assertEquals(Flags.AUTO_INVAL_DATA, answer.flags() & Flags.AUTO_INVAL_DATA);
+        assertEquals(0, answer.flags() & (Flags.NO_OPEN_SUPPORT | Flags.NO_OPENDIR_SUPPORT));
+        assertFalse(answer.passthrough());
+    }
+
+    @Test
+    void withoutZeroMessageOpensOnOfferOpensStayWithTheServer() {
+        Init.Answer answer = Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS & ~Flags.NO_OPENDIR_SUPPORT),
+                false, true);
+        assertFalse(answer.kernelOpens());
+        assertEquals(Flags.ATOMIC_O_TRUNC, answer.flags() & Flags.ATOMIC_O_TRUNC);
+        assertEquals(0, answer.flags() & Flags.AUTO_INVAL_DATA);
+        assertFalse(Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS), true).kernelOpens());
+    }
+
+    @Test
     void echoesReadaheadAndAnnouncesBufferLimits() {
         Init.Answer answer = Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS));
         assertEquals(131072, answer.maxReadahead());

@@ -91,6 +91,17 @@ class DifferentialTest {
         new DifferentialRun(seed, ops(), KernelOverlay.KIND, Overlay4jFuseMount.KIND, dir).run();
     }
 
+    /** The same with passthrough on, where every open goes through the server (seeds of their own). */
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void overlay4jThroughFuseWithPassthroughMatchesKernel(long seed) throws IOException {
+        assumeKernelOverlay();
+        if (!Files.exists(Path.of("/dev/fuse"))) {
+            abort("DIFFERENTIAL SKIPPED: /dev/fuse is missing, so overlay4j cannot be mounted through FUSE");
+        }
+        new DifferentialRun(seed + 7919, ops(), KernelOverlay.KIND, Overlay4jFuseMount.KIND_PASSTHROUGH, dir).run();
+    }
+
     private static synchronized void assumeKernelOverlay() throws IOException {
         if (!kernelProbed) {
             kernelUnavailable = probeKernelOverlay();

@@ -11,22 +11,29 @@ import java.nio.file.Path;
 /**
  * overlay4j served through its FUSE mount (the server runs in this JVM), over the same kind of
  * layout the kernel mounts: the operations then go through the kernel's VFS and the FUSE
- * protocol, as every program on the machine sees overlay4j. Options as {@code overlay4j -o} gets
- * them, so passthrough and the kernel caches are on.
+ * protocol, as every program on the machine sees overlay4j. {@link #KIND} with the options
+ * {@code overlay4j -o} gets by default (the kernel caches on, files opened by the kernel alone),
+ * {@link #KIND_PASSTHROUGH} with {@code passthrough=on}, where every open reaches the server.
  */
 final class Overlay4jFuseMount implements OverlayUnderTest {
 
-    static final Kind KIND = new Kind() {
-        @Override
-        public String name() {
-            return "overlay4j(fuse)";
-        }
+    static final Kind KIND = kind("overlay4j(fuse)", FuseOptions.defaults());
+    static final Kind KIND_PASSTHROUGH = kind("overlay4j(fuse, passthrough=on)",
+            FuseOptions.defaults().withPassthrough(true));
 
-        @Override
-        public OverlayUnderTest open(Layout layout, Path scratch) throws IOException {
-            return mount(layout, scratch);
-        }
-    };
+    private static Kind kind(String name, FuseOptions options) {
+        return new Kind() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public OverlayUnderTest open(Layout layout, Path scratch) throws IOException {
+                return mount(layout, scratch, options);
+            }
+        };
+    }
 
     private final Overlay overlay;
     private final FuseMount mount;
@@ -38,11 +45,11 @@ final class Overlay4jFuseMount implements OverlayUnderTest {
         this.mountPoint = mountPoint;
     }
 
-    static Overlay4jFuseMount mount(Layout layout, Path scratch) throws IOException {
+    static Overlay4jFuseMount mount(Layout layout, Path scratch, FuseOptions options) throws IOException {
         Path mountPoint = Files.createDirectories(scratch.resolve("fuse-merged"));
         Overlay overlay = Overlay.open(OverlayConfig.fromMountOptions(layout.mountOptions(true)));
         try {
-            return new Overlay4jFuseMount(overlay, FuseMount.mount(overlay, mountPoint, FuseOptions.defaults()),
+            return new Overlay4jFuseMount(overlay, FuseMount.mount(overlay, mountPoint, options),
                     mountPoint);
         } catch (IOException | RuntimeException e) {
             overlay.close();
