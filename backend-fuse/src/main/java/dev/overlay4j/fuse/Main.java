@@ -204,7 +204,10 @@ public final class Main {
             String line;
             try (InputStream stdout = child.getInputStream();
                  BufferedReader reader = new BufferedReader(new InputStreamReader(stdout, StandardCharsets.UTF_8))) {
-                line = reader.readLine();
+                // The status line may follow what JVM options print (-XX:StartFlightRecording, -verbose).
+                do {
+                    line = reader.readLine();
+                } while (line != null && !line.equals("ok") && !line.startsWith("error: "));
             }
             if ("ok".equals(line)) {
                 return EXIT_OK;
