@@ -9,6 +9,9 @@ import dev.overlay4j.fuse.server.Session;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,7 +36,13 @@ public final class FuseMount implements AutoCloseable {
     private final Session session;
     private final int deviceFd;
     private final boolean viaFusermount;
-    private boolean closed;
+    /**
+     * Passes changes a lower layer noticed on to the kernel. Invalidating must not run on the
+     * thread that noticed: that may be a reader answering a request the invalidation waits for.
+     */
+    private final ExecutorService invalidations = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("overlay4j-invalidate").factory());
+    private volatile boolean closed;
 
     private FuseMount(Path mountpoint, Operations operations, Session session, int deviceFd, boolean viaFusermount) {
         this.mountpoint = mountpoint;
@@ -41,6 +50,24 @@ public final class FuseMount implements AutoCloseable {
         this.session = session;
         this.deviceFd = deviceFd;
         this.viaFusermount = viaFusermount;
+    }
+
+    /** A lower layer's entry changed behind the mount: the kernel is to forget what it cached of it. */
+    private void lowerChanged(EntryPath path) {
+        if (closed) {
+            return;
+        }
+        try {
+            invalidations.execute(() -> {
+                try {
+                    operations.invalidate(path);
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "cannot make the kernel forget " + path + ": " + e.getMessage());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // closing: the kernel's caches go with the mount
+        }
     }
 
     /**
@@ -69,6 +96,7 @@ public final class FuseMount implements AutoCloseable {
         Session session = new Session(operations, fd);
         session.start(options.threads(), "overlay4j-fuse");
         FuseMount mount = new FuseMount(target, operations, session, fd, viaFusermount);
+        overlay.addChangeListener(mount::lowerChanged);
         boolean ready;
         try {
             ready = operations.awaitInitialized(INIT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -160,6 +188,7 @@ public final class FuseMount implements AutoCloseable {
             return;
         }
         closed = true;
+        invalidations.shutdownNow();
         try (Syscalls sys = new Syscalls()) {
             if (viaFusermount) {
                 Fusermount.unmount(mountpoint);

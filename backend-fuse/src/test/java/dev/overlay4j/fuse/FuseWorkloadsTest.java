@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.OverlayConfig;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -491,6 +492,44 @@ class FuseWorkloadsTest {
         fs.fuseMount().invalidate(EntryPath.of("hello"));
         assertEquals("late\n", Files.readString(mnt("late")));
         assertEquals("r--------", PosixFilePermissions.toString(Files.getPosixFilePermissions(mnt("hello"))));
+    }
+
+    @Test
+    void aChangeALowerLayerAnnouncesReachesTheKernelsCaches() throws IOException {
+        MountedOverlay.createLayers(root);
+        Files.writeString(root.resolve("lower1/news"), "old\n");
+        ChangingLayer top = new ChangingLayer(root.resolve("lower1"));
+        fs = MountedOverlay.mount(root, FuseOptions.defaults(), OverlayConfig.builder().lower(top));
+        assertEquals("old\n", Files.readString(mnt("news")));
+        assertEquals(List.of("news"), names(fs.mnt));
+        assertFalse(Files.exists(mnt("late")));
+        Files.writeString(root.resolve("lower1/news"), "new!\n");
+        Files.writeString(root.resolve("lower1/late"), "late\n");
+        // The kernel trusts the listing and the "no such name" it cached until it is told.
+        assertEquals(List.of("news"), names(fs.mnt));
+        assertFalse(Files.exists(mnt("late")));
+
+        top.changed(EntryPath.of("news"));
+        top.changed(EntryPath.of("late"));
+        top.changed(EntryPath.ROOT);
+        // The kernel hears of it on a thread of its own: wait (boundedly) for the new view.
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (names(fs.mnt).size() < 2 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+        assertEquals(List.of("late", "news"), names(fs.mnt));
+        assertEquals("late\n", Files.readString(mnt("late")));
+        assertEquals("new!\n", Files.readString(mnt("news")));
+    }
+
+    private static List<String> names(Path directory) throws IOException {
+        try (var listing = Files.list(directory)) {
+            return listing.map(p -> p.getFileName().toString()).sorted().toList();
+        }
     }
 
     @Test

@@ -49,9 +49,13 @@ final class MountedOverlay implements AutoCloseable {
      * when this machine cannot mount FUSE at all.
      */
     static MountedOverlay mount(Path root, FuseOptions options) throws IOException {
+        return mount(root, options, OverlayConfig.builder().lower(root.resolve("lower1").toString()));
+    }
+
+    /** {@link #mount(Path, FuseOptions)} with the top lower layer given: lower2 and upper follow it. */
+    static MountedOverlay mount(Path root, FuseOptions options, OverlayConfig.Builder withTopLower) throws IOException {
         assumeTrue(Files.exists(Path.of("/dev/fuse")), "FUSE SKIPPED: /dev/fuse is missing");
-        OverlayConfig config = OverlayConfig.builder()
-                .lower(root.resolve("lower1").toString())
+        OverlayConfig config = withTopLower
                 .lower(root.resolve("lower2").toString())
                 .upper(root.resolve("upper").toString(), root.resolve("work").toString())
                 .build();

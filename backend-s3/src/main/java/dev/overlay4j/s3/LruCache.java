@@ -39,6 +39,11 @@ final class LruCache<K, V> {
         }
     }
 
+    /** The keys now, least recently used first. */
+    synchronized java.util.List<K> keys() {
+        return java.util.List.copyOf(map.keySet());
+    }
+
     synchronized void remove(K key) {
         V old = map.remove(key);
         if (old != null) {

@@ -17,9 +17,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -66,6 +68,10 @@ final class S3Layer implements Layer {
             Thread.ofVirtual().name("overlay4j-s3-head-", 0).factory());
     private final Semaphore headParallel = new Semaphore(16);
     private final String overlayPrefix;
+    private final List<ChangeListener> changeListeners = new CopyOnWriteArrayList<>();
+    /** The path of each directory whose listing is cached, for taking it again ({@code refresh}). */
+    private final ConcurrentHashMap<String, EntryPath> listedPaths = new ConcurrentHashMap<>();
+    private final Thread refresher;
     private volatile boolean closed;
 
     S3Layer(S3Settings settings, S3Client client, LayerOptions options) throws IOException {
@@ -79,6 +85,34 @@ final class S3Layer implements Layer {
         int[] ids = processIds();
         this.processUid = ids[0];
         this.processGid = ids[1];
+        this.refresher = settings.refresh().isZero() ? null
+                : Thread.ofVirtual().name("overlay4j-s3-refresh").start(this::refreshPeriodically);
+    }
+
+    /** Every {@code refresh}: lists each cached directory again and reports what changed. */
+    private void refreshPeriodically() {
+        while (!closed) {
+            try {
+                Thread.sleep(settings.refresh());
+            } catch (InterruptedException e) {
+                return; // closing
+            }
+            for (String prefix : listings.keys()) {
+                EntryPath path = listedPaths.get(prefix);
+                Listing before = listings.get(prefix);
+                if (closed || path == null || before == null) {
+                    continue;
+                }
+                try {
+                    Listing after = load(prefix, path);
+                    listings.put(prefix, after);
+                    reportChanges(path, before, after);
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(Level.DEBUG, () -> "refreshing " + display(path) + ": " + e.getMessage());
+                }
+            }
+            listedPaths.keySet().removeIf(prefix -> listings.get(prefix) == null);
+        }
     }
 
     @Override
@@ -460,6 +494,9 @@ final class S3Layer implements Layer {
             return;
         }
         closed = true;
+        if (refresher != null) {
+            refresher.interrupt();
+        }
         headExecutor.shutdownNow();
         fetcher.close();
         client.close();
@@ -492,6 +529,45 @@ final class S3Layer implements Layer {
         }
     }
 
+    @Override
+    public void addChangeListener(ChangeListener listener) {
+        changeListeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Tells the listeners what a new listing of the directory {@code path} shows changed since
+     * the one before it: each name added, removed or now another object (a new ETag, size or
+     * time, or a whiteout), and the directory itself when its names or opaqueness changed.
+     */
+    private void reportChanges(EntryPath path, Listing before, Listing after) {
+        if (changeListeners.isEmpty()) {
+            return;
+        }
+        List<EntryPath> changed = new ArrayList<>();
+        for (Map.Entry<String, Listing.Node> entry : after.entries().entrySet()) {
+            if (!entry.getValue().equals(before.entries().get(entry.getKey()))) {
+                changed.add(path.resolve(entry.getKey()));
+            }
+        }
+        for (String name : before.entries().keySet()) {
+            if (!after.entries().containsKey(name)) {
+                changed.add(path.resolve(name));
+            }
+        }
+        if (!before.entries().keySet().equals(after.entries().keySet()) || before.opaque() != after.opaque()) {
+            changed.add(path);
+        }
+        for (EntryPath one : changed) {
+            for (ChangeListener listener : changeListeners) {
+                try {
+                    listener.changed(one);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "a change listener failed for " + display(one), e);
+                }
+            }
+        }
+    }
+
     private Listing listing(String prefix, EntryPath path) throws IOException {
         Listing cached = listings.get(prefix);
         if (cached != null && System.nanoTime() - cached.loadedAtNanos() < ttlNanos) {
@@ -511,8 +587,14 @@ final class S3Layer implements Layer {
         try {
             Listing listing = load(prefix, path);
             listings.put(prefix, listing);
+            if (refresher != null) {
+                listedPaths.put(prefix, path);
+            }
             loading.remove(prefix, mine);
             mine.complete(listing);
+            if (cached != null) {
+                reportChanges(path, cached, listing);
+            }
             return listing;
         } catch (IOException | RuntimeException e) {
             // Out of the map before waking waiters, so the next call lists again (a failure is not cached).

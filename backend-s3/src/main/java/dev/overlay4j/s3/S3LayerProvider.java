@@ -23,6 +23,9 @@ import software.amazon.awssdk.services.s3.S3Client;
  * <li>{@code timeout} (15s) the bound after which a request, retries included, fails with EIO;
  *     {@code attempts} (4)</li>
  * <li>{@code listTtl} (30s) how long listings and metadata are reused</li>
+ * <li>{@code refresh} (0: never) how often the directories the layer holds listings of are
+ *     listed again in the background, so that changes made to the bucket by others are seen and
+ *     reported to the overlay's listeners (a FUSE mount then drops what the kernel cached)</li>
  * <li>{@code blockSize} (4M) bytes per ranged GET; {@code readahead} (6) blocks fetched ahead
  *     of a sequential reader; {@code memoryCache} (64M)</li>
  * <li>{@code cacheDir} an on-disk block cache shared by layers and processes, {@code cacheSize} (1G)</li>

@@ -37,13 +37,16 @@ import java.util.Set;
  * @param cacheSize    the bound of the on-disk cache in bytes
  * @param metadata     read s3fs metadata ({@code x-amz-meta-*}) with a HEAD per object; off, every
  *                     object is a 0644 regular file owned by this process
+ * @param refresh      how often the cached listings are taken again in the background to notice
+ *                     changes made by others; zero: never
  */
 record S3Settings(URI location, String bucket, String prefix, URI endpoint, String region, boolean pathStyle,
                   boolean anonymous, Duration timeout, int attempts, Duration listTtl, int blockSize,
-                  long memoryCache, int readahead, Path cacheDir, long cacheSize, boolean metadata) {
+                  long memoryCache, int readahead, Path cacheDir, long cacheSize, boolean metadata,
+                  Duration refresh) {
 
     static final Set<String> OPTIONS = Set.of("endpoint", "region", "pathStyle", "anonymous", "timeout", "attempts",
-            "listTtl", "blockSize", "memoryCache", "readahead", "cacheDir", "cacheSize", "metadata");
+            "listTtl", "blockSize", "memoryCache", "readahead", "cacheDir", "cacheSize", "metadata", "refresh");
 
     /** The URI without its query or user info, safe for messages. */
     String describe() {
@@ -118,7 +121,8 @@ record S3Settings(URI location, String bucket, String prefix, URI endpoint, Stri
                     (int) size(options.getOrDefault("readahead", "6")),
                     options.containsKey("cacheDir") ? Path.of(options.get("cacheDir")).toAbsolutePath() : null,
                     size(options.getOrDefault("cacheSize", "1G")),
-                    bool(options.getOrDefault("metadata", "true")));
+                    bool(options.getOrDefault("metadata", "true")),
+                    duration(options.getOrDefault("refresh", "0")));
         } catch (IllegalArgumentException e) {
             throw Errno.EINVAL.exception(shown, e.getMessage());
         }

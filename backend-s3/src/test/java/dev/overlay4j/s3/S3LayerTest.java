@@ -295,6 +295,45 @@ class S3LayerTest {
     }
 
     @Test
+    void aListingTakenAgainTellsTheListenersWhichEntriesChanged() throws IOException {
+        server.put(bucket, "l/same", "same");
+        server.put(bucket, "l/d/rewritten", "first");
+        try (Layer layer = open("l/", "listTtl=0")) {
+            java.util.List<EntryPath> changed = new java.util.concurrent.CopyOnWriteArrayList<>();
+            layer.addChangeListener(changed::add);
+            assertEquals(5, layer.stat(EntryPath.of("d/rewritten")).orElseThrow().size());
+            assertTrue(changed.isEmpty(), "first listings report nothing: " + changed);
+
+            server.put(bucket, "l/d/rewritten", "second version");
+            server.put(bucket, "l/d/new", "new");
+            assertEquals(14, layer.stat(EntryPath.of("d/rewritten")).orElseThrow().size());
+            assertEquals(java.util.Set.of(EntryPath.of("d/rewritten"), EntryPath.of("d/new"), EntryPath.of("d")),
+                    java.util.Set.copyOf(changed));
+            changed.clear();
+            layer.stat(EntryPath.of("same"));
+            layer.stat(EntryPath.of("d/rewritten"));
+            assertTrue(changed.isEmpty(), "unchanged listings report nothing: " + changed);
+        }
+    }
+
+    @Test
+    void withRefreshTheLayerNoticesAChangedObjectWithoutBeingAsked() throws Exception {
+        server.put(bucket, "l/d/f", "one");
+        try (Layer layer = open("l/", "refresh=100ms", "listTtl=10m")) {
+            java.util.Set<EntryPath> changed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            layer.addChangeListener(changed::add);
+            assertEquals(3, layer.stat(EntryPath.of("d/f")).orElseThrow().size());
+            server.put(bucket, "l/d/f", "two!");
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            while (changed.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(java.util.Set.of(EntryPath.of("d/f")), changed);
+            assertEquals(4, layer.stat(EntryPath.of("d/f")).orElseThrow().size(), "the new listing is the cached one");
+        }
+    }
+
+    @Test
     void theDiskCacheServesBlocksWhenTheServerIsGone(@TempDir Path cacheDir) throws Exception {
         byte[] body = randomBytes(5 * 4096, 4);
         server.put(bucket, "l/f", body, Map.of());

@@ -67,4 +67,23 @@ public interface Layer extends Closeable {
     default Optional<StoreSpace> space() throws IOException {
         return Optional.empty();
     }
+
+    /**
+     * Hears of entries that changed in a layer's store behind the overlay: an object store that
+     * other machines write to. Called on whichever thread noticed the change, possibly one that
+     * is answering a read, so it must return quickly and must not call into the overlay itself.
+     */
+    @FunctionalInterface
+    interface ChangeListener {
+        /** The entry at {@code path} changed: its bytes or metadata, or (a directory) its names. */
+        void changed(EntryPath path);
+    }
+
+    /**
+     * Registers a listener for changes this layer notices behind the overlay (a listing that
+     * comes back with new, removed or changed entries). Layers whose store does not change
+     * while they are open, the default, never call it.
+     */
+    default void addChangeListener(ChangeListener listener) {
+    }
 }

@@ -110,6 +110,24 @@ public interface Overlay extends Closeable {
     /** {@code syncfs(2)}: everything written reaches stable storage. */
     void sync() throws IOException;
 
+    /**
+     * Forgets what the overlay cached of {@code path} and below because a lower layer changed
+     * there behind it (lower layers are assumed not to change otherwise). Layers that report
+     * their changes ({@link Layer#addChangeListener}) need no call.
+     */
+    default void invalidate(EntryPath path) {
+    }
+
+    /**
+     * Registers a listener for paths of the overlay whose entries a lower layer reported
+     * changed behind it ({@link Layer#addChangeListener}), once the overlay has dropped what it
+     * cached of them: a frontend with caches of its own drops those too. The path is the one
+     * in the layer, which is the overlay's path except below a directory renamed with
+     * {@code redirect_dir}. Engines without the notion never call it.
+     */
+    default void addChangeListener(Layer.ChangeListener listener) {
+    }
+
     /** Closes the overlay and all its layers. Files still open fail afterwards with EBADF. */
     @Override
     void close() throws IOException;

@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * result: {@link #add} refuses results computed before the latest {@link #generation}.
  * Entries here carry the attributes lookup saw then: callers use them for structure only and
  * stat the top layer again for attributes. The names of lower directories kept for negative
- * lookups need no invalidation at all: lower layers never change.
+ * lookups need no invalidation as long as lower layers do not change; when one reports that it
+ * did (an object store written by others), {@link #lowerChanged} drops them too.
  *
  * <p>Bounded: after {@link #CAPACITY} additions since the last reset, everything is dropped.
  */
@@ -49,6 +50,12 @@ final class DirectoryCache {
         /** The names of the directory's {@code index}th lower directory, or null when not known. */
         Set<String> lowerNames(int index) {
             return lowerNames.get(index);
+        }
+
+        private void forgetLowerNames() {
+            for (int i = 0; i < lowerNames.length(); i++) {
+                lowerNames.set(i, null);
+            }
         }
     }
 
@@ -119,6 +126,19 @@ final class DirectoryCache {
             node = node.children.get(path.name(i));
         }
         return node;
+    }
+
+    /**
+     * A lower layer changed at {@code path}: drops what is cached there and below, and the lower
+     * names remembered of its directory (the root's own too, for the root), which may have
+     * gained or lost that name.
+     */
+    synchronized void lowerChanged(EntryPath path) {
+        invalidate(path);
+        Node directory = path.isRoot() ? root : find(path.parent());
+        if (directory != null) {
+            directory.forgetLowerNames();
+        }
     }
 
     /** Drops what is cached at {@code path} and below it; the root drops everything. */

@@ -52,6 +52,14 @@ final class Lookup {
         return c;
     }
 
+    /** Forgets what is cached at {@code path} and below, and its directory's lower names: a lower layer changed there. */
+    void lowerChanged(EntryPath path) {
+        DirectoryCache c = cache;
+        if (c != null) {
+            c.lowerChanged(path);
+        }
+    }
+
     /** Forgets the merged state cached at {@code path} and below: call after every change of that name in the upper layer. */
     void invalidate(EntryPath path) {
         DirectoryCache c = cache;

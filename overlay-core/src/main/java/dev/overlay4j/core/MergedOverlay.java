@@ -21,9 +21,11 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -56,6 +58,7 @@ final class MergedOverlay implements Overlay {
     private final Rename rename;
     private final ReentrantReadWriteLock namespace = new ReentrantReadWriteLock();
     private final Set<OpenFile> openFiles = ConcurrentHashMap.newKeySet();
+    private final List<Layer.ChangeListener> changeListeners = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
     MergedOverlay(OverlayConfig config, LayerStack layers) {
@@ -79,6 +82,35 @@ final class MergedOverlay implements Overlay {
             this.directoryOperations = null;
             this.rename = null;
         }
+        for (int i = 1; i <= layers.lowerCount(); i++) {
+            layers.layer(i).addChangeListener(this::lowerChanged);
+        }
+    }
+
+    @Override
+    public void invalidate(EntryPath path) {
+        lookup.lowerChanged(path);
+    }
+
+    /** A lower layer's entry changed behind the overlay: forget its merged state, then say so. */
+    private void lowerChanged(EntryPath path) {
+        if (closed) {
+            return;
+        }
+        invalidate(path);
+        for (Layer.ChangeListener listener : changeListeners) {
+            try {
+                listener.changed(path);
+            } catch (RuntimeException e) {
+                System.getLogger(MergedOverlay.class.getName()).log(System.Logger.Level.WARNING,
+                        "a change listener failed for " + path, e);
+            }
+        }
+    }
+
+    @Override
+    public void addChangeListener(Layer.ChangeListener listener) {
+        changeListeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
     @FunctionalInterface

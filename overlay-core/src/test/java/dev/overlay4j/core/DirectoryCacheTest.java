@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Overlay;
 import dev.overlay4j.api.RenameMode;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -89,6 +90,24 @@ class DirectoryCacheTest {
             assertEquals("1 wins", read(o, "d/both"));
             assertErrno(Errno.ENOENT, () -> o.stat(p("d/hidden")));
             assertErrno(Errno.ENOENT, () -> o.stat(p("d/nowhere")));
+        }
+    }
+
+    @Test
+    void aLowerLayerChangeTheOverlayIsToldOfShowsDespiteTheListingItRemembered() throws Exception {
+        LayerTree t = new LayerTree(tmp, 1).file(1, "d/old", "1").file(1, "top", "t");
+        try (Overlay o = t.open()) {
+            assertEquals(Map.of("old", "f"), listing(o, "d"));
+            assertEquals(Map.of("d", "d", "top", "f"), listing(o, ""));
+            assertErrno(Errno.ENOENT, () -> o.stat(p("d/new")));
+            Files.writeString(t.layer(1).resolve("d/new"), "late");
+            Files.writeString(t.layer(1).resolve("also"), "late");
+            assertErrno(Errno.ENOENT, () -> o.stat(p("d/new"))); // the names the listing saw still rule
+            o.invalidate(p("d/new"));
+            o.invalidate(p("also"));
+            assertEquals("late", read(o, "d/new"));
+            assertEquals("late", read(o, "also"));
+            assertEquals(Map.of("old", "f", "new", "f"), listing(o, "d"));
         }
     }
 

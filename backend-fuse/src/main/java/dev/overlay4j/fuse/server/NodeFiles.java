@@ -118,18 +118,18 @@ final class NodeFiles {
     }
 
     /**
-     * After a rename of {@code movedNode}: closes the handles (but pinned ones) of it and of the
-     * nodes beneath it. A handle found its file by the path it was opened at, and a read handle
-     * looks there for the file's copy-up; at the node's next request a new one is opened at the
-     * new path.
+     * Closes the handles (but pinned ones) of {@code node} and of the nodes beneath it, after a
+     * rename of it or a change behind the overlay. A handle found its file by the path it was
+     * opened at, and a read handle looks there for the file's copy-up; at the node's next
+     * request a new one is opened at the path it has then.
      */
-    void moved(long movedNode) throws IOException {
+    void dropWithin(long node) throws IOException {
         List<Handle> toClose = new ArrayList<>();
         synchronized (this) {
             Iterator<Map.Entry<Long, Handle>> all = handles.entrySet().iterator();
             while (all.hasNext()) {
                 Map.Entry<Long, Handle> entry = all.next();
-                if (!entry.getValue().pinned && nodes.isWithin(entry.getKey(), movedNode)) {
+                if (!entry.getValue().pinned && nodes.isWithin(entry.getKey(), node)) {
                     all.remove();
                     retire(entry.getValue(), toClose);
                 }

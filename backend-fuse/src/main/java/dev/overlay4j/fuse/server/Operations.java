@@ -137,7 +137,8 @@ public final class Operations {
 
     /**
      * For a change made behind the mount's back (a lower layer that changed): makes the
-     * kernel look {@code path} up again and drop the attributes and pages it cached of it.
+     * overlay and the kernel look {@code path} up again, and the kernel drop the attributes and
+     * pages it cached of it.
      * Must not be called from a thread answering a request.
      *
      * @throws IOException when the kernel refuses the notification
@@ -146,6 +147,7 @@ public final class Operations {
         if (notifier == null) {
             throw new IllegalStateException("no FUSE device to notify");
         }
+        overlay.invalidate(path);
         if (!path.isRoot()) {
             long parent = nodes.find(path.parent());
             if (parent > 0) {
@@ -154,6 +156,7 @@ public final class Operations {
         }
         long node = nodes.find(path);
         if (node > 0) {
+            nodeFiles.dropWithin(node); // the layer may have put another file there
             check(notifier.invalidateInode(node, 0, 0), path);
         }
     }
@@ -558,8 +561,8 @@ public final class Operations {
         long targetNode = mode == RenameMode.EXCHANGE ? nodes.find(target) : -1;
         overlay.rename(source, target, mode);
         if (kernelOpens) {
-            nodeFiles.moved(sourceNode);
-            nodeFiles.moved(targetNode);
+            nodeFiles.dropWithin(sourceNode);
+            nodeFiles.dropWithin(targetNode);
         }
         if (mode == RenameMode.EXCHANGE) {
             nodes.exchanged(rq.nodeid(), name, newParent, newName);
