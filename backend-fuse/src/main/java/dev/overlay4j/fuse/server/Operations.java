@@ -236,7 +236,9 @@ public final class Operations {
             return reply.header(unique, -Errno.EINVAL.code(), 0);
         } catch (UnsupportedOperationException e) {
             return reply.header(unique, -Errno.EOPNOTSUPP.code(), 0);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // Errors too (a class that cannot load, a stack overflow): unanswered, the request
+            // would keep its caller waiting until the mount goes away.
             LOG.log(System.Logger.Level.WARNING, "FUSE " + Opcode.name(opcode) + " failed", e);
             return reply.header(unique, -Errno.EIO.code(), 0);
         }

@@ -137,6 +137,14 @@ class OperationsTest {
     }
 
     @Test
+    void aRequestThatFailsWithAnErrorIsStillAnsweredWithEio() throws IOException {
+        // A reader that let an Error escape would leave its caller waiting forever.
+        when(overlay.stat(EntryPath.of("broken"))).thenThrow(new NoClassDefFoundError("dev/overlay4j/Gone"));
+        assertEquals(16, send(Opcode.LOOKUP, 1, args().string("broken")));
+        assertEquals(-Errno.EIO.code(), error());
+    }
+
+    @Test
     void namesLongerThanNameMaxAreRefused() {
         assertEquals(16, send(Opcode.LOOKUP, 1, args().string("n".repeat(256))));
         assertEquals(-Errno.ENAMETOOLONG.code(), error());
