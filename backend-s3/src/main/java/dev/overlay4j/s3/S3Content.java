@@ -8,7 +8,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An open S3 file: one pinned object version read in blocks. A reader that goes on where it
- * stopped is sequential, and gets the next blocks fetched ahead in parallel.
+ * stopped is sequential, and gets the next {@code readahead} blocks fetched ahead, in runs of
+ * several blocks per GET, the runs in parallel.
  */
 final class S3Content implements ReadableContent {
 
@@ -49,10 +50,11 @@ final class S3Content implements ReadableContent {
         for (long i = first; i <= last; i++) {
             fetcher.start(version, i);
         }
-        if (position == sequentialEnd.getAndSet(end)) {
-            long lastBlock = (version.size() - 1) / blockSize;
-            for (long i = last + 1; i <= Math.min(lastBlock, last + readahead); i++) {
-                fetcher.start(version, i);
+        if (position == sequentialEnd.getAndSet(end) && readahead > 0) {
+            // The readahead window in runs aligned to the run size, each fetched with one GET.
+            int run = fetcher.runBlocks();
+            for (long r = (last + 1) / run * run; r <= last + readahead; r += run) {
+                fetcher.startRun(version, r, run);
             }
         }
         int copied = 0;

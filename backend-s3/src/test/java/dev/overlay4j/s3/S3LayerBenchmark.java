@@ -21,7 +21,8 @@ import software.amazon.awssdk.core.sync.RequestBody;
 
 /**
  * Throughput of the S3 layer against the raw SDK, on an in-process s3proxy (filesystem store)
- * over loopback. Not a test: run it by hand with
+ * over loopback: each figure the median of five runs, with the slowest and fastest run's in
+ * brackets. Not a test: run it by hand with
  * <pre>
  * ./mvnw -q -B -pl backend-s3 test-compile dependency:build-classpath -Dmdep.outputFile=target/test.cp -Dmdep.includeScope=test
  * java -cp backend-s3/target/classes:backend-s3/target/test-classes:$(cat backend-s3/target/test.cp) dev.overlay4j.s3.S3LayerBenchmark [MiB]
@@ -45,26 +46,33 @@ public final class S3LayerBenchmark {
 
             long size = (long) mib << 20;
             // Warm-up, not reported: the first requests of a JVM pay for class loading and JIT.
-            rawGet(server);
-            layerRead(server, "blockSize=4M", 1 << 20);
-            report("raw SDK GET (one stream)", size, time(() -> rawGet(server)));
-            report("raw SDK GET (one stream), again", size, time(() -> rawGet(server)));
-            report("raw SDK ranged GETs of 4 MiB, one at a time", size, time(() -> rawRanged(server, size, 1)));
-            report("raw SDK ranged GETs of 4 MiB, 8 in parallel", size, time(() -> rawRanged(server, size, 8)));
-            for (String block : new String[] {"1M", "4M"}) {
-                String options = "blockSize=" + block;
-                report("layer cold sequential, " + options, size, time(() -> layerRead(server, options, 1 << 20)));
+            for (int i = 0; i < 3; i++) {
+                rawGet(server);
+                layerRead(server, "blockSize=4M", 1 << 20);
             }
-            Path cache = dir.resolve("cache");
-            String cached = "blockSize=4M&cacheDir=" + cache + "&cacheSize=2G";
-            report("layer cold sequential, writing the disk cache", size, time(() -> layerRead(server, cached, 1 << 20)));
-            report("layer warm re-read from the disk cache (new layer)", size, time(() -> layerRead(server, cached, 1 << 20)));
-            try (Layer layer = open(server, "blockSize=4M&memoryCache=1G")) {
-                readAll(layer, 1 << 20);
-                report("layer warm re-read from memory (same layer)", size, time(() -> readAll(layer, 1 << 20)));
+            report("raw SDK GET (one stream)", size, () -> rawGet(server));
+            for (int blockMib : new int[] {4, 16}) {
+                for (int parallel : new int[] {1, 4}) {
+                    report("raw SDK ranged GETs of " + blockMib + " MiB, " + parallel + " at a time", size,
+                            () -> rawRanged(server, size, parallel, blockMib << 20));
+                }
+            }
+            for (String options : new String[] {"blockSize=4M", "blockSize=1M", "blockSize=16M&readahead=4"}) {
+                report("layer cold sequential, " + options, size, () -> layerRead(server, options, 1 << 20));
             }
             report("layer cold sequential, 128 KiB reads (FUSE-sized)", size,
-                    time(() -> layerRead(server, "blockSize=4M", 128 << 10)));
+                    () -> layerRead(server, "blockSize=4M", 128 << 10));
+            Path cache = dir.resolve("cache");
+            String cached = "blockSize=4M&cacheDir=" + cache + "&cacheSize=2G";
+            report("layer cold sequential, writing the disk cache", size, () -> {
+                deleteTree(cache);
+                layerRead(server, cached, 1 << 20);
+            });
+            report("layer warm re-read from the disk cache (new layer)", size, () -> layerRead(server, cached, 1 << 20));
+            try (Layer layer = open(server, "blockSize=4M&memoryCache=1G")) {
+                readAll(layer, 1 << 20);
+                report("layer warm re-read from memory (same layer)", size, () -> readAll(layer, 1 << 20));
+            }
 
             System.out.printf("%-58s %8.0f ms%n", "raw ListObjectsV2 of " + KEYS + " keys (delimiter '/')",
                     time(() -> rawList(server)) / 1e6);
@@ -78,9 +86,7 @@ public final class S3LayerBenchmark {
                         time(() -> list(layer)) / 1e6);
             }
         } finally {
-            try (Stream<Path> files = Files.walk(dir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            deleteTree(dir);
         }
     }
 
@@ -94,8 +100,29 @@ public final class S3LayerBenchmark {
         return System.nanoTime() - start;
     }
 
-    private static void report(String what, long bytes, long nanos) {
-        System.out.printf("%-58s %8.0f ms %8.0f MiB/s%n", what, nanos / 1e6, bytes / 1048576.0 / (nanos / 1e9));
+    private static final int RUNS = 5;
+
+    /** Runs {@code work} {@link #RUNS} times: the median's throughput, and the slowest and fastest run's. */
+    private static void report(String what, long bytes, Work work) throws Exception {
+        long[] nanos = new long[RUNS];
+        for (int i = 0; i < RUNS; i++) {
+            nanos[i] = time(work);
+        }
+        java.util.Arrays.sort(nanos);
+        System.out.printf("%-58s %8.0f ms %6.0f MiB/s (%.0f-%.0f)%n", what, nanos[RUNS / 2] / 1e6,
+                mibPerSecond(bytes, nanos[RUNS / 2]), mibPerSecond(bytes, nanos[RUNS - 1]), mibPerSecond(bytes, nanos[0]));
+    }
+
+    private static double mibPerSecond(long bytes, long nanos) {
+        return bytes / 1048576.0 / (nanos / 1e9);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
     }
 
     private static void writeRandom(Path file, long size) throws IOException {
@@ -127,15 +154,25 @@ public final class S3LayerBenchmark {
         }
     }
 
-    private static void rawRanged(S3Server server, long size, int parallel) throws Exception {
-        int block = 4 << 20;
+    private static void rawRanged(S3Server server, long size, int parallel, int block) throws Exception {
         try (ExecutorService pool = Executors.newFixedThreadPool(parallel)) {
             java.util.List<java.util.concurrent.Future<?>> futures = new java.util.ArrayList<>();
             for (long offset = 0; offset < size; offset += block) {
                 long first = offset;
                 futures.add(pool.submit(() -> {
-                    server.client().getObjectAsBytes(r -> r.bucket(BUCKET).key("big/big.bin")
-                            .range("bytes=" + first + "-" + (first + block - 1)));
+                    // Into one array of the range's size, as the layer reads a block.
+                    try (InputStream in = server.client().getObject(r -> r.bucket(BUCKET).key("big/big.bin")
+                            .range("bytes=" + first + "-" + (first + block - 1)))) {
+                        byte[] bytes = new byte[block];
+                        int n = 0;
+                        while (n < block) {
+                            int r = in.read(bytes, n, block - n);
+                            if (r < 0) {
+                                break;
+                            }
+                            n += r;
+                        }
+                    }
                     return null;
                 }));
             }
