@@ -41,7 +41,7 @@ final class NodeFiles {
     private static final NewEntryAttributes EXISTING = new NewEntryAttributes(0, 0, 0);
 
     /** One node's handle; closed once it is retired and no request uses it any more. */
-    static final class Handle {
+    static final class Handle implements FileUse {
         private final OverlayFile file;
         private int users;
         private boolean retired;
@@ -51,7 +51,8 @@ final class NodeFiles {
             this.file = file;
         }
 
-        OverlayFile file() {
+        @Override
+        public OverlayFile file() {
             return file;
         }
     }

@@ -63,11 +63,13 @@ public final class Operations {
     private static final long COPY_CHUNK_LIMIT = 1L << 30;
 
     /** An open file and how the kernel does its reads and writes. */
-    private record OpenFile(OverlayFile file, BackingFiles.Grant grant) {
+    private record OpenFile(OverlayFile file, BackingFiles.Grant grant) implements FileUse {
     }
 
-    /** A file a request works on: one the kernel opened through this server, or a node's own. */
-    private record FileUse(OverlayFile file, NodeFiles.Handle nodeHandle) {
+    /** What a request on a file answers from the file; static, so that passing it allocates nothing. */
+    @FunctionalInterface
+    private interface FileRequest {
+        int answer(Request rq, Reply rp, OverlayFile file) throws IOException;
     }
 
     /** One name of a directory snapshot, encoded once. */
@@ -263,12 +265,12 @@ public final class Operations {
             case Opcode.LINK -> link(rq, rp);
             case Opcode.OPEN -> open(rq, rp);
             case Opcode.CREATE -> create(rq, rp);
-            case Opcode.READ -> read(rq, rp);
-            case Opcode.WRITE -> write(rq, rp);
+            case Opcode.READ -> onFile(rq, rp, rq.u64(Structs.ReadIn.FH), false, Operations::read);
+            case Opcode.WRITE -> onFile(rq, rp, rq.u64(Structs.WriteIn.FH), true, Operations::write);
             case Opcode.STATFS -> statfs(rq, rp);
             case Opcode.RELEASE -> release(rq, rp);
             case Opcode.FLUSH -> flush(rq, rp);
-            case Opcode.FSYNC -> fsync(rq, rp);
+            case Opcode.FSYNC -> onFile(rq, rp, rq.u64(Structs.FsyncIn.FH), false, Operations::fsync);
             case Opcode.FSYNCDIR, Opcode.SYNCFS -> syncAll(rq, rp);
             case Opcode.SETXATTR -> setxattr(rq, rp);
             case Opcode.GETXATTR -> getxattr(rq, rp);
@@ -279,8 +281,8 @@ public final class Operations {
             case Opcode.READDIRPLUS -> readdir(rq, rp, true);
             case Opcode.RELEASEDIR -> releasedir(rq, rp);
             case Opcode.ACCESS -> access(rq, rp);
-            case Opcode.LSEEK -> lseek(rq, rp);
-            case Opcode.FALLOCATE -> fallocate(rq, rp);
+            case Opcode.LSEEK -> onFile(rq, rp, rq.u64(Structs.LseekIn.FH), false, Operations::lseek);
+            case Opcode.FALLOCATE -> onFile(rq, rp, rq.u64(Structs.FallocateIn.FH), true, Operations::fallocate);
             case Opcode.COPY_FILE_RANGE -> copyFileRange(rq, rp);
             // The kernel does not wait for an answer to INTERRUPT; every request here runs to its end.
             case Opcode.INTERRUPT -> NO_REPLY;
@@ -404,7 +406,7 @@ public final class Operations {
         FileUse open = null;
         if ((valid & FATTR_FH) != 0) {
             OpenFile opened = files.get(rq.u64(Structs.SetattrIn.FH));
-            open = opened != null ? new FileUse(opened.file(), null) : path == null ? orphan(rq.nodeid()) : null;
+            open = opened != null ? opened : path == null ? orphan(rq.nodeid()) : null;
         }
         if (open == null && path == null) {
             nodes.path(rq.nodeid()); // throws: says why the node has no path
@@ -688,11 +690,10 @@ public final class Operations {
     private FileUse use(long nodeid, long fh, boolean write) throws IOException {
         OpenFile open = files.get(fh);
         if (open != null) {
-            return new FileUse(open.file(), null);
+            return open;
         }
         if (fh == 0 && kernelOpens) {
-            NodeFiles.Handle handle = nodeFiles.acquire(nodeid, write);
-            return new FileUse(handle.file(), handle);
+            return nodeFiles.acquire(nodeid, write);
         }
         throw Errno.EBADF.exception("file handle " + fh);
     }
@@ -703,20 +704,29 @@ public final class Operations {
      */
     private FileUse orphan(long nodeid) {
         if (kernelOpens) {
-            NodeFiles.Handle handle = nodeFiles.pinned(nodeid);
-            return handle == null ? null : new FileUse(handle.file(), handle);
+            return nodeFiles.pinned(nodeid);
         }
         for (OpenFile open : files.values()) {
             if (open.grant().nodeid() == nodeid) {
-                return new FileUse(open.file(), null);
+                return open;
             }
         }
         return null;
     }
 
     private void done(FileUse use) throws IOException {
-        if (use != null && use.nodeHandle() != null) {
-            nodeFiles.release(use.nodeHandle());
+        if (use instanceof NodeFiles.Handle handle) {
+            nodeFiles.release(handle);
+        }
+    }
+
+    /** Answers a request on the file of handle {@code fh} (see {@link #use}). */
+    private int onFile(Request rq, Reply rp, long fh, boolean write, FileRequest request) throws IOException {
+        FileUse use = use(rq.nodeid(), fh, write);
+        try {
+            return request.answer(rq, rp, use.file());
+        } finally {
+            done(use);
         }
     }
 
@@ -739,16 +749,7 @@ public final class Operations {
         }
     }
 
-    private int read(Request rq, Reply rp) throws IOException {
-        FileUse use = use(rq.nodeid(), rq.u64(Structs.ReadIn.FH), false);
-        try {
-            return read(rq, rp, use.file());
-        } finally {
-            done(use);
-        }
-    }
-
-    private int read(Request rq, Reply rp, OverlayFile file) throws IOException {
+    private static int read(Request rq, Reply rp, OverlayFile file) throws IOException {
         long offset = rq.u64(Structs.ReadIn.OFFSET);
         int size = (int) Math.min(Integer.toUnsignedLong(rq.u32(Structs.ReadIn.SIZE_FIELD)), rp.capacity());
         ByteBuffer buffer = rp.view(0, size);
@@ -762,16 +763,7 @@ public final class Operations {
         return rp.header(rq.unique(), 0, buffer.position());
     }
 
-    private int write(Request rq, Reply rp) throws IOException {
-        FileUse use = use(rq.nodeid(), rq.u64(Structs.WriteIn.FH), true);
-        try {
-            return write(rq, rp, use.file());
-        } finally {
-            done(use);
-        }
-    }
-
-    private int write(Request rq, Reply rp, OverlayFile file) throws IOException {
+    private static int write(Request rq, Reply rp, OverlayFile file) throws IOException {
         long offset = rq.u64(Structs.WriteIn.OFFSET);
         int size = rq.u32(Structs.WriteIn.SIZE_FIELD);
         ByteBuffer data = rq.view(Structs.WriteIn.SIZE, size);
@@ -802,14 +794,8 @@ public final class Operations {
         return rp.header(rq.unique(), 0, 0);
     }
 
-    private int fsync(Request rq, Reply rp) throws IOException {
-        boolean dataOnly = (rq.u32(Structs.FsyncIn.FSYNC_FLAGS) & Flags.FSYNC_FDATASYNC) != 0;
-        FileUse use = use(rq.nodeid(), rq.u64(Structs.FsyncIn.FH), false);
-        try {
-            use.file().force(!dataOnly);
-        } finally {
-            done(use);
-        }
+    private static int fsync(Request rq, Reply rp, OverlayFile file) throws IOException {
+        file.force((rq.u32(Structs.FsyncIn.FSYNC_FLAGS) & Flags.FSYNC_FDATASYNC) == 0);
         return rp.header(rq.unique(), 0, 0);
     }
 
@@ -818,16 +804,7 @@ public final class Operations {
         return rp.header(rq.unique(), 0, 0);
     }
 
-    private int lseek(Request rq, Reply rp) throws IOException {
-        FileUse use = use(rq.nodeid(), rq.u64(Structs.LseekIn.FH), false);
-        try {
-            return lseek(rq, rp, use.file());
-        } finally {
-            done(use);
-        }
-    }
-
-    private int lseek(Request rq, Reply rp, OverlayFile file) throws IOException {
+    private static int lseek(Request rq, Reply rp, OverlayFile file) throws IOException {
         long offset = rq.u64(Structs.LseekIn.OFFSET);
         int whence = rq.u32(Structs.LseekIn.WHENCE);
         long size = file.size();
@@ -842,16 +819,7 @@ public final class Operations {
         return rp.header(rq.unique(), 0, Structs.LseekIn.OUT_SIZE);
     }
 
-    private int fallocate(Request rq, Reply rp) throws IOException {
-        FileUse use = use(rq.nodeid(), rq.u64(Structs.FallocateIn.FH), true);
-        try {
-            return fallocate(rq, rp, use.file());
-        } finally {
-            done(use);
-        }
-    }
-
-    private int fallocate(Request rq, Reply rp, OverlayFile file) throws IOException {
+    private static int fallocate(Request rq, Reply rp, OverlayFile file) throws IOException {
         int mode = rq.u32(Structs.FallocateIn.MODE);
         if (mode != 0) {
             throw Errno.EOPNOTSUPP.exception("file handle", "fallocate mode " + mode);

@@ -84,10 +84,7 @@ class DifferentialTest {
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
     void overlay4jThroughFuseMatchesKernelOperationByOperationAndInItsUpperDir(long seed) throws IOException {
-        assumeKernelOverlay();
-        if (!Files.exists(Path.of("/dev/fuse"))) {
-            abort("DIFFERENTIAL SKIPPED: /dev/fuse is missing, so overlay4j cannot be mounted through FUSE");
-        }
+        assumeKernelOverlayAndFuse();
         new DifferentialRun(seed, ops(), KernelOverlay.KIND, Overlay4jFuseMount.KIND, dir).run();
     }
 
@@ -95,11 +92,15 @@ class DifferentialTest {
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
     void overlay4jThroughFuseWithPassthroughMatchesKernel(long seed) throws IOException {
+        assumeKernelOverlayAndFuse();
+        new DifferentialRun(seed + 7919, ops(), KernelOverlay.KIND, Overlay4jFuseMount.KIND_PASSTHROUGH, dir).run();
+    }
+
+    private static void assumeKernelOverlayAndFuse() throws IOException {
         assumeKernelOverlay();
         if (!Files.exists(Path.of("/dev/fuse"))) {
             abort("DIFFERENTIAL SKIPPED: /dev/fuse is missing, so overlay4j cannot be mounted through FUSE");
         }
-        new DifferentialRun(seed + 7919, ops(), KernelOverlay.KIND, Overlay4jFuseMount.KIND_PASSTHROUGH, dir).run();
     }
 
     private static synchronized void assumeKernelOverlay() throws IOException {

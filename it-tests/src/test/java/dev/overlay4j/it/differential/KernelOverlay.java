@@ -7,24 +7,11 @@ import java.nio.file.Path;
 /** The reference: Linux overlayfs mounted with {@code mount -t overlay}. */
 final class KernelOverlay implements OverlayUnderTest {
     /** The reference configuration: redirect_dir=on, as overlay4j's default. */
-    static final Kind KIND = kind("kernel", true);
+    static final Kind KIND = Kind.of("kernel", (layout, scratch) -> mount(layout, scratch, true));
 
     /** A deliberately different overlay (directory renames fail with EXDEV), to prove the comparison can fail. */
-    static final Kind KIND_REDIRECT_DIR_OFF = kind("kernel(redirect_dir=off)", false);
-
-    private static Kind kind(String name, boolean redirectDir) {
-        return new Kind() {
-            @Override
-            public String name() {
-                return name;
-            }
-
-            @Override
-            public OverlayUnderTest open(Layout layout, Path scratch) throws IOException {
-                return mount(layout, scratch, redirectDir);
-            }
-        };
-    }
+    static final Kind KIND_REDIRECT_DIR_OFF = Kind.of("kernel(redirect_dir=off)",
+            (layout, scratch) -> mount(layout, scratch, false));
 
     private final Path mountPoint;
     private boolean mounted = true;

@@ -12,17 +12,7 @@ import java.util.Map;
 final class Overlay4jFileSystem implements OverlayUnderTest {
     static final String SCHEME = "overlay";
 
-    static final Kind KIND = new Kind() {
-        @Override
-        public String name() {
-            return "overlay4j";
-        }
-
-        @Override
-        public OverlayUnderTest open(Layout layout, Path scratch) throws IOException {
-            return Overlay4jFileSystem.open(layout);
-        }
-    };
+    static final Kind KIND = Kind.of("overlay4j", (layout, scratch) -> Overlay4jFileSystem.open(layout));
 
     private final FileSystem fileSystem;
 

@@ -17,23 +17,9 @@ import java.nio.file.Path;
  */
 final class Overlay4jFuseMount implements OverlayUnderTest {
 
-    static final Kind KIND = kind("overlay4j(fuse)", FuseOptions.defaults());
-    static final Kind KIND_PASSTHROUGH = kind("overlay4j(fuse, passthrough=on)",
-            FuseOptions.defaults().withPassthrough(true));
-
-    private static Kind kind(String name, FuseOptions options) {
-        return new Kind() {
-            @Override
-            public String name() {
-                return name;
-            }
-
-            @Override
-            public OverlayUnderTest open(Layout layout, Path scratch) throws IOException {
-                return mount(layout, scratch, options);
-            }
-        };
-    }
+    static final Kind KIND = Kind.of("overlay4j(fuse)", (layout, scratch) -> mount(layout, scratch, FuseOptions.defaults()));
+    static final Kind KIND_PASSTHROUGH = Kind.of("overlay4j(fuse, passthrough=on)",
+            (layout, scratch) -> mount(layout, scratch, FuseOptions.defaults().withPassthrough(true)));
 
     private final Overlay overlay;
     private final FuseMount mount;

@@ -18,5 +18,26 @@ interface OverlayUnderTest extends AutoCloseable {
 
         /** @param scratch an empty directory the overlay may use (e.g. for its mount point) */
         OverlayUnderTest open(Layout layout, Path scratch) throws IOException;
+
+        /** A kind named {@code name} whose overlays {@code opener} opens. */
+        static Kind of(String name, Opener opener) {
+            return new Kind() {
+                @Override
+                public String name() {
+                    return name;
+                }
+
+                @Override
+                public OverlayUnderTest open(Layout layout, Path scratch) throws IOException {
+                    return opener.open(layout, scratch);
+                }
+            };
+        }
+    }
+
+    /** How a {@link Kind} opens its overlays. */
+    @FunctionalInterface
+    interface Opener {
+        OverlayUnderTest open(Layout layout, Path scratch) throws IOException;
     }
 }
