@@ -270,7 +270,7 @@ public final class Operations {
             case Opcode.STATFS -> statfs(rq, rp);
             case Opcode.RELEASE -> release(rq, rp);
             case Opcode.FLUSH -> flush(rq, rp);
-            case Opcode.FSYNC -> onFile(rq, rp, rq.u64(Structs.FsyncIn.FH), false, Operations::fsync);
+            case Opcode.FSYNC -> onFile(rq, rp, rq.u64(Structs.FsyncIn.FH), syncsThroughWriter(rq), Operations::fsync);
             case Opcode.FSYNCDIR, Opcode.SYNCFS -> syncAll(rq, rp);
             case Opcode.SETXATTR -> setxattr(rq, rp);
             case Opcode.GETXATTR -> getxattr(rq, rp);
@@ -792,6 +792,24 @@ public final class Operations {
         }
         done(use(rq.nodeid(), rq.u64(Structs.FlushIn.FH), false));
         return rp.header(rq.unique(), 0, 0);
+    }
+
+    /**
+     * Whether FSYNC is to go through a writing handle: under kernel opens, for a file already in
+     * the upper layer. The node's current handle may be one that only reads (its writing handle
+     * was closed as the least recently used), and forcing that does nothing, while the bytes
+     * written before are still in the upper file's page cache. A lower file has nothing to sync.
+     */
+    private boolean syncsThroughWriter(Request rq) throws IOException {
+        if (!kernelOpens || rq.u64(Structs.FsyncIn.FH) != 0 || overlay.isReadOnly()) {
+            return false;
+        }
+        FileUse current = use(rq.nodeid(), 0, false);
+        try {
+            return !current.file().isWritable() && !current.file().mayBeCopiedUp();
+        } finally {
+            done(current);
+        }
     }
 
     private static int fsync(Request rq, Reply rp, OverlayFile file) throws IOException {

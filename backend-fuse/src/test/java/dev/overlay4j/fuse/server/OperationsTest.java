@@ -17,6 +17,7 @@ import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.NewEntryAttributes;
 import dev.overlay4j.api.Overlay;
+import dev.overlay4j.api.OverlayFile;
 import dev.overlay4j.api.RenameMode;
 import dev.overlay4j.api.WritableLayer;
 import dev.overlay4j.api.XattrMode;
@@ -142,6 +143,34 @@ class OperationsTest {
         when(overlay.stat(EntryPath.of("broken"))).thenThrow(new NoClassDefFoundError("dev/overlay4j/Gone"));
         assertEquals(16, send(Opcode.LOOKUP, 1, args().string("broken")));
         assertEquals(-Errno.EIO.code(), error());
+    }
+
+    @Test
+    void underKernelOpensFsyncOfAnUpperFileSyncsItThroughAWritingHandleEvenAfterReads() throws IOException {
+        Operations kernelOpened = new Operations(overlay, new CachePolicy(1_000_000_000L, 1_000_000_000L, 0), -1,
+                false, false);
+        send(kernelOpened, Opcode.INIT, 0, args().u32(7).u32(45).u32(131072)
+                .u32((int) (Flags.NO_OPEN_SUPPORT | Flags.NO_OPENDIR_SUPPORT)).u32(0));
+        assertEquals(true, kernelOpened.kernelOpens());
+        when(overlay.stat(EntryPath.of("f"))).thenReturn(attributes(EntryType.REGULAR_FILE, 0644, 5));
+        send(kernelOpened, Opcode.LOOKUP, 1, args().string("f"));
+        long node = bodyU64(Structs.EntryOut.NODEID);
+        java.util.Set<java.nio.file.StandardOpenOption> read = java.util.EnumSet.of(java.nio.file.StandardOpenOption.READ);
+        java.util.Set<java.nio.file.StandardOpenOption> readWrite = java.util.EnumSet.of(
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+        OverlayFile reader = mock(OverlayFile.class); // an upper file: nothing to copy up
+        when(reader.read(any(), org.mockito.ArgumentMatchers.anyLong())).thenReturn(-1);
+        OverlayFile writer = mock(OverlayFile.class);
+        when(writer.isWritable()).thenReturn(true);
+        when(overlay.open(eq(EntryPath.of("f")), eq(read), any())).thenReturn(reader);
+        when(overlay.open(eq(EntryPath.of("f")), eq(readWrite), any())).thenReturn(writer);
+
+        // Data written through a handle since closed (evicted) sits in the upper file's pages:
+        // fsync of the kernel's fd must reach that file, not a read-only handle's no-op.
+        assertEquals(16, send(kernelOpened, Opcode.READ, node, args().u64(0).u64(0).u32(4096).u32(0).u64(0).u32(0).u32(0)));
+        assertEquals(16, send(kernelOpened, Opcode.FSYNC, node, args().u64(0).u32(0).u32(0)));
+        assertEquals(0, error());
+        verify(writer).force(true);
     }
 
     @Test
