@@ -3,6 +3,8 @@ package dev.overlay4j.s3;
 import dev.overlay4j.api.Errno;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -81,7 +83,7 @@ final class BlockFetcher implements AutoCloseable {
         while (index < end && isStarted(version, index)) {
             index++;
         }
-        java.util.List<CompletableFuture<byte[]>> run = new java.util.ArrayList<>();
+        List<CompletableFuture<byte[]>> run = new ArrayList<>();
         long runStart = index;
         for (; index < end; index++) {
             BlockId id = id(version, index);
@@ -114,7 +116,7 @@ final class BlockFetcher implements AutoCloseable {
     }
 
     /** Fills the run's blocks: from the disk cache while it has them, then all the rest with one GET. */
-    private void fetchRun(ObjectVersion version, long first, java.util.List<CompletableFuture<byte[]>> run) {
+    private void fetchRun(ObjectVersion version, long first, List<CompletableFuture<byte[]>> run) {
         int done = 0;
         String diskName = disk == null ? null : diskName(version);
         try {
@@ -153,7 +155,7 @@ final class BlockFetcher implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             fail(version, first, run, done, S3Errors.interrupted(version.display()));
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             fail(version, first, run, done, e);
         }
     }
@@ -165,8 +167,11 @@ final class BlockFetcher implements AutoCloseable {
         future.complete(bytes);
     }
 
-    /** As for one block: a failure is not remembered, so the next read asks S3 again. */
-    private void fail(ObjectVersion version, long first, java.util.List<CompletableFuture<byte[]>> run, int from,
+    /**
+     * Leaves the in-flight map before waking the waiters: a failure is not remembered, so the
+     * next read (even by a waiter that just saw it) asks S3 again and recovers.
+     */
+    private void fail(ObjectVersion version, long first, List<CompletableFuture<byte[]>> run, int from,
             Throwable failure) {
         for (int i = from; i < run.size(); i++) {
             inFlight.remove(id(version, first + i), run.get(i));
@@ -200,68 +205,17 @@ final class BlockFetcher implements AutoCloseable {
         if (existing != null) {
             return existing;
         }
+        List<CompletableFuture<byte[]>> run = List.of(created);
         try {
-            executor.execute(() -> {
-                byte[] bytes = null;
-                Throwable failure = null;
-                try {
-                    bytes = fetch(version, index);
-                    memory.put(id, bytes);
-                } catch (Throwable t) {
-                    failure = t;
-                }
-                // Leave the in-flight map before waking the waiters: a failure is not remembered,
-                // so the next read (even by a waiter that just saw it) asks S3 again and recovers.
-                inFlight.remove(id, created);
-                if (failure == null) {
-                    created.complete(bytes);
-                } else {
-                    created.completeExceptionally(failure);
-                }
-            });
+            executor.execute(() -> fetchRun(version, index, run));
         } catch (RejectedExecutionException e) {
-            inFlight.remove(id, created);
-            created.completeExceptionally(Errno.EBADF.exception(version.display(), "the layer is closed"));
+            fail(version, index, run, 0, Errno.EBADF.exception(version.display(), "the layer is closed"));
         }
         return created;
     }
 
     private int length(ObjectVersion version, long index) {
         return (int) Math.min(blockSize, version.size() - index * blockSize);
-    }
-
-    private byte[] fetch(ObjectVersion version, long index) throws IOException {
-        int length = length(version, index);
-        String diskName = disk == null ? null : diskName(version);
-        if (disk != null) {
-            byte[] bytes = disk.get(diskName, index, length);
-            if (bytes != null) {
-                return bytes;
-            }
-        }
-        long first = index * blockSize;
-        try {
-            parallel.acquire();
-        } catch (InterruptedException e) {
-            throw S3Errors.interrupted(version.display());
-        }
-        byte[] bytes;
-        try (ResponseInputStream<GetObjectResponse> in = client.getObject(r -> r.bucket(bucket).key(version.key())
-                .range("bytes=" + first + "-" + (first + length - 1)).ifMatch(version.etag()))) {
-            if (!version.sameEtag(in.response().eTag())) {
-                throw Errno.ESTALE.exception(version.display(), "the object changed while open (ETag "
-                        + in.response().eTag() + ", opened as " + version.etag() + ")");
-            }
-            bytes = readFully(in, length, version);
-        } catch (SdkException e) {
-            throw S3Errors.of(e, version.display(), "ranged GET");
-        } finally {
-            parallel.release();
-        }
-        if (disk != null) {
-            disk.put(diskName, index, bytes);
-        }
-        return bytes;
     }
 
     private String diskName(ObjectVersion version) {
