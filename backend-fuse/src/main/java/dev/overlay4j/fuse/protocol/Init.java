@@ -55,8 +55,6 @@ public final class Init {
         public boolean passthrough() {
             return (flags & Flags.PASSTHROUGH) != 0;
         }
-
-
     }
 
     /** {@link #negotiate(Offer, boolean, boolean)} without passthrough, opens through the server. */
@@ -69,13 +67,7 @@ public final class Init {
         return negotiate(offer, passthrough, false);
     }
 
-    /**
-     * What zero-message opens change in the answer. The kernel still runs O_TRUNC through the
-     * file system then, as a SETATTR of size 0, but only when ATOMIC_O_TRUNC is off: with it on it
-     * would take the truncation as done by an OPEN that was never sent. And as every open then
-     * keeps the cached pages, AUTO_INVAL_DATA makes the kernel drop them when a refreshed mtime
-     * or size shows the file changed through another of its names (hard links, see CachePolicy).
-     */
+    /** What the kernel offers when it can open files and directories without the server. */
     static final long KERNEL_OPENS = Flags.NO_OPEN_SUPPORT | Flags.NO_OPENDIR_SUPPORT;
 
     /**
@@ -99,6 +91,11 @@ public final class Init {
             return new Answer(MAJOR, MINOR, 0, 0, 0, 0, 0, 0, 0, 0, false);
         }
         boolean zeroMessageOpens = kernelOpens && (offer.flags() & KERNEL_OPENS) == KERNEL_OPENS;
+        // With zero-message opens the kernel still runs O_TRUNC through the file system, as a
+        // SETATTR of size 0, but only when ATOMIC_O_TRUNC is off: with it on it would take the
+        // truncation as done by an OPEN that was never sent. And as every open then keeps the
+        // cached pages, AUTO_INVAL_DATA makes the kernel drop them when a refreshed mtime or size
+        // shows the file changed through another of its names (hard links, see CachePolicy).
         long wanted = zeroMessageOpens
                 ? (WANTED & ~Flags.ATOMIC_O_TRUNC) | Flags.AUTO_INVAL_DATA
                 : WANTED | (passthrough ? Flags.PASSTHROUGH : 0);

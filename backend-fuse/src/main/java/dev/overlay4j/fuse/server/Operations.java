@@ -316,7 +316,6 @@ public final class Operations {
 
     private int lookup(Request rq, Reply rp) throws IOException {
         String name = name(rq, 0);
-
         EntryPath path = nodes.path(rq.nodeid()).resolve(name);
         EntryAttributes attributes;
         try {

@@ -47,6 +47,17 @@ class NodeFilesTest {
         return file;
     }
 
+    /** Reads {@code count} lower files f0, f1, ... once each; their files in that order. */
+    private List<OverlayFile> readOnce(int count) throws IOException {
+        List<OverlayFile> opened = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            long node = file("f" + i);
+            opened.add(opens("f" + i, READ, false, true));
+            files.release(files.acquire(node, false));
+        }
+        return opened;
+    }
+
     @Test
     void oneReadHandlePerNodeServesEveryRequestUntilTheNodeIsForgotten() throws IOException {
         long node = file("f");
@@ -79,15 +90,10 @@ class NodeFilesTest {
 
     @Test
     void beyondTheLimitTheLeastRecentlyUsedHandlesCloseButNotOnesInUse() throws IOException {
-        List<OverlayFile> opened = new ArrayList<>();
         long busy = file("busy");
         OverlayFile busyFile = opens("busy", READ, false, true);
         NodeFiles.Handle inUse = files.acquire(busy, false);
-        for (int i = 0; i < NodeFiles.LIMIT + 10; i++) {
-            long node = file("f" + i);
-            opened.add(opens("f" + i, READ, false, true));
-            files.release(files.acquire(node, false));
-        }
+        List<OverlayFile> opened = readOnce(NodeFiles.LIMIT + 10);
         assertEquals(NodeFiles.LIMIT, files.size());
         for (int i = 0; i < 10; i++) {
             verify(opened.get(i), times(1)).close();
@@ -106,11 +112,7 @@ class NodeFilesTest {
         files.pin(node, EntryPath.of("tmp"));
         verify(upperRead, times(1)).close(); // an upper file is kept open for writing instead
         nodes.removed(NodeTable.ROOT_ID, "tmp");
-        for (int i = 0; i < NodeFiles.LIMIT + 1; i++) {
-            long other = file("f" + i);
-            opens("f" + i, READ, false, true);
-            files.release(files.acquire(other, false));
-        }
+        readOnce(NodeFiles.LIMIT + 1);
         NodeFiles.Handle orphan = files.pinned(node);
         assertSame(upperWrite, orphan.file());
         files.release(orphan);
