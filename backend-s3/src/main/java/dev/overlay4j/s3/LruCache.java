@@ -12,6 +12,10 @@ final class LruCache<K, V> {
     private final LinkedHashMap<K, V> map = new LinkedHashMap<>(64, 0.75f, true);
     private long weight;
 
+    long capacity() {
+        return capacity;
+    }
+
     LruCache(long capacity, ToLongFunction<V> weigher) {
         this.capacity = capacity;
         this.weigher = weigher;

@@ -8,21 +8,23 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An open S3 file: one pinned object version read in blocks. A reader that goes on where it
- * stopped is sequential, and gets the next {@code readahead} blocks fetched ahead, in runs of
- * several blocks per GET, the runs in parallel.
+ * stopped is sequential, and gets the next {@code readahead} blocks fetched ahead by one GET
+ * that streams on as the reader advances.
  */
 final class S3Content implements ReadableContent {
 
     private final ObjectVersion version;
     private final BlockFetcher fetcher;
     private final int readahead;
+    private final BlockFetcher.Readahead ahead;
     private final AtomicLong sequentialEnd = new AtomicLong(0);
     private volatile boolean closed;
 
     S3Content(ObjectVersion version, BlockFetcher fetcher, int readahead) {
         this.version = version;
         this.fetcher = fetcher;
-        this.readahead = readahead;
+        this.readahead = fetcher.readaheadBlocks(readahead);
+        this.ahead = this.readahead > 0 ? fetcher.readahead(version) : null;
     }
 
     @Override
@@ -47,15 +49,12 @@ final class S3Content implements ReadableContent {
         int blockSize = fetcher.blockSize();
         long first = position / blockSize;
         long last = (end - 1) / blockSize;
+        if (position == sequentialEnd.getAndSet(end) && ahead != null) {
+            // The blocks read now are claimed too, so that a reader's first read starts the stream.
+            ahead.extend(first, last + 1 + readahead);
+        }
         for (long i = first; i <= last; i++) {
             fetcher.start(version, i);
-        }
-        if (position == sequentialEnd.getAndSet(end) && readahead > 0) {
-            // The readahead window in runs aligned to the run size, each fetched with one GET.
-            int run = fetcher.runBlocks();
-            for (long r = (last + 1) / run * run; r <= last + readahead; r += run) {
-                fetcher.startRun(version, r, run);
-            }
         }
         int copied = 0;
         for (long i = first; i <= last; i++) {
@@ -78,5 +77,8 @@ final class S3Content implements ReadableContent {
     @Override
     public void close() {
         closed = true;
+        if (ahead != null) {
+            ahead.close();
+        }
     }
 }

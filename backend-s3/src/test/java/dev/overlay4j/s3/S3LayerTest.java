@@ -224,6 +224,39 @@ class S3LayerTest {
         }
     }
 
+    /** The GETs of {@code key} in this test's bucket, as their ranges. */
+    private java.util.List<String> getsOf(String key) {
+        String prefix = bucket + "/" + key + " ";
+        return server.gets().stream().filter(g -> g.startsWith(prefix)).map(g -> g.substring(prefix.length())).toList();
+    }
+
+    @Test
+    void aSequentialReaderIsServedByOneGetThatStreamsAhead() throws IOException {
+        byte[] body = randomBytes(10 * 4096 + 17, 7);
+        server.put(bucket, "l/f", body, Map.of());
+        try (Layer layer = open("l/", "blockSize=4096", "readahead=3");
+             ReadableContent content = layer.openRead(EntryPath.of("f"))) {
+            for (int position = 0; position < body.length; position += 1000) {
+                assertArrayEquals(java.util.Arrays.copyOfRange(body, position, Math.min(body.length, position + 1000)),
+                        read(content, position, 1000), "at " + position);
+            }
+        }
+        assertEquals(java.util.List.of("bytes=0-" + (body.length - 1)), getsOf("l/f"));
+    }
+
+    @Test
+    void aReaderThatJumpsGetsOneBlockThenANewStreamWhereItGoesOn() throws IOException {
+        byte[] body = randomBytes(16 * 4096, 8);
+        server.put(bucket, "l/f", body, Map.of());
+        try (Layer layer = open("l/", "blockSize=4096", "readahead=2");
+             ReadableContent content = layer.openRead(EntryPath.of("f"))) {
+            assertArrayEquals(java.util.Arrays.copyOf(body, 8192), read(content, 0, 8192));
+            assertArrayEquals(java.util.Arrays.copyOfRange(body, 10 * 4096, 11 * 4096), read(content, 10 * 4096, 4096));
+            assertArrayEquals(java.util.Arrays.copyOfRange(body, 11 * 4096, 16 * 4096), read(content, 11 * 4096, 5 * 4096));
+        }
+        assertEquals(java.util.List.of("bytes=0-65535", "bytes=40960-45055", "bytes=45056-65535"), getsOf("l/f"));
+    }
+
     @Test
     void anObjectReplacedWhileOpenFailsWithEstale() throws IOException {
         server.put(bucket, "l/f", randomBytes(3 * 4096, 2), Map.of());
@@ -389,6 +422,31 @@ class S3LayerTest {
             assertEquals(Errno.EIO, Errno.of(e));
             assertTrue(tookMillis < 8000, "EIO after " + tookMillis + " ms");
             assertArrayEquals(java.util.Arrays.copyOfRange(body, 4096, 8192), read(content, 4096, 4096));
+        }
+    }
+
+    @Test
+    void aReadaheadStreamCutOffByAHangingServerGivesEioWithinTheBoundAndReadingRecovers() throws Exception {
+        byte[] body = randomBytes(64 * 4096, 9);
+        server.put(bucket, "l/f", body, Map.of());
+        try (FreezableProxy proxy = new FreezableProxy(server.endpoint().getPort());
+             Layer layer = Layers.openLower("s3://" + bucket + "/l/?endpoint=http%3A%2F%2F127.0.0.1%3A" + proxy.port()
+                     + "&blockSize=4096&readahead=2&timeout=3s&attempts=3", LayerOptions.DEFAULTS);
+             ReadableContent content = layer.openRead(EntryPath.of("f"))) {
+            assertArrayEquals(java.util.Arrays.copyOf(body, 4096), read(content, 0, 4096));
+            proxy.freeze(true);
+            long started = System.nanoTime();
+            // Blocks 1 and 2 were fetched ahead; the stream stops short of the next ones.
+            IOException e = assertThrows(IOException.class, () -> {
+                for (int block = 1; block < 64; block++) {
+                    read(content, block * 4096L, 4096);
+                }
+            });
+            long tookMillis = (System.nanoTime() - started) / 1_000_000;
+            proxy.freeze(false);
+            assertEquals(Errno.EIO, Errno.of(e));
+            assertTrue(tookMillis < 8000, "EIO after " + tookMillis + " ms");
+            assertArrayEquals(body, read(content, 0, body.length));
         }
     }
 

@@ -1,11 +1,15 @@
 package dev.overlay4j.s3;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.gaul.s3proxy.BlobStores;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
@@ -15,6 +19,7 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 
 /**
  * A real S3 server in this process (s3proxy), on a fixed port across {@link #stop()} and
@@ -36,9 +41,31 @@ final class S3Server implements AutoCloseable {
     private int port;
     private S3Client client;
 
+    private final List<String> gets = new CopyOnWriteArrayList<>();
+
     private S3Server(BlobStore store) throws Exception {
-        this.store = store;
+        this.store = recordingGets(store);
         startProxy(0);
+    }
+
+    /** The store, noting the range of every GET it serves ("all" for a whole object). */
+    private BlobStore recordingGets(BlobStore real) {
+        return (BlobStore) Proxy.newProxyInstance(BlobStore.class.getClassLoader(), new Class<?>[] {BlobStore.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("getBlob") && args != null && args[0] instanceof GetObjectRequest get) {
+                        gets.add(get.bucket() + "/" + get.key() + " " + (get.range() == null ? "all" : get.range()));
+                    }
+                    try {
+                        return method.invoke(real, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    /** The GETs served so far, as "BUCKET/KEY RANGE", oldest first. */
+    List<String> gets() {
+        return List.copyOf(gets);
     }
 
     /** A server keeping objects in memory. */
