@@ -3,6 +3,7 @@ package dev.overlay4j.s3;
 import dev.overlay4j.api.Errno;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -173,7 +174,8 @@ final class BlockFetcher implements AutoCloseable {
             long index = claimedEnd >= from && claimedEnd <= end ? claimedEnd : from;
             for (; index < end; index++) {
                 BlockId id = id(version, index);
-                if (memory.get(id) != null) {
+                if (memory.get(id) != null || onDisk(version, index)) {
+                    // Read where it is: a cached block in the way only costs the GET a restart.
                     continue;
                 }
                 CompletableFuture<byte[]> created = new CompletableFuture<>();
@@ -315,6 +317,29 @@ final class BlockFetcher implements AutoCloseable {
         } catch (ExecutionException e) {
             throw unwrap(e.getCause(), version);
         }
+    }
+
+    /**
+     * Puts {@code length} bytes of block {@code index} from {@code offset} on into {@code dst},
+     * from memory or straight from the disk cache's file (so that a warm re-read copies the bytes
+     * once, not three times); false, leaving {@code dst} as it was, when neither has the block.
+     */
+    boolean readCached(ObjectVersion version, long index, int offset, int length, ByteBuffer dst) {
+        byte[] bytes = memory.get(id(version, index));
+        if (bytes != null) {
+            dst.put(bytes, offset, length);
+            return true;
+        }
+        if (disk == null || !disk.read(diskName(version), index, length(version, index), offset,
+                dst.slice(dst.position(), length))) {
+            return false;
+        }
+        dst.position(dst.position() + length);
+        return true;
+    }
+
+    private boolean onDisk(ObjectVersion version, long index) {
+        return disk != null && disk.contains(diskName(version), index, length(version, index));
     }
 
     /** Starts fetching the block unless it is cached or on its way. */

@@ -2,6 +2,8 @@ package dev.overlay4j.s3;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
@@ -9,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
@@ -66,6 +69,50 @@ final class DiskBlockCache {
         } catch (IOException e) {
             LOG.log(Level.WARNING, "cannot read cached block " + file + ": " + e);
             return null;
+        }
+    }
+
+    /** Whether the block is cached whole. */
+    boolean contains(String version, long index, int expectedLength) {
+        try {
+            return Files.size(file(version, index)) == expectedLength;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Reads the block's bytes from {@code offset} on into what {@code dst} has room for, straight
+     * from the cached file; false when it is not cached (or was evicted meanwhile, or is damaged).
+     * Recency is touched at most once a minute, to spare a sequential reader a write per read.
+     */
+    boolean read(String version, long index, int expectedLength, int offset, ByteBuffer dst) {
+        Path file = file(version, index);
+        try {
+            BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+            if (attributes.size() != expectedLength) {
+                Files.deleteIfExists(file);
+                return false;
+            }
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+                for (long position = offset; dst.hasRemaining(); ) {
+                    int n = channel.read(dst, position);
+                    if (n < 0) {
+                        return false;
+                    }
+                    position += n;
+                }
+            }
+            long now = System.currentTimeMillis();
+            if (attributes.lastModifiedTime().toMillis() < now - 60_000) {
+                Files.setLastModifiedTime(file, FileTime.fromMillis(now));
+            }
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot read cached block " + file + ": " + e);
+            return false;
         }
     }
 

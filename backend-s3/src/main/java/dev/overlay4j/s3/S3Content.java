@@ -53,17 +53,21 @@ final class S3Content implements ReadableContent {
             // The blocks read now are claimed too, so that a reader's first read starts the stream.
             ahead.extend(first, last + 1 + readahead);
         }
-        for (long i = first; i <= last; i++) {
-            fetcher.start(version, i);
+        if (last > first) {
+            // A read of several blocks fetches them in parallel.
+            for (long i = first; i <= last; i++) {
+                fetcher.start(version, i);
+            }
         }
         int copied = 0;
         for (long i = first; i <= last; i++) {
-            byte[] block = fetcher.block(version, i);
             long blockStart = i * blockSize;
             int from = (int) Math.max(0, position - blockStart);
-            int to = (int) Math.min(block.length, end - blockStart);
-            dst.put(block, from, to - from);
-            copied += to - from;
+            int length = (int) (Math.min(blockStart + blockSize, end) - blockStart) - from;
+            if (!fetcher.readCached(version, i, from, length, dst)) {
+                dst.put(fetcher.block(version, i), from, length);
+            }
+            copied += length;
         }
         return copied;
     }

@@ -26,8 +26,9 @@ import software.amazon.awssdk.services.s3.S3Client;
  * <li>{@code refresh} (0: never) how often the directories the layer holds listings of are
  *     listed again in the background, so that changes made to the bucket by others are seen and
  *     reported to the overlay's listeners (a FUSE mount then drops what the kernel cached)</li>
- * <li>{@code blockSize} (4M) bytes per ranged GET; {@code readahead} (6) blocks fetched ahead
- *     of a sequential reader; {@code memoryCache} (64M)</li>
+ * <li>{@code blockSize} (4M) the unit of fetching and caching; {@code readahead} (6) blocks a
+ *     sequential reader's GET streams ahead of it (at most half the memory cache);
+ *     {@code memoryCache} (64M)</li>
  * <li>{@code cacheDir} an on-disk block cache shared by layers and processes, {@code cacheSize} (1G)</li>
  * <li>{@code metadata} (true) read s3fs metadata with a HEAD per object; false treats every
  *     object as a 0644 file of this process's user, with no HEADs at all</li>

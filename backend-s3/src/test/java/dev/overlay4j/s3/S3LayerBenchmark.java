@@ -41,7 +41,6 @@ public final class S3LayerBenchmark {
             Path local = dir.resolve("big.bin");
             writeRandom(local, (long) mib << 20);
             server.client().putObject(r -> r.bucket(BUCKET).key("big/big.bin"), RequestBody.fromFile(local));
-            Files.delete(local);
             putMany(server);
 
             long size = (long) mib << 20;
@@ -69,11 +68,19 @@ public final class S3LayerBenchmark {
                 return layerRead(server, cached, 1 << 20);
             });
             report("layer warm re-read from the disk cache (new layer)", size, () -> layerRead(server, cached, 1 << 20));
+            report("local file in the page cache, for comparison", size, () -> time(() -> readLocal(local, 1 << 20)));
+            Files.delete(local);
             try (Layer layer = open(server, "blockSize=4M&memoryCache=1G")) {
                 readAll(layer, 1 << 20);
                 report("layer warm re-read from memory (same layer)", size, () -> time(() -> readAll(layer, 1 << 20)));
             }
 
+            System.out.printf("%-58s %8.0f ms%n", "opening a layer and a stat (not in the figures above)",
+                    time(() -> {
+                        try (Layer layer = open(server, "")) {
+                            layer.stat(EntryPath.of("big/big.bin")).orElseThrow();
+                        }
+                    }) / 1e6);
             System.out.printf("%-58s %8.0f ms%n", "raw ListObjectsV2 of " + KEYS + " keys (delimiter '/')",
                     time(() -> rawList(server)) / 1e6);
             System.out.printf("%-58s %8.0f ms%n", "layer list, metadata=false (no HEADs)",
@@ -216,6 +223,17 @@ public final class S3LayerBenchmark {
             long position = 0;
             int n;
             while ((n = content.read(buffer.clear(), position)) >= 0) {
+                position += n;
+            }
+        }
+    }
+
+    private static void readLocal(Path file, int readSize) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocateDirect(readSize);
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file)) {
+            long position = 0;
+            int n;
+            while ((n = channel.read(buffer.clear(), position)) >= 0) {
                 position += n;
             }
         }

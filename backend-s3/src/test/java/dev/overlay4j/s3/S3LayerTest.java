@@ -427,25 +427,28 @@ class S3LayerTest {
 
     @Test
     void aReadaheadStreamCutOffByAHangingServerGivesEioWithinTheBoundAndReadingRecovers() throws Exception {
-        byte[] body = randomBytes(64 * 4096, 9);
+        // Larger than what the sockets between here and the server buffer, so the stream must stall.
+        int blockSize = 1 << 20;
+        byte[] body = randomBytes(64 * blockSize, 9);
         server.put(bucket, "l/f", body, Map.of());
         try (FreezableProxy proxy = new FreezableProxy(server.endpoint().getPort());
              Layer layer = Layers.openLower("s3://" + bucket + "/l/?endpoint=http%3A%2F%2F127.0.0.1%3A" + proxy.port()
-                     + "&blockSize=4096&readahead=2&timeout=3s&attempts=3", LayerOptions.DEFAULTS);
+                     + "&blockSize=1M&readahead=2&timeout=3s&attempts=3", LayerOptions.DEFAULTS);
              ReadableContent content = layer.openRead(EntryPath.of("f"))) {
-            assertArrayEquals(java.util.Arrays.copyOf(body, 4096), read(content, 0, 4096));
+            assertArrayEquals(java.util.Arrays.copyOf(body, blockSize), read(content, 0, blockSize));
             proxy.freeze(true);
             long started = System.nanoTime();
-            // Blocks 1 and 2 were fetched ahead; the stream stops short of the next ones.
+            int[] readBlocks = {1};
             IOException e = assertThrows(IOException.class, () -> {
-                for (int block = 1; block < 64; block++) {
-                    read(content, block * 4096L, 4096);
+                for (; readBlocks[0] < 64; readBlocks[0]++) {
+                    read(content, (long) readBlocks[0] * blockSize, blockSize);
                 }
             });
             long tookMillis = (System.nanoTime() - started) / 1_000_000;
             proxy.freeze(false);
             assertEquals(Errno.EIO, Errno.of(e));
             assertTrue(tookMillis < 8000, "EIO after " + tookMillis + " ms");
+            assertTrue(readBlocks[0] < 40, "the stream stalled only at block " + readBlocks[0]);
             assertArrayEquals(body, read(content, 0, body.length));
         }
     }
