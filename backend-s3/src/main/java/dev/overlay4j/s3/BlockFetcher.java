@@ -133,15 +133,20 @@ final class BlockFetcher implements AutoCloseable {
         return new Readahead(version);
     }
 
-    /** How long a readahead GET is kept open for a reader that has stopped asking for more. */
-    private static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /**
+     * How long a readahead GET is kept open for a reader that has stopped asking for more: long
+     * enough for a reader's pauses between reads, short enough that readers of the first bytes
+     * of many files do not hold a connection and a thread each for long.
+     */
+    private static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     /**
      * The blocks ahead of one sequential reader. They are claimed as the reader advances, so that
      * the reader's own requests wait for them instead of fetching them again, and filled in order
      * by one GET that runs to the end of the object. Once every claimed block is filled the GET
      * waits (TCP holds the server back) for the reader to claim more; after {@link #IDLE_NANOS}
-     * without, it is dropped, and a later claim starts another where the reader is.
+     * without, or once the last block is claimed and filled, it is dropped, and a later claim
+     * starts another where the reader is.
      */
     final class Readahead implements AutoCloseable {
 
@@ -263,7 +268,7 @@ final class BlockFetcher implements AutoCloseable {
             long deadline = System.nanoTime() + IDLE_NANOS;
             while (claims.isEmpty()) {
                 long left = deadline - System.nanoTime();
-                if (closed || left <= 0) {
+                if (closed || left <= 0 || claimedEnd >= blocks) {
                     running = false;
                     return null;
                 }

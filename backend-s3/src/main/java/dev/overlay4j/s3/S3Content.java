@@ -8,8 +8,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An open S3 file: one pinned object version read in blocks. A reader that goes on where it
- * stopped is sequential, and gets the next {@code readahead} blocks fetched ahead by one GET
- * that streams on as the reader advances.
+ * stopped is sequential, and gets up to {@code readahead} blocks fetched ahead by one GET that
+ * streams on as the reader advances.
  */
 final class S3Content implements ReadableContent {
 
@@ -18,6 +18,8 @@ final class S3Content implements ReadableContent {
     private final int readahead;
     private final BlockFetcher.Readahead ahead;
     private final AtomicLong sequentialEnd = new AtomicLong(0);
+    /** Where the reads that went on from each other began; a heuristic, so races only blur it. */
+    private volatile long streakStart;
     private volatile boolean closed;
 
     S3Content(ObjectVersion version, BlockFetcher fetcher, int readahead) {
@@ -49,9 +51,14 @@ final class S3Content implements ReadableContent {
         int blockSize = fetcher.blockSize();
         long first = position / blockSize;
         long last = (end - 1) / blockSize;
-        if (position == sequentialEnd.getAndSet(end) && ahead != null) {
-            // The blocks read now are claimed too, so that a reader's first read starts the stream.
-            ahead.extend(first, last + 1 + readahead);
+        if (position != sequentialEnd.getAndSet(end)) {
+            streakStart = position;
+        } else if (ahead != null) {
+            // Twice as far ahead as the reader has come in order, as the kernel's readahead
+            // grows: a reader of a file's first bytes does not pull in the next 24 MiB. The
+            // blocks read now are claimed too, so that a reader's first read starts the stream.
+            long aheadBlocks = Math.min(readahead, ((position - streakStart) * 2 + blockSize - 1) / blockSize);
+            ahead.extend(first, last + 1 + aheadBlocks);
         }
         if (last > first) {
             // A read of several blocks fetches them in parallel.

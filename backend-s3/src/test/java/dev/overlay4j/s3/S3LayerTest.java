@@ -245,6 +245,21 @@ class S3LayerTest {
     }
 
     @Test
+    void aReaderOfAFilesFirstBytesFetchesOnlyTheirBlock(@TempDir Path cacheDir) throws Exception {
+        byte[] body = randomBytes(64 * 4096, 10);
+        server.put(bucket, "l/f", body, Map.of());
+        try (Layer layer = open("l/", "blockSize=4096", "readahead=6", "cacheDir=" + cacheDir);
+             ReadableContent content = layer.openRead(EntryPath.of("f"))) {
+            assertArrayEquals(java.util.Arrays.copyOf(body, 1000), read(content, 0, 1000));
+            Thread.sleep(300);
+            // Every fetched block lands in the disk cache; a readahead of 6 from the start would show 7.
+            try (Stream<Path> files = java.nio.file.Files.walk(cacheDir)) {
+                assertEquals(1, files.filter(f -> f.toString().endsWith(".blk")).count());
+            }
+        }
+    }
+
+    @Test
     void aReaderThatJumpsGetsOneBlockThenANewStreamWhereItGoesOn() throws IOException {
         byte[] body = randomBytes(16 * 4096, 8);
         server.put(bucket, "l/f", body, Map.of());
