@@ -51,25 +51,8 @@ final class DiskBlockCache {
 
     /** The block's bytes, or null when it is not cached (or was evicted meanwhile, or is damaged). */
     byte[] get(String version, long index, int expectedLength) {
-        Path file = file(version, index);
-        try {
-            byte[] bytes = Files.readAllBytes(file);
-            if (bytes.length != expectedLength) {
-                Files.deleteIfExists(file);
-                return null;
-            }
-            try {
-                Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis()));
-            } catch (NoSuchFileException ignored) {
-                // Evicted by someone else after we read it: the bytes we hold are still right.
-            }
-            return bytes;
-        } catch (NoSuchFileException e) {
-            return null;
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot read cached block " + file + ": " + e);
-            return null;
-        }
+        byte[] bytes = new byte[expectedLength];
+        return read(version, index, expectedLength, 0, ByteBuffer.wrap(bytes)) ? bytes : null;
     }
 
     /** Whether the block is cached whole. */
@@ -84,7 +67,8 @@ final class DiskBlockCache {
     /**
      * Reads the block's bytes from {@code offset} on into what {@code dst} has room for, straight
      * from the cached file; false when it is not cached (or was evicted meanwhile, or is damaged).
-     * Recency is touched at most once a minute, to spare a sequential reader a write per read.
+     * Recency is touched by a read from the block's start, else at most once a minute: a
+     * sequential reader then touches each block once, not at each of its reads.
      */
     boolean read(String version, long index, int expectedLength, int offset, ByteBuffer dst) {
         Path file = file(version, index);
@@ -104,7 +88,7 @@ final class DiskBlockCache {
                 }
             }
             long now = System.currentTimeMillis();
-            if (attributes.lastModifiedTime().toMillis() < now - 60_000) {
+            if (offset == 0 || attributes.lastModifiedTime().toMillis() < now - 60_000) {
                 Files.setLastModifiedTime(file, FileTime.fromMillis(now));
             }
             return true;
