@@ -51,8 +51,22 @@ final class DiskBlockCache {
 
     /** The block's bytes, or null when it is not cached (or was evicted meanwhile, or is damaged). */
     byte[] get(String version, long index, int expectedLength) {
-        byte[] bytes = new byte[expectedLength];
-        return read(version, index, expectedLength, 0, ByteBuffer.wrap(bytes)) ? bytes : null;
+        FileChannel channel = open(version, index, expectedLength);
+        if (channel == null) {
+            return null;
+        }
+        try (channel) {
+            ByteBuffer bytes = ByteBuffer.allocate(expectedLength);
+            while (bytes.hasRemaining()) {
+                if (channel.read(bytes, bytes.position()) < 0) {
+                    return null;
+                }
+            }
+            return bytes.array();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot read cached block " + file(version, index) + ": " + e);
+            return null;
+        }
     }
 
     /** Whether the block is cached whole. */
@@ -65,38 +79,38 @@ final class DiskBlockCache {
     }
 
     /**
-     * Reads the block's bytes from {@code offset} on into what {@code dst} has room for, straight
-     * from the cached file; false when it is not cached (or was evicted meanwhile, or is damaged).
-     * Recency is touched by a read from the block's start, else at most once a minute: a
-     * sequential reader then touches each block once, not at each of its reads.
+     * The cached block's file, open for reading and marked as just used; null when it is not
+     * cached (or is damaged). Its bytes stay readable if the block is evicted meanwhile: blocks
+     * are never rewritten in place.
      */
-    boolean read(String version, long index, int expectedLength, int offset, ByteBuffer dst) {
+    FileChannel open(String version, long index, int expectedLength) {
         Path file = file(version, index);
+        FileChannel channel = null;
         try {
-            BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
-            if (attributes.size() != expectedLength) {
+            channel = FileChannel.open(file, StandardOpenOption.READ);
+            if (channel.size() != expectedLength) {
+                channel.close();
                 Files.deleteIfExists(file);
-                return false;
+                return null;
             }
-            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-                for (long position = offset; dst.hasRemaining(); ) {
-                    int n = channel.read(dst, position);
-                    if (n < 0) {
-                        return false;
-                    }
-                    position += n;
-                }
+            try {
+                Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis()));
+            } catch (NoSuchFileException ignored) {
+                // Evicted by someone else since we opened it: the open file still reads right.
             }
-            long now = System.currentTimeMillis();
-            if (offset == 0 || attributes.lastModifiedTime().toMillis() < now - 60_000) {
-                Files.setLastModifiedTime(file, FileTime.fromMillis(now));
-            }
-            return true;
+            return channel;
         } catch (NoSuchFileException e) {
-            return false;
+            return null;
         } catch (IOException e) {
             LOG.log(Level.WARNING, "cannot read cached block " + file + ": " + e);
-            return false;
+            if (channel != null) {
+                try {
+                    channel.close();
+                } catch (IOException ignored) {
+                    // Nothing more to undo.
+                }
+            }
+            return null;
         }
     }
 

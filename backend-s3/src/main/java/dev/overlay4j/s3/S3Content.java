@@ -17,6 +17,7 @@ final class S3Content implements ReadableContent {
     private final BlockFetcher fetcher;
     private final int readahead;
     private final BlockFetcher.Readahead ahead;
+    private final BlockFetcher.DiskCursor diskCursor;
     private final AtomicLong sequentialEnd = new AtomicLong(0);
     /** Where the reads that went on from each other began; a heuristic, so races only blur it. */
     private volatile long streakStart;
@@ -27,6 +28,7 @@ final class S3Content implements ReadableContent {
         this.fetcher = fetcher;
         this.readahead = fetcher.readaheadBlocks(readahead);
         this.ahead = this.readahead > 0 ? fetcher.readahead(version) : null;
+        this.diskCursor = fetcher.diskCursor(version);
     }
 
     @Override
@@ -71,7 +73,7 @@ final class S3Content implements ReadableContent {
             long blockStart = i * blockSize;
             int from = (int) Math.max(0, position - blockStart);
             int length = (int) (Math.min(blockStart + blockSize, end) - blockStart) - from;
-            if (!fetcher.readCached(version, i, from, length, dst)) {
+            if (!fetcher.readCached(version, i, from, length, dst, diskCursor)) {
                 dst.put(fetcher.block(version, i), from, length);
             }
             copied += length;
@@ -90,6 +92,9 @@ final class S3Content implements ReadableContent {
         closed = true;
         if (ahead != null) {
             ahead.close();
+        }
+        if (diskCursor != null) {
+            diskCursor.close();
         }
     }
 }

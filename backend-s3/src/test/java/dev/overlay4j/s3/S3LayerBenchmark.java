@@ -68,6 +68,8 @@ public final class S3LayerBenchmark {
                 return layerRead(server, cached, 1 << 20);
             });
             report("layer warm re-read from the disk cache (new layer)", size, () -> layerRead(server, cached, 1 << 20));
+            report("layer warm re-read from the disk cache, 128 KiB reads", size,
+                    () -> layerRead(server, cached, 128 << 10));
             report("local file in the page cache, for comparison", size, () -> time(() -> readLocal(local, 1 << 20)));
             Files.delete(local);
             try (Layer layer = open(server, "blockSize=4M&memoryCache=1G")) {

@@ -393,6 +393,12 @@ class S3LayerTest {
             server.stop();
             try {
                 assertArrayEquals(body, read(content, 0, body.length));
+                // In small reads, as FUSE reads: each block's file is opened once and read on.
+                for (int position = 0; position < body.length; position += 1000) {
+                    int length = Math.min(1000, body.length - position);
+                    assertArrayEquals(java.util.Arrays.copyOfRange(body, position, position + length),
+                            read(content, position, length), "at " + position);
+                }
             } finally {
                 server.restart();
             }
