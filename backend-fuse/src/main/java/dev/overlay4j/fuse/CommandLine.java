@@ -36,7 +36,9 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
                    itself when allowed, except lower files read in a writable overlay; all: those too,
                    but writing such a file while it is open for reading then fails with EBUSY),
                  entry_timeout=S, attr_timeout=S, negative_timeout=S (kernel cache seconds, default 86400),
-                 suid, nosuid, dev, nodev, exec, noexec, atime, noatime, diratime, nodiratime
+                 suid, nosuid, dev, nodev, exec, noexec, atime, noatime, diratime, nodiratime,
+                 log=FILE (append the server's messages to FILE; a server in the background
+                   otherwise has nowhere to write them)
               -h, --help      show this help
               -V, --version   show the version
             """;
@@ -93,6 +95,12 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
         return new CommandLine(false, false, foreground, String.join(",", options), positional.getLast());
     }
 
+    /** The file named by option {@code log=}, or null. */
+    static java.nio.file.Path logFile(OverlayConfig config) {
+        String value = config.frontendOptions().get("log");
+        return value == null ? null : java.nio.file.Path.of(value("log", value)).toAbsolutePath().normalize();
+    }
+
     /**
      * The FUSE settings from the options the overlay does not interpret.
      *
@@ -109,6 +117,7 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
             String value = option.getValue();
             switch (key) {
                 case "fsname" -> fuse = fuse.withFsName(value(key, value).replace(",", "_"));
+                case "log" -> value(key, value); // for the launcher: see logFile
                 case "threads" -> {
                     int threads;
                     try {

@@ -6,6 +6,7 @@ import dev.overlay4j.api.spi.Command;
 import dev.overlay4j.fuse.kernel.Syscalls;
 import java.io.BufferedReader;
 import java.io.File;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -74,10 +75,18 @@ public final class Main {
             return fail(daemonChild ? out : err, daemonChild, e.getMessage(), EXIT_FAILURE);
         }
         if (!prepared.line().foreground()) {
-            return runInBackground(args, err);
+            return runInBackground(args, err, prepared.log());
         }
         if (daemonChild) {
             detachFromTerminal();
+        } else if (prepared.log() != null) {
+            // Before anything logs: java.util.logging's console handler keeps the stream it first saw.
+            try {
+                System.setErr(new PrintStream(new FileOutputStream(prepared.log().toFile(), true), true,
+                        StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                return fail(err, false, "cannot write the log file " + prepared.log() + ": " + e.getMessage(), EXIT_FAILURE);
+            }
         }
         return serve(prepared, daemonChild ? out : null, daemonChild ? out : err);
     }
@@ -98,7 +107,7 @@ public final class Main {
         return commands().stream().filter(c -> c.name().equals(word)).findFirst();
     }
 
-    private record Prepared(CommandLine line, OverlayConfig config, FuseOptions fuse, Path mountpoint) {
+    private record Prepared(CommandLine line, OverlayConfig config, FuseOptions fuse, Path mountpoint, Path log) {
     }
 
     /** Every check that can fail before anything is opened or mounted. */
@@ -121,7 +130,15 @@ public final class Main {
             throw new IOException("/dev/fuse is missing: load the fuse kernel module (modprobe fuse), "
                     + "or in a container pass --device /dev/fuse");
         }
-        return new Prepared(line, config, fuse, mountpoint);
+        Path log = CommandLine.logFile(config);
+        if (log != null) {
+            try (FileOutputStream opened = new FileOutputStream(log.toFile(), true)) {
+                // Only to know now, not after detaching, that the log can be written.
+            } catch (IOException e) {
+                throw new IOException("cannot write the log file " + log + ": " + e.getMessage(), e);
+            }
+        }
+        return new Prepared(line, config, fuse, mountpoint, log);
     }
 
     /** Opens the overlay, mounts it and serves until it is unmounted. */
@@ -154,6 +171,9 @@ public final class Main {
             }
         }, "overlay4j-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        if (prepared.log() != null) {
+            System.err.println(java.time.Instant.now() + " overlay4j " + version() + ": serving " + prepared.mountpoint());
+        }
         if (status != null) {
             status.println("ok");
             status.flush();
@@ -175,6 +195,9 @@ public final class Main {
         } catch (IllegalStateException e) {
             // already shutting down: the hook runs
         }
+        if (prepared.log() != null) {
+            System.err.println(java.time.Instant.now() + " overlay4j: unmounted " + prepared.mountpoint());
+        }
         return EXIT_OK;
     }
 
@@ -182,7 +205,7 @@ public final class Main {
      * Starts this command again with {@code -f} in its own session, waits for its one status
      * line, and returns 0 once it reports the mount live.
      */
-    private static int runInBackground(String[] args, PrintStream err) {
+    private static int runInBackground(String[] args, PrintStream err, Path log) {
         ProcessHandle.Info info = ProcessHandle.current().info();
         String java = info.command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         String[] all = info.arguments().orElse(null);
@@ -197,7 +220,7 @@ public final class Main {
         command.addAll(Arrays.asList(args));
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectError(ProcessBuilder.Redirect.DISCARD);
+                .redirectError(log == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.appendTo(log.toFile()));
         builder.environment().put(DAEMON_ENV, "1");
         try {
             Process child = builder.start();

@@ -106,5 +106,14 @@ class CommandLineTest {
                 assertThrows(CommandLine.UsageException.class, () -> fuse("attr_timeout=-1")).getMessage());
         assertEquals("option fsname needs a value",
                 assertThrows(CommandLine.UsageException.class, () -> fuse("fsname=")).getMessage());
+        assertEquals("option log needs a value",
+                assertThrows(CommandLine.UsageException.class, () -> fuse("log=")).getMessage());
+    }
+
+    @Test
+    void theLogFileIsTakenAsAnAbsolutePath() {
+        OverlayConfig config = OverlayConfig.fromMountOptions("lowerdir=/l,log=logs/../server.log");
+        assertEquals(java.nio.file.Path.of("server.log").toAbsolutePath(), CommandLine.logFile(config));
+        assertEquals(null, CommandLine.logFile(OverlayConfig.fromMountOptions("lowerdir=/l")));
     }
 }

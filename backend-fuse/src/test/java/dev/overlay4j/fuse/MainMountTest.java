@@ -70,6 +70,49 @@ class MainMountTest {
     }
 
     @Test
+    void aBackgroundServerWritesItsMessagesToTheLogFile() throws Exception {
+        assumeTrue(Files.exists(Path.of("/dev/fuse")), "FUSE SKIPPED: /dev/fuse is missing");
+        MountedOverlay.createLayers(root);
+        Path mnt = root.resolve("mnt");
+        Path log = root.resolve("server.log");
+        Files.writeString(log, "earlier line\n");
+        Process launcher = command("-o", "lowerdir=" + root.resolve("lower1") + ",log=" + log, mnt.toString());
+        String err = output(launcher);
+        Optional<ProcessHandle> server = Optional.empty();
+        try {
+            assertEquals(0, launcher.exitValue(), err);
+            server = ProcessHandle.allProcesses()
+                    .filter(p -> p.info().arguments().map(a -> List.of(a).contains(mnt.toString())).orElse(false))
+                    .findFirst();
+            assertTrue(server.isPresent(), "the background server is not running");
+            MountedOverlay.run(root, "umount", mnt.toString());
+            server.get().onExit().get(30, TimeUnit.SECONDS);
+        } finally {
+            if (MountedOverlay.isMounted(mnt)) {
+                new ProcessBuilder("umount", "-l", mnt.toString()).start().waitFor();
+            }
+            server.ifPresent(ProcessHandle::destroy);
+        }
+        List<String> lines = Files.readAllLines(log);
+        assertEquals("earlier line", lines.getFirst(), "the log is appended to");
+        assertTrue(lines.stream().anyMatch(l -> l.endsWith(": serving " + mnt)), String.join("\n", lines));
+        assertTrue(lines.getLast().endsWith("overlay4j: unmounted " + mnt), String.join("\n", lines));
+    }
+
+    @Test
+    void aLogFileThatCannotBeWrittenFailsTheMountAtOnce() throws Exception {
+        MountedOverlay.createLayers(root);
+        Path mnt = root.resolve("mnt");
+        Path log = root.resolve("no-such-dir/server.log");
+        Process launcher = command("-o", "lowerdir=" + root.resolve("lower1") + ",log=" + log, mnt.toString());
+        String err = output(launcher);
+        assertEquals(1, launcher.exitValue(), err);
+        assertTrue(err.startsWith("overlay4j: cannot write the log file " + log), err);
+        assertEquals(1, err.lines().count(), err);
+        assertFalse(MountedOverlay.isMounted(mnt));
+    }
+
+    @Test
     void mountFuse3RunsTheCommandAsMountTypeFuseOverlay4jDoes() throws Exception {
         assumeTrue(Files.exists(Path.of("/dev/fuse")), "FUSE SKIPPED: /dev/fuse is missing");
         Path mountFuse3 = Files.isExecutable(Path.of("/usr/sbin/mount.fuse3")) ? Path.of("/usr/sbin/mount.fuse3")
