@@ -38,6 +38,20 @@ class MainMountTest {
         return err;
     }
 
+    /** The background server of {@code mnt}: the process whose arguments name it. */
+    private static Optional<ProcessHandle> serverOf(Path mnt) {
+        Optional<ProcessHandle> server = ProcessHandle.allProcesses()
+                .filter(p -> p.info().arguments().map(a -> List.of(a).contains(mnt.toString())).orElse(false))
+                .findFirst();
+        assertTrue(server.isPresent(), "the background server is not running");
+        return server;
+    }
+
+    private void unmountAndAwait(Path mnt, ProcessHandle server) throws Exception {
+        MountedOverlay.run(root, "umount", mnt.toString());
+        server.onExit().get(30, TimeUnit.SECONDS);
+    }
+
     @Test
     void detachesOnceTheMountIsLiveAndEndsWhenUnmounted() throws Exception {
         assumeTrue(Files.exists(Path.of("/dev/fuse")), "FUSE SKIPPED: /dev/fuse is missing");
@@ -54,12 +68,8 @@ class MainMountTest {
             assertEquals("", err);
             assertTrue(MountedOverlay.isMounted(mnt));
             assertEquals("hi\n", Files.readString(mnt.resolve("hello")));
-            server = ProcessHandle.allProcesses()
-                    .filter(p -> p.info().arguments().map(a -> List.of(a).contains(mnt.toString())).orElse(false))
-                    .findFirst();
-            assertTrue(server.isPresent(), "the background server is not running");
-            MountedOverlay.run(root, "umount", mnt.toString());
-            server.get().onExit().get(30, TimeUnit.SECONDS);
+            server = serverOf(mnt);
+            unmountAndAwait(mnt, server.orElseThrow());
             assertFalse(server.get().isAlive());
         } finally {
             if (MountedOverlay.isMounted(mnt)) {
@@ -81,12 +91,8 @@ class MainMountTest {
         Optional<ProcessHandle> server = Optional.empty();
         try {
             assertEquals(0, launcher.exitValue(), err);
-            server = ProcessHandle.allProcesses()
-                    .filter(p -> p.info().arguments().map(a -> List.of(a).contains(mnt.toString())).orElse(false))
-                    .findFirst();
-            assertTrue(server.isPresent(), "the background server is not running");
-            MountedOverlay.run(root, "umount", mnt.toString());
-            server.get().onExit().get(30, TimeUnit.SECONDS);
+            server = serverOf(mnt);
+            unmountAndAwait(mnt, server.orElseThrow());
         } finally {
             if (MountedOverlay.isMounted(mnt)) {
                 new ProcessBuilder("umount", "-l", mnt.toString()).start().waitFor();
