@@ -51,6 +51,7 @@ final class BlockFetcher implements AutoCloseable {
     private final ExecutorService executor = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("overlay4j-s3-get-", 0).factory());
     private final Semaphore parallel;
+    private final int streams;
 
     BlockFetcher(S3Client client, S3Settings settings, DiskBlockCache disk) {
         this.client = client;
@@ -60,7 +61,9 @@ final class BlockFetcher implements AutoCloseable {
         this.waitMillis = settings.timeout().toMillis() * 2 + 1000;
         this.disk = disk;
         this.memory = new LruCache<>(settings.memoryCache(), bytes -> bytes.length);
-        this.parallel = new Semaphore(Math.max(4, settings.readahead()));
+        this.streams = settings.streams();
+        // Every stream of a reader may be transferring at once.
+        this.parallel = new Semaphore(Math.max(4, Math.max(settings.readahead(), settings.streams())));
     }
 
     int blockSize() {
@@ -131,8 +134,9 @@ final class BlockFetcher implements AutoCloseable {
         return (int) Math.min(readahead, memory.capacity() / blockSize / 2);
     }
 
-    Readahead readahead(ObjectVersion version) {
-        return new Readahead(version);
+    /** The readahead of one sequential reader that reads up to {@code window} blocks ahead. */
+    Readahead readahead(ObjectVersion version, int window) {
+        return new Readahead(version, Math.max(1, (window + streams - 1) / streams));
     }
 
     /**
@@ -144,29 +148,43 @@ final class BlockFetcher implements AutoCloseable {
 
     /**
      * The blocks ahead of one sequential reader. They are claimed as the reader advances, so that
-     * the reader's own requests wait for them instead of fetching them again, and filled in order
-     * by one GET that runs to the end of the object. Once every claimed block is filled the GET
-     * waits (TCP holds the server back) for the reader to claim more; after {@link #IDLE_NANOS}
-     * without, or once the last block is claimed and filled, it is dropped, and a later claim
-     * starts another where the reader is.
+     * the reader's own requests wait for them instead of fetching them again, and filled by
+     * {@code streams} threads. With one, its GET runs to the end of the object and fills the
+     * claims in order; once every claim is filled it waits (TCP holds the server back) for the
+     * reader to claim more. With more, each takes the first claims nobody has taken, a run of
+     * them, and fetches that run with a GET of just those blocks. A thread that finds nothing
+     * to take for {@link #IDLE_NANOS}, or nothing left of the object, ends and drops its GET; a
+     * later claim starts another where the reader is.
      */
     final class Readahead implements AutoCloseable {
 
-        private record Claim(long index, CompletableFuture<byte[]> future) {
+        private static final class Claim {
+            final long index;
+            final CompletableFuture<byte[]> future;
+            /** Whether a filling thread has taken it; guarded by the Readahead. */
+            boolean taken;
+
+            Claim(long index, CompletableFuture<byte[]> future) {
+                this.index = index;
+                this.future = future;
+            }
         }
 
         private final ObjectVersion version;
         private final long blocks;
+        /** Blocks per GET when several fill the claims at once. */
+        private final int runBlocks;
         private final ArrayDeque<Claim> claims = new ArrayDeque<>();
         /** The block after the last one claimed; -1 to start afresh. */
         private long claimedEnd = -1;
-        /** Whether a thread is filling the claims: it alone takes them off the queue. */
-        private boolean running;
+        /** Threads filling the claims, at most {@code streams}. */
+        private int fillers;
         private boolean closed;
 
-        private Readahead(ObjectVersion version) {
+        private Readahead(ObjectVersion version, int runBlocks) {
             this.version = version;
             this.blocks = (version.size() + blockSize - 1) / blockSize;
+            this.runBlocks = runBlocks;
         }
 
         /**
@@ -179,6 +197,12 @@ final class BlockFetcher implements AutoCloseable {
                 return;
             }
             long index = claimedEnd >= from && claimedEnd <= end ? claimedEnd : from;
+            if (streams > 1 && end < blocks) {
+                // Whole runs only, so that each GET fetches a run, not the one block the window
+                // moved by; but always the block the reader is at.
+                end = Math.max(index + (end - index) / runBlocks * runBlocks, Math.min(end, from + 1));
+            }
+            boolean added = false;
             for (; index < end; index++) {
                 BlockId id = id(version, index);
                 if (memory.get(id) != null || onDisk(version, index)) {
@@ -188,76 +212,82 @@ final class BlockFetcher implements AutoCloseable {
                 CompletableFuture<byte[]> created = new CompletableFuture<>();
                 if (inFlight.putIfAbsent(id, created) == null) {
                     claims.add(new Claim(index, created));
+                    added = true;
                 }
             }
             claimedEnd = Math.max(end, from);
-            if (claims.isEmpty()) {
+            if (!added) {
                 return;
             }
-            if (running) {
-                notifyAll();
-                return;
-            }
-            try {
-                executor.execute(this::fill);
-                running = true;
-            } catch (RejectedExecutionException e) {
-                failAll(Errno.EBADF.exception(version.display(), "the layer is closed"));
+            notifyAll();
+            if (fillers < streams) {
+                try {
+                    executor.execute(this::fill);
+                    fillers++;
+                } catch (RejectedExecutionException e) {
+                    failAll(Errno.EBADF.exception(version.display(), "the layer is closed"));
+                }
             }
         }
 
-        /** Fills the claims in order: from the disk cache while no GET is open, else from the GET. */
+        /** Fills runs of claims, each in order: from the disk cache while no GET is open, else from the GET. */
         private void fill() {
             ResponseInputStream<GetObjectResponse> in = null;
             long next = -1; // the block that `in` delivers next
+            long getEnd = -1; // the block after the last that `in` delivers
             int delivered = 0; // blocks read from `in`
             String diskName = disk == null ? null : diskName(version);
             try {
                 while (true) {
-                    Claim claim = nextClaim();
-                    if (claim == null) {
+                    java.util.List<Claim> run = nextRun(next);
+                    if (run == null) {
                         return;
                     }
-                    long index = claim.index();
-                    if (in != null && next != index) {
-                        // A gap: the blocks between are cached or someone else's.
-                        in.abort();
-                        in = null;
-                    }
-                    byte[] bytes = in == null && disk != null ? disk.get(diskName, index, length(version, index)) : null;
-                    if (bytes == null) {
-                        if (in == null) {
-                            in = get(version, index, blocks);
-                            next = index;
-                            delivered = 0;
-                        }
-                        try {
-                            bytes = transfer(in, version, index);
-                        } catch (IOException e) {
-                            if (delivered == 0 || Errno.of(e) == Errno.ESTALE) {
-                                throw e;
-                            }
-                            // The GET broke after serving blocks (a dropped idle connection, a
-                            // restarted server): a new GET from this block gets a full set of retries.
+                    for (int i = 0; i < run.size(); ) {
+                        Claim claim = run.get(i);
+                        long index = claim.index;
+                        if (in != null && (next != index || next >= getEnd)) {
+                            // A gap (the blocks between are cached or someone else's), or its end.
                             in.abort();
                             in = null;
-                            continue;
                         }
-                        next++;
-                        delivered++;
-                        if (disk != null) {
-                            disk.put(diskName, index, bytes);
+                        byte[] bytes = in == null && disk != null ? disk.get(diskName, index, length(version, index)) : null;
+                        if (bytes == null) {
+                            if (in == null) {
+                                getEnd = streams == 1 ? blocks : run.getLast().index + 1;
+                                in = get(version, index, getEnd);
+                                next = index;
+                                delivered = 0;
+                            }
+                            try {
+                                bytes = transfer(in, version, index);
+                            } catch (IOException e) {
+                                if (delivered == 0 || Errno.of(e) == Errno.ESTALE) {
+                                    throw e;
+                                }
+                                // The GET broke after serving blocks (a dropped idle connection, a
+                                // restarted server): a new GET from this block gets a full set of retries.
+                                in.abort();
+                                in = null;
+                                continue;
+                            }
+                            next++;
+                            delivered++;
+                            if (disk != null) {
+                                disk.put(diskName, index, bytes);
+                            }
                         }
+                        synchronized (this) {
+                            claims.remove(claim);
+                        }
+                        complete(version, index, claim.future, bytes);
+                        i++;
                     }
-                    synchronized (this) {
-                        claims.pollFirst();
-                    }
-                    complete(version, index, claim.future(), bytes);
                 }
             } catch (InterruptedException e) {
-                failAll(S3Errors.interrupted(version.display()));
+                ended(S3Errors.interrupted(version.display()));
             } catch (IOException | RuntimeException | Error e) {
-                failAll(e);
+                ended(e);
             } finally {
                 if (in != null) {
                     in.abort();
@@ -265,27 +295,59 @@ final class BlockFetcher implements AutoCloseable {
             }
         }
 
-        /** The first claim, waiting for one; null (and no longer running) when idle or closed. */
-        private synchronized Claim nextClaim() throws InterruptedException {
+        /**
+         * Takes the claims to fill next, waiting for some: the one at {@code next} if nobody has
+         * it (so that one GET goes on), else the first nobody has; with several streams, also
+         * the untaken claims right after it, up to {@link #runBlocks}. Null, and this filler
+         * gone, when idle, closed or at the object's end.
+         */
+        private synchronized java.util.List<Claim> nextRun(long next) throws InterruptedException {
             long deadline = System.nanoTime() + IDLE_NANOS;
-            while (claims.isEmpty()) {
+            while (true) {
+                Claim first = null;
+                for (Claim claim : claims) {
+                    if (!claim.taken && (first == null || claim.index == next)) {
+                        first = claim;
+                        if (claim.index == next) {
+                            break;
+                        }
+                    }
+                }
+                if (first != null) {
+                    java.util.List<Claim> run = new java.util.ArrayList<>();
+                    first.taken = true;
+                    run.add(first);
+                    if (streams > 1) {
+                        for (Claim claim : claims) {
+                            if (run.size() < runBlocks && !claim.taken && claim.index == run.getLast().index + 1) {
+                                claim.taken = true;
+                                run.add(claim);
+                            }
+                        }
+                    }
+                    return run;
+                }
                 long left = deadline - System.nanoTime();
                 if (closed || left <= 0 || claimedEnd >= blocks) {
-                    running = false;
+                    fillers--;
                     return null;
                 }
                 TimeUnit.NANOSECONDS.timedWait(this, left);
             }
-            return claims.peekFirst();
+        }
+
+        /** A filler ends with a failure: every claim fails with it, and the next claim starts afresh. */
+        private synchronized void ended(Throwable failure) {
+            failAll(failure);
+            fillers--;
         }
 
         private synchronized void failAll(Throwable failure) {
             for (Claim claim : claims) {
-                fail(version, claim.index(), claim.future(), failure);
+                fail(version, claim.index, claim.future, failure);
             }
             claims.clear();
             claimedEnd = -1;
-            running = false;
         }
 
         /** Stops claiming; blocks already claimed are still filled, for whoever waits on them. */

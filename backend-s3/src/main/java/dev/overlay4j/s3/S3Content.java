@@ -27,7 +27,7 @@ final class S3Content implements ReadableContent {
         this.version = version;
         this.fetcher = fetcher;
         this.readahead = fetcher.readaheadBlocks(readahead);
-        this.ahead = this.readahead > 0 ? fetcher.readahead(version) : null;
+        this.ahead = this.readahead > 0 ? fetcher.readahead(version, this.readahead) : null;
         this.diskCursor = fetcher.diskCursor(version);
     }
 
@@ -56,10 +56,10 @@ final class S3Content implements ReadableContent {
         if (position != sequentialEnd.getAndSet(end)) {
             streakStart = position;
         } else if (ahead != null) {
-            // Twice as far ahead as the reader has come in order, as the kernel's readahead
-            // grows: a reader of a file's first bytes does not pull in the next 24 MiB. The
-            // blocks read now are claimed too, so that a reader's first read starts the stream.
-            long aheadBlocks = Math.min(readahead, ((position - streakStart) * 2 + blockSize - 1) / blockSize);
+            // Four times as far ahead as the reader has come in order, growing as the kernel's
+            // readahead does: a reader of a file's first bytes does not pull in the next 24 MiB.
+            // The blocks read now are claimed too, so that a reader's first read starts the stream.
+            long aheadBlocks = Math.min(readahead, ((position - streakStart) * 4 + blockSize - 1) / blockSize);
             ahead.extend(first, last + 1 + aheadBlocks);
         }
         if (last > first) {

@@ -28,7 +28,8 @@ import software.amazon.awssdk.services.s3.S3Client;
  *     reported to the overlay's listeners (a FUSE mount then drops what the kernel cached)</li>
  * <li>{@code blockSize} (4M) the unit of fetching and caching; {@code readahead} (6) blocks a
  *     sequential reader's GET streams ahead of it (at most half the memory cache);
- *     {@code memoryCache} (64M)</li>
+ *     {@code memoryCache} (64M); {@code streams} (1) GETs that fetch one reader's readahead at
+ *     once, for stores whose connections are slower than the network</li>
  * <li>{@code cacheDir} an on-disk block cache shared by layers and processes, {@code cacheSize} (1G)</li>
  * <li>{@code metadata} (true) read s3fs metadata with a HEAD per object; false treats every
  *     object as a 0644 file of this process's user, with no HEADs at all</li>

@@ -33,6 +33,9 @@ import java.util.Set;
  * @param blockSize    bytes per ranged GET
  * @param memoryCache  bytes of blocks kept in memory per layer
  * @param readahead    blocks fetched ahead of a sequential reader
+ * @param streams      GETs that fetch one sequential reader's blocks at once: 1 streams them with one
+ *                     GET; more fetch runs of them in parallel, for servers whose connections are
+ *                     slower than the network
  * @param cacheDir     the on-disk block cache, shared across layers and processes, or null for none
  * @param cacheSize    the bound of the on-disk cache in bytes
  * @param metadata     read s3fs metadata ({@code x-amz-meta-*}) with a HEAD per object; off, every
@@ -42,11 +45,12 @@ import java.util.Set;
  */
 record S3Settings(URI location, String bucket, String prefix, URI endpoint, String region, boolean pathStyle,
                   boolean anonymous, Duration timeout, int attempts, Duration listTtl, int blockSize,
-                  long memoryCache, int readahead, Path cacheDir, long cacheSize, boolean metadata,
+                  long memoryCache, int readahead, int streams, Path cacheDir, long cacheSize, boolean metadata,
                   Duration refresh) {
 
     static final Set<String> OPTIONS = Set.of("endpoint", "region", "pathStyle", "anonymous", "timeout", "attempts",
-            "listTtl", "blockSize", "memoryCache", "readahead", "cacheDir", "cacheSize", "metadata", "refresh");
+            "listTtl", "blockSize", "memoryCache", "readahead", "streams", "cacheDir", "cacheSize", "metadata",
+            "refresh");
 
     /** The URI without its query or user info, safe for messages. */
     String describe() {
@@ -119,6 +123,7 @@ record S3Settings(URI location, String bucket, String prefix, URI endpoint, Stri
                     positive((int) size(options.getOrDefault("blockSize", "4M")), "blockSize"),
                     size(options.getOrDefault("memoryCache", "64M")),
                     (int) size(options.getOrDefault("readahead", "6")),
+                    streams((int) size(options.getOrDefault("streams", "1"))),
                     options.containsKey("cacheDir") ? Path.of(options.get("cacheDir")).toAbsolutePath() : null,
                     size(options.getOrDefault("cacheSize", "1G")),
                     bool(options.getOrDefault("metadata", "true")),
@@ -157,6 +162,13 @@ record S3Settings(URI location, String bucket, String prefix, URI endpoint, Stri
             case "false", "no", "off", "0" -> false;
             default -> throw new IllegalArgumentException("expected true or false, not \"" + text + "\"");
         };
+    }
+
+    private static int streams(int value) {
+        if (value < 1 || value > 16) {
+            throw new IllegalArgumentException("option streams must be between 1 and 16, not " + value);
+        }
+        return value;
     }
 
     private static int positive(int value, String name) {

@@ -11,7 +11,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A TCP relay to a server that can stop passing bytes while keeping every connection open:
- * a server that hangs instead of refusing, which only time bounds can get a reader out of.
+ * a server that hangs instead of refusing, which only time bounds can get a reader out of. It
+ * can also hold each connection to a rate, as a remote store's connections are held by latency
+ * and distance.
  */
 final class FreezableProxy implements AutoCloseable {
 
@@ -19,6 +21,7 @@ final class FreezableProxy implements AutoCloseable {
     private final int targetPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private volatile boolean frozen;
+    private volatile long bytesPerSecond;
 
     FreezableProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -32,6 +35,11 @@ final class FreezableProxy implements AutoCloseable {
 
     void freeze(boolean on) {
         frozen = on;
+    }
+
+    /** Holds each connection, in each direction, to {@code rate} bytes a second; 0 for no limit. */
+    void limit(long rate) {
+        bytesPerSecond = rate;
     }
 
     private void acceptLoop() {
@@ -51,6 +59,7 @@ final class FreezableProxy implements AutoCloseable {
 
     private void pump(Socket from, Socket to) {
         byte[] buffer = new byte[64 * 1024];
+        long readyAt = System.nanoTime(); // when the bytes passed so far are due, at the rate
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             while (true) {
                 while (frozen) {
@@ -64,6 +73,14 @@ final class FreezableProxy implements AutoCloseable {
                     Thread.sleep(10);
                 }
                 out.write(buffer, 0, n);
+                long rate = bytesPerSecond;
+                if (rate > 0) {
+                    // No credit for idle time: a kept-alive connection does not burst.
+                    long now = System.nanoTime();
+                    readyAt = Math.max(readyAt, now) + n * 1_000_000_000L / rate;
+                    long waitNanos = readyAt - now;
+                    Thread.sleep(waitNanos / 1_000_000, (int) (waitNanos % 1_000_000));
+                }
             }
         } catch (IOException | InterruptedException e) {
             // The connection ended.

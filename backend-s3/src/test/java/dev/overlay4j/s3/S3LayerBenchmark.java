@@ -9,6 +9,7 @@ import dev.overlay4j.api.ReadableContent;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,6 +33,7 @@ public final class S3LayerBenchmark {
 
     private static final String BUCKET = "bench";
     private static final int KEYS = 10_000;
+    private static final long RATE_LIMIT = 100L << 20;
 
     public static void main(String[] args) throws Exception {
         int mib = args.length > 0 ? Integer.parseInt(args[0]) : 256;
@@ -77,6 +79,23 @@ public final class S3LayerBenchmark {
                 report("layer warm re-read from memory (same layer)", size, () -> time(() -> readAll(layer, 1 << 20)));
             }
 
+            // A store whose connections are slower than the network, as a remote one's are.
+            try (FreezableProxy slow = new FreezableProxy(server.endpoint().getPort());
+                 var slowClient = S3Server.client(URI.create("http://127.0.0.1:" + slow.port()))) {
+                slow.limit(RATE_LIMIT);
+                long part = Math.min(size, 64L << 20);
+                report("raw SDK GET of 64 MiB, connections held to 100 MiB/s", part, () -> time(() -> {
+                    try (InputStream in = slowClient.getObject(r -> r.bucket(BUCKET).key("big/big.bin")
+                            .range("bytes=0-" + (part - 1)))) {
+                        in.transferTo(OutputStream.nullOutputStream());
+                    }
+                }));
+                for (String options : new String[] {"streams=1", "streams=4", "streams=8&readahead=32&memoryCache=256M"}) {
+                    String uri = "s3://" + BUCKET + "/?endpoint=http%3A%2F%2F127.0.0.1%3A" + slow.port()
+                            + "&pathStyle=true&" + options;
+                    report("layer cold, 64 MiB, same connections, " + options, part, () -> layerRead(uri, 1 << 20, part));
+                }
+            }
             System.out.printf("%-58s %8.0f ms%n", "opening a layer and a stat (not in the figures above)",
                     time(() -> {
                         try (Layer layer = open(server, "")) {
@@ -202,8 +221,11 @@ public final class S3LayerBenchmark {
     }
 
     private static Layer open(S3Server server, String options) throws IOException {
-        return Layers.openLower(server.uri(BUCKET, "big/", options.isEmpty() ? new String[0] : options.split("&"))
-                .replace("/big/", "/"), LayerOptions.DEFAULTS);
+        return Layers.openLower(uri(server, options), LayerOptions.DEFAULTS);
+    }
+
+    private static String uri(S3Server server, String options) {
+        return server.uri(BUCKET, "big/", options.isEmpty() ? new String[0] : options.split("&")).replace("/big/", "/");
     }
 
     /**
@@ -211,20 +233,28 @@ public final class S3LayerBenchmark {
      * lists the bucket's root, 10k keys deep in s3proxy's filesystem store) is not counted.
      */
     private static long layerRead(S3Server server, String options, int readSize) throws IOException {
-        try (Layer layer = open(server, options)) {
+        return layerRead(uri(server, options), readSize, Long.MAX_VALUE);
+    }
+
+    private static long layerRead(String uri, int readSize, long upTo) throws IOException {
+        try (Layer layer = Layers.openLower(uri, LayerOptions.DEFAULTS)) {
             layer.stat(EntryPath.of("big/big.bin")).orElseThrow();
             long start = System.nanoTime();
-            readAll(layer, readSize);
+            readAll(layer, readSize, upTo);
             return System.nanoTime() - start;
         }
     }
 
     private static void readAll(Layer layer, int readSize) throws IOException {
+        readAll(layer, readSize, Long.MAX_VALUE);
+    }
+
+    private static void readAll(Layer layer, int readSize, long upTo) throws IOException {
         ByteBuffer buffer = ByteBuffer.allocateDirect(readSize);
         try (ReadableContent content = layer.openRead(EntryPath.of("big/big.bin"))) {
             long position = 0;
             int n;
-            while ((n = content.read(buffer.clear(), position)) >= 0) {
+            while (position < upTo && (n = content.read(buffer.clear(), position)) >= 0) {
                 position += n;
             }
         }

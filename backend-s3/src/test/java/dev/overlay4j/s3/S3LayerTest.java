@@ -260,6 +260,32 @@ class S3LayerTest {
     }
 
     @Test
+    void withSeveralStreamsASequentialReaderGetsRunsOfBlocksEachFetchedOnce() throws IOException {
+        byte[] body = randomBytes(16 * 4096, 11);
+        server.put(bucket, "l/f", body, Map.of());
+        try (Layer layer = open("l/", "blockSize=4096", "readahead=4", "streams=2");
+             ReadableContent content = layer.openRead(EntryPath.of("f"))) {
+            for (int position = 0; position < body.length; position += 4096) {
+                assertArrayEquals(java.util.Arrays.copyOfRange(body, position, position + 4096),
+                        read(content, position, 4096), "at " + position);
+            }
+        }
+        // readahead 4 over 2 streams: runs of at most 2 blocks; together exactly the object.
+        java.util.BitSet fetched = new java.util.BitSet();
+        for (String range : getsOf("l/f")) {
+            String[] bounds = range.substring("bytes=".length()).split("-");
+            int first = Integer.parseInt(bounds[0]) / 4096;
+            int last = Integer.parseInt(bounds[1]) / 4096;
+            assertTrue(last - first < 2, range);
+            for (int block = first; block <= last; block++) {
+                assertFalse(fetched.get(block), "block " + block + " fetched twice: " + getsOf("l/f"));
+                fetched.set(block);
+            }
+        }
+        assertEquals(16, fetched.cardinality(), getsOf("l/f").toString());
+    }
+
+    @Test
     void aReaderThatJumpsGetsOneBlockThenANewStreamWhereItGoesOn() throws IOException {
         byte[] body = randomBytes(16 * 4096, 8);
         server.put(bucket, "l/f", body, Map.of());
@@ -328,6 +354,9 @@ class S3LayerTest {
         IOException e = assertThrows(IOException.class, () -> open("l/", "colour=blue"));
         assertEquals(Errno.EINVAL, Errno.of(e));
         assertTrue(e.getMessage().contains("colour"), e.getMessage());
+        IOException streams = assertThrows(IOException.class, () -> open("l/", "streams=0"));
+        assertEquals(Errno.EINVAL, Errno.of(streams));
+        assertTrue(streams.getMessage().endsWith("option streams must be between 1 and 16, not 0"), streams.getMessage());
     }
 
     @Test

@@ -119,14 +119,19 @@ final class S3Server implements AutoCloseable {
     /** A client for setting up fixtures. */
     synchronized S3Client client() {
         if (client == null) {
-            client = S3Client.builder().endpointOverride(endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
-                    // As the layer's own client (see S3Clients): no aws-chunked uploads.
-                    .serviceConfiguration(c -> c.chunkedEncodingEnabled(false).expectContinueEnabled(false))
-                    .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
-                    .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
-                    .build();
+            client = client(endpoint());
         }
         return client;
+    }
+
+    /** A new client of the server at {@code endpoint} (this one, or a relay to it); the caller closes it. */
+    static S3Client client(URI endpoint) {
+        return S3Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).forcePathStyle(true)
+                // As the layer's own client (see S3Clients): no aws-chunked uploads.
+                .serviceConfiguration(c -> c.chunkedEncodingEnabled(false).expectContinueEnabled(false))
+                .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+                .build();
     }
 
     void createBucket(String bucket) {
