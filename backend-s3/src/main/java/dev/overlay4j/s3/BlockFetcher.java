@@ -246,8 +246,8 @@ final class BlockFetcher implements AutoCloseable {
                     for (int i = 0; i < run.size(); ) {
                         Claim claim = run.get(i);
                         long index = claim.index;
-                        if (in != null && (next != index || next >= getEnd)) {
-                            // A gap (the blocks between are cached or someone else's), or its end.
+                        if (in != null && next != index) {
+                            // A gap: the blocks between are cached or someone else's.
                             in.abort();
                             in = null;
                         }
@@ -273,6 +273,15 @@ final class BlockFetcher implements AutoCloseable {
                             }
                             next++;
                             delivered++;
+                            if (next >= getEnd) {
+                                // All of it read: closing, not aborting, keeps the connection for the next GET.
+                                try {
+                                    in.close();
+                                } catch (IOException ignored) {
+                                    // The bytes are all here; only the connection is lost.
+                                }
+                                in = null;
+                            }
                             if (disk != null) {
                                 disk.put(diskName, index, bytes);
                             }
