@@ -9,6 +9,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -16,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -41,8 +43,16 @@ final class BlockFetcher implements AutoCloseable {
     private final int blockSize;
     private final long waitMillis;
     private final DiskBlockCache disk;
-    private final LruCache<BlockId, byte[]> memory;
-    private final ConcurrentHashMap<BlockId, CompletableFuture<byte[]>> inFlight = new ConcurrentHashMap<>();
+    private final LruCache<BlockId, Block> memory;
+    private final ConcurrentHashMap<BlockId, CompletableFuture<Block>> inFlight = new ConcurrentHashMap<>();
+    /** Arrays of full blocks that left the memory cache, for the next ones fetched. */
+    private final ConcurrentLinkedQueue<Block> free = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger freeCount = new AtomicInteger();
+    /**
+     * Whether arrays are used again: only when memory holds a few blocks, so that a block is not
+     * evicted (and its array refilled) while the reader that waited for it is still copying.
+     */
+    private final boolean recycles;
     /**
      * Platform threads, not virtual ones: a virtual thread's socket read that would block parks
      * and is woken by the JDK's poller, which on a streaming GET costs a context switch or two per
@@ -60,7 +70,8 @@ final class BlockFetcher implements AutoCloseable {
         // The SDK bounds each GET (retries included) by the timeout; the margin covers queueing.
         this.waitMillis = settings.timeout().toMillis() * 2 + 1000;
         this.disk = disk;
-        this.memory = new LruCache<>(settings.memoryCache(), bytes -> bytes.length);
+        this.memory = new LruCache<>(settings.memoryCache(), Block::length, this::dropped);
+        this.recycles = settings.memoryCache() >= 4L * settings.blockSize();
         this.streams = settings.streams();
         // Every stream of a reader may be transferring at once.
         this.parallel = new Semaphore(Math.max(4, Math.max(settings.readahead(), settings.streams())));
@@ -75,19 +86,19 @@ final class BlockFetcher implements AutoCloseable {
     }
 
     /** Fetches one block: from the disk cache, else with a GET of just that block. */
-    private void fetchBlock(ObjectVersion version, long index, CompletableFuture<byte[]> future) {
+    private void fetchBlock(ObjectVersion version, long index, CompletableFuture<Block> future) {
         try {
             String diskName = disk == null ? null : diskName(version);
-            byte[] bytes = disk == null ? null : disk.get(diskName, index, length(version, index));
-            if (bytes == null) {
+            Block block = disk == null ? null : fromDisk(diskName, version, index);
+            if (block == null) {
                 try (ResponseInputStream<GetObjectResponse> in = get(version, index, index + 1)) {
-                    bytes = transfer(in, version, index);
+                    block = transfer(in, version, index);
                 }
                 if (disk != null) {
-                    disk.put(diskName, index, bytes);
+                    disk.put(diskName, index, block.bytes, length(version, index));
                 }
             }
-            complete(version, index, future, bytes);
+            complete(version, index, future, block);
         } catch (IOException | RuntimeException | Error e) {
             fail(version, index, future, e);
         }
@@ -113,16 +124,79 @@ final class BlockFetcher implements AutoCloseable {
     }
 
     /** Reads the next block from a GET, holding one of the {@code parallel} permits meanwhile. */
-    private byte[] transfer(InputStream in, ObjectVersion version, long index) throws IOException {
+    private Block transfer(InputStream in, ObjectVersion version, long index) throws IOException {
         try {
             parallel.acquire();
         } catch (InterruptedException e) {
             throw S3Errors.interrupted(version.display());
         }
         try {
-            return readFully(in, length(version, index), version);
+            Block block = newBlock(length(version, index));
+            readFully(in, block.bytes, length(version, index), version);
+            return block;
         } finally {
             parallel.release();
+        }
+    }
+
+    /** The block from the disk cache, in an array of its own; null when not there. */
+    private Block fromDisk(String diskName, ObjectVersion version, long index) {
+        int length = length(version, index);
+        Block block = newBlock(length);
+        return disk.read(diskName, index, length, block.bytes) ? block : null;
+    }
+
+    /** An array for a block of {@code length} bytes: a used one for a full block when there is one. */
+    private Block newBlock(int length) {
+        if (length == blockSize) {
+            Block used = free.poll();
+            if (used != null) {
+                freeCount.decrementAndGet();
+                return used;
+            }
+        }
+        return new Block(length);
+    }
+
+    /**
+     * A block the memory cache let go of: its array serves the next full block, up to a few
+     * spare. Only an array that is used again is retired; any other stays readable to whoever
+     * still holds it, and the GC takes it.
+     */
+    private void dropped(Block block) {
+        if (!recycles || block.bytes.length != blockSize) {
+            return;
+        }
+        if (freeCount.incrementAndGet() <= 16) {
+            block.retire();
+            free.offer(block);
+        } else {
+            freeCount.decrementAndGet();
+        }
+    }
+
+    /**
+     * Reads part of a block with a GET of just those bytes, past the caches: for a reader whose
+     * block keeps leaving the memory cache before it can copy it.
+     */
+    void readPast(ObjectVersion version, long index, int offset, int length, ByteBuffer dst) throws IOException {
+        long from = index * blockSize + offset;
+        ResponseInputStream<GetObjectResponse> in;
+        try {
+            in = client.getObject(r -> r.bucket(bucket).key(version.key())
+                    .range("bytes=" + from + "-" + (from + length - 1)).ifMatch(version.etag()));
+        } catch (SdkException e) {
+            throw S3Errors.of(e, version.display(), "ranged GET");
+        }
+        try (in) {
+            if (!version.sameEtag(in.response().eTag())) {
+                in.abort();
+                throw Errno.ESTALE.exception(version.display(), "the object changed while open (ETag "
+                        + in.response().eTag() + ", opened as " + version.etag() + ")");
+            }
+            byte[] bytes = new byte[length];
+            readFully(in, bytes, length, version);
+            dst.put(bytes);
         }
     }
 
@@ -160,11 +234,11 @@ final class BlockFetcher implements AutoCloseable {
 
         private static final class Claim {
             final long index;
-            final CompletableFuture<byte[]> future;
+            final CompletableFuture<Block> future;
             /** Whether a filling thread has taken it; guarded by the Readahead. */
             boolean taken;
 
-            Claim(long index, CompletableFuture<byte[]> future) {
+            Claim(long index, CompletableFuture<Block> future) {
                 this.index = index;
                 this.future = future;
             }
@@ -209,7 +283,7 @@ final class BlockFetcher implements AutoCloseable {
                     // Read where it is: a cached block in the way only costs the GET a restart.
                     continue;
                 }
-                CompletableFuture<byte[]> created = new CompletableFuture<>();
+                CompletableFuture<Block> created = new CompletableFuture<>();
                 if (inFlight.putIfAbsent(id, created) == null) {
                     claims.add(new Claim(index, created));
                     added = true;
@@ -251,7 +325,7 @@ final class BlockFetcher implements AutoCloseable {
                             in.abort();
                             in = null;
                         }
-                        byte[] bytes = in == null && disk != null ? disk.get(diskName, index, length(version, index)) : null;
+                        Block bytes = in == null && disk != null ? fromDisk(diskName, version, index) : null;
                         if (bytes == null) {
                             if (in == null) {
                                 getEnd = streams == 1 ? blocks : run.getLast().index + 1;
@@ -283,7 +357,7 @@ final class BlockFetcher implements AutoCloseable {
                                 in = null;
                             }
                             if (disk != null) {
-                                disk.put(diskName, index, bytes);
+                                disk.put(diskName, index, bytes.bytes, length(version, index));
                             }
                         }
                         synchronized (this) {
@@ -367,8 +441,9 @@ final class BlockFetcher implements AutoCloseable {
         }
     }
 
-    private void complete(ObjectVersion version, long index, CompletableFuture<byte[]> future, byte[] bytes) {
+    private void complete(ObjectVersion version, long index, CompletableFuture<Block> future, Block bytes) {
         BlockId id = id(version, index);
+        bytes.publish(id, length(version, index));
         memory.put(id, bytes);
         inFlight.remove(id, future);
         future.complete(bytes);
@@ -378,14 +453,14 @@ final class BlockFetcher implements AutoCloseable {
      * Leaves the in-flight map before waking the waiters: a failure is not remembered, so the
      * next read (even by a waiter that just saw it) asks S3 again and recovers.
      */
-    private void fail(ObjectVersion version, long index, CompletableFuture<byte[]> future, Throwable failure) {
+    private void fail(ObjectVersion version, long index, CompletableFuture<Block> future, Throwable failure) {
         inFlight.remove(id(version, index), future);
         future.completeExceptionally(failure);
     }
 
     /** The block's bytes, waiting for them; EIO after the time bound, ESTALE when the object changed. */
-    byte[] block(ObjectVersion version, long index) throws IOException {
-        CompletableFuture<byte[]> future = start(version, index);
+    Block block(ObjectVersion version, long index) throws IOException {
+        CompletableFuture<Block> future = start(version, index);
         try {
             return future.get(waitMillis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -403,12 +478,17 @@ final class BlockFetcher implements AutoCloseable {
      * once, not three times); false, leaving {@code dst} as it was, when neither has the block.
      */
     boolean readCached(ObjectVersion version, long index, int offset, int length, ByteBuffer dst, DiskCursor cursor) {
-        byte[] bytes = memory.get(id(version, index));
-        if (bytes != null) {
-            dst.put(bytes, offset, length);
+        BlockId id = id(version, index);
+        Block block = memory.get(id);
+        if (block != null && block.copyTo(id, offset, length, dst)) {
             return true;
         }
         return cursor != null && cursor.read(index, offset, length, dst);
+    }
+
+    /** Copies from a block returned by {@link #block}; false if its array went to another block meanwhile. */
+    boolean copy(ObjectVersion version, long index, Block block, int offset, int length, ByteBuffer dst) {
+        return block.copyTo(id(version, index), offset, length, dst);
     }
 
     /** A cursor for one reader of {@code version} in the disk cache; null without one. */
@@ -512,14 +592,14 @@ final class BlockFetcher implements AutoCloseable {
     }
 
     /** Starts fetching the block unless it is cached or on its way. */
-    CompletableFuture<byte[]> start(ObjectVersion version, long index) {
+    CompletableFuture<Block> start(ObjectVersion version, long index) {
         BlockId id = id(version, index);
-        byte[] cached = memory.get(id);
+        Block cached = memory.get(id);
         if (cached != null) {
             return CompletableFuture.completedFuture(cached);
         }
-        CompletableFuture<byte[]> created = new CompletableFuture<>();
-        CompletableFuture<byte[]> existing = inFlight.putIfAbsent(id, created);
+        CompletableFuture<Block> created = new CompletableFuture<>();
+        CompletableFuture<Block> existing = inFlight.putIfAbsent(id, created);
         if (existing != null) {
             return existing;
         }
@@ -540,8 +620,7 @@ final class BlockFetcher implements AutoCloseable {
                 + bucket + '\0' + version.key() + '\0' + version.etag() + '\0' + blockSize;
     }
 
-    private static byte[] readFully(InputStream in, int length, ObjectVersion version) throws IOException {
-        byte[] bytes = new byte[length];
+    private static void readFully(InputStream in, byte[] bytes, int length, ObjectVersion version) throws IOException {
         int n = 0;
         try {
             while (n < length) {
@@ -560,7 +639,6 @@ final class BlockFetcher implements AutoCloseable {
             // The object is shorter than when it was opened: another version.
             throw Errno.ESTALE.exception(version.display(), "got " + n + " bytes where " + length + " were expected");
         }
-        return bytes;
     }
 
     private static IOException unwrap(Throwable cause, ObjectVersion version) {

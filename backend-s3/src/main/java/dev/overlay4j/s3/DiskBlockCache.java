@@ -49,24 +49,33 @@ final class DiskBlockCache {
         size.set(scan().stream().mapToLong(CachedFile::size).sum());
     }
 
-    /** The block's bytes, or null when it is not cached (or was evicted meanwhile, or is damaged). */
-    byte[] get(String version, long index, int expectedLength) {
+    /**
+     * Reads the block's {@code expectedLength} bytes into the start of {@code into}; false when
+     * it is not cached (or was evicted meanwhile, or is damaged).
+     */
+    boolean read(String version, long index, int expectedLength, byte[] into) {
         FileChannel channel = open(version, index, expectedLength);
         if (channel == null) {
-            return null;
+            return false;
         }
         try (channel) {
-            ByteBuffer bytes = ByteBuffer.allocate(expectedLength);
+            ByteBuffer bytes = ByteBuffer.wrap(into, 0, expectedLength);
             while (bytes.hasRemaining()) {
                 if (channel.read(bytes, bytes.position()) < 0) {
-                    return null;
+                    return false;
                 }
             }
-            return bytes.array();
+            return true;
         } catch (IOException e) {
             LOG.log(Level.WARNING, "cannot read cached block " + file(version, index) + ": " + e);
-            return null;
+            return false;
         }
+    }
+
+    /** The block's bytes, or null when it is not cached (or was evicted meanwhile, or is damaged). */
+    byte[] get(String version, long index, int expectedLength) {
+        byte[] bytes = new byte[expectedLength];
+        return read(version, index, expectedLength, bytes) ? bytes : null;
     }
 
     /** Whether the block is cached whole. */
@@ -115,18 +124,25 @@ final class DiskBlockCache {
     }
 
     void put(String version, long index, byte[] bytes) {
+        put(version, index, bytes, bytes.length);
+    }
+
+    /** Caches the first {@code length} bytes of {@code bytes} as the block. */
+    void put(String version, long index, byte[] bytes, int length) {
         Path file = file(version, index);
         Path temp = file.resolveSibling(file.getFileName() + "." + UUID.randomUUID() + TEMP_SUFFIX);
         try {
             Files.createDirectories(file.getParent());
-            Files.write(temp, bytes);
+            try (java.io.OutputStream out = Files.newOutputStream(temp)) {
+                out.write(bytes, 0, length);
+            }
             try {
                 Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.deleteIfExists(temp);
                 return;
             }
-            if (size.addAndGet(bytes.length) > capacity) {
+            if (size.addAndGet(length) > capacity) {
                 evict();
             }
         } catch (IOException e) {

@@ -73,12 +73,25 @@ final class S3Content implements ReadableContent {
             long blockStart = i * blockSize;
             int from = (int) Math.max(0, position - blockStart);
             int length = (int) (Math.min(blockStart + blockSize, end) - blockStart) - from;
-            if (!fetcher.readCached(version, i, from, length, dst, diskCursor)) {
-                dst.put(fetcher.block(version, i), from, length);
-            }
+            copy(i, from, length, dst);
             copied += length;
         }
         return copied;
+    }
+
+    /**
+     * Copies part of block {@code index} from memory, the disk cache or S3. A block whose array
+     * went to another block before the copy was done (evicted that fast) is fetched again, and
+     * if that happens again, just these bytes are read past the caches.
+     */
+    private void copy(long index, int from, int length, ByteBuffer dst) throws IOException {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            if (fetcher.readCached(version, index, from, length, dst, diskCursor)
+                    || fetcher.copy(version, index, fetcher.block(version, index), from, length, dst)) {
+                return;
+            }
+        }
+        fetcher.readPast(version, index, from, length, dst);
     }
 
     private void checkOpen() throws IOException {

@@ -299,6 +299,41 @@ class S3LayerTest {
     }
 
     @Test
+    void readersRacingThroughASmallMemoryCacheWhoseArraysAreUsedAgainGetExactBytes() throws Exception {
+        int objects = 4;
+        byte[][] bodies = new byte[objects][];
+        for (int i = 0; i < objects; i++) {
+            bodies[i] = randomBytes(32 * 4096 + i, 20 + i);
+            server.put(bucket, "l/f" + i, bodies[i], Map.of());
+        }
+        // Four blocks of memory: every few reads evict a block, and its array serves the next.
+        try (Layer layer = open("l/", "blockSize=4096", "memoryCache=16384", "readahead=2");
+             java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2 * objects)) {
+            java.util.List<java.util.concurrent.Future<?>> readers = new java.util.ArrayList<>();
+            for (int r = 0; r < 2 * objects; r++) {
+                int object = r % objects;
+                boolean sequential = r < objects;
+                readers.add(pool.submit(() -> {
+                    byte[] body = bodies[object];
+                    Random random = new Random(object);
+                    try (ReadableContent content = layer.openRead(EntryPath.of("f" + object))) {
+                        for (int k = 0; k < 200; k++) {
+                            int position = sequential ? (k * 700) % body.length : random.nextInt(body.length);
+                            int length = Math.min(1 + random.nextInt(6000), body.length - position);
+                            assertArrayEquals(java.util.Arrays.copyOfRange(body, position, position + length),
+                                    read(content, position, length), "f" + object + " at " + position);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (var reader : readers) {
+                reader.get();
+            }
+        }
+    }
+
+    @Test
     void anObjectReplacedWhileOpenFailsWithEstale() throws IOException {
         server.put(bucket, "l/f", randomBytes(3 * 4096, 2), Map.of());
         try (Layer layer = open("l/", "blockSize=4096", "readahead=0", "memoryCache=0");
