@@ -30,8 +30,8 @@ import software.amazon.awssdk.services.s3.model.GetObjectResponse;
  * {@code parallel} transfers run at once. A sequential reader gets a {@link Readahead}: one GET
  * that streams the blocks ahead of it for as long as it keeps reading. Each GET has a fixed cost
  * (against s3proxy here 2 ms and 3 ms of CPU, against AWS tens of milliseconds of latency), so one
- * stream that keeps going read at 65-110% (median 90%) of a plain GET's speed in eight runs
- * here, where GETs of four blocks each, two at a time, reached 56-73% of it.
+ * stream that keeps going reads at 86-92% of a plain GET's speed here, where GETs of four blocks
+ * each, two at a time, reached 56-73% of it. Full blocks' arrays are used again (see {@link Block}).
  */
 final class BlockFetcher implements AutoCloseable {
 
