@@ -106,8 +106,11 @@ final class BlockFetcher implements AutoCloseable {
 
     /** A ranged GET of the blocks {@code first .. end - 1}, failing with ESTALE if the object changed. */
     private ResponseInputStream<GetObjectResponse> get(ObjectVersion version, long first, long end) throws IOException {
-        long from = first * blockSize;
-        long to = Math.min(version.size(), end * blockSize);
+        return getBytes(version, first * blockSize, Math.min(version.size(), end * blockSize));
+    }
+
+    /** A ranged GET of the bytes {@code from .. to - 1}, failing with ESTALE if the object changed. */
+    private ResponseInputStream<GetObjectResponse> getBytes(ObjectVersion version, long from, long to) throws IOException {
         ResponseInputStream<GetObjectResponse> in;
         try {
             in = client.getObject(r -> r.bucket(bucket).key(version.key())
@@ -181,19 +184,7 @@ final class BlockFetcher implements AutoCloseable {
      */
     void readPast(ObjectVersion version, long index, int offset, int length, ByteBuffer dst) throws IOException {
         long from = index * blockSize + offset;
-        ResponseInputStream<GetObjectResponse> in;
-        try {
-            in = client.getObject(r -> r.bucket(bucket).key(version.key())
-                    .range("bytes=" + from + "-" + (from + length - 1)).ifMatch(version.etag()));
-        } catch (SdkException e) {
-            throw S3Errors.of(e, version.display(), "ranged GET");
-        }
-        try (in) {
-            if (!version.sameEtag(in.response().eTag())) {
-                in.abort();
-                throw Errno.ESTALE.exception(version.display(), "the object changed while open (ETag "
-                        + in.response().eTag() + ", opened as " + version.etag() + ")");
-            }
+        try (ResponseInputStream<GetObjectResponse> in = getBytes(version, from, from + length)) {
             byte[] bytes = new byte[length];
             readFully(in, bytes, length, version);
             dst.put(bytes);
