@@ -334,6 +334,27 @@ class S3LayerTest {
     }
 
     @Test
+    void aReadPastTheCachesGetsJustItsBytesOfThePinnedVersion() throws Exception {
+        byte[] body = randomBytes(3 * 4096, 12);
+        server.put(bucket, "l/f", body, Map.of());
+        S3Settings settings = S3Settings.parse(java.net.URI.create(server.uri(bucket, "l/", "blockSize=4096")),
+                LayerOptions.DEFAULTS);
+        String etag = server.client().headObject(r -> r.bucket(bucket).key("l/f")).eTag();
+        try (var client = S3Clients.create(settings); BlockFetcher fetcher = new BlockFetcher(client, settings, null)) {
+            ByteBuffer dst = ByteBuffer.allocate(100).position(10);
+            fetcher.readPast(new ObjectVersion("l/f", etag, body.length, "f"), 1, 5, 90, dst);
+            assertEquals(100, dst.position());
+            assertArrayEquals(java.util.Arrays.copyOfRange(body, 4096 + 5, 4096 + 95),
+                    java.util.Arrays.copyOfRange(dst.array(), 10, 100));
+            assertEquals(java.util.List.of("bytes=4101-4190"), getsOf("l/f"));
+            server.put(bucket, "l/f", randomBytes(3 * 4096, 13), Map.of());
+            IOException e = assertThrows(IOException.class, () -> fetcher.readPast(
+                    new ObjectVersion("l/f", etag, body.length, "f"), 1, 5, 90, ByteBuffer.allocate(90)));
+            assertEquals(Errno.ESTALE, Errno.of(e));
+        }
+    }
+
+    @Test
     void anObjectReplacedWhileOpenFailsWithEstale() throws IOException {
         server.put(bucket, "l/f", randomBytes(3 * 4096, 2), Map.of());
         try (Layer layer = open("l/", "blockSize=4096", "readahead=0", "memoryCache=0");
