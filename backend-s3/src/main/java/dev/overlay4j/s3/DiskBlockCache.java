@@ -72,12 +72,6 @@ final class DiskBlockCache {
         }
     }
 
-    /** The block's bytes, or null when it is not cached (or was evicted meanwhile, or is damaged). */
-    byte[] get(String version, long index, int expectedLength) {
-        byte[] bytes = new byte[expectedLength];
-        return read(version, index, expectedLength, bytes) ? bytes : null;
-    }
-
     /** Whether the block is cached whole. */
     boolean contains(String version, long index, int expectedLength) {
         try {
@@ -121,10 +115,6 @@ final class DiskBlockCache {
             }
             return null;
         }
-    }
-
-    void put(String version, long index, byte[] bytes) {
-        put(version, index, bytes, bytes.length);
     }
 
     /** Caches the first {@code length} bytes of {@code bytes} as the block. */

@@ -20,6 +20,16 @@ class DiskBlockCacheTest {
     @TempDir
     Path dir;
 
+    /** The cached block's bytes, or null: the reads a layer makes, into an array of the block's size. */
+    private static byte[] get(DiskBlockCache cache, String version, long index, int length) {
+        byte[] bytes = new byte[length];
+        return cache.read(version, index, length, bytes) ? bytes : null;
+    }
+
+    private static void put(DiskBlockCache cache, String version, long index, byte[] bytes) {
+        cache.put(version, index, bytes, bytes.length);
+    }
+
     private static byte[] block(int value, int size) {
         byte[] bytes = new byte[size];
         Arrays.fill(bytes, (byte) value);
@@ -34,34 +44,34 @@ class DiskBlockCacheTest {
 
     @Test
     void blocksSurviveANewCacheOnTheSameDirectory() throws IOException {
-        new DiskBlockCache(dir, 1 << 20).put("v1", 3, block(7, 1000));
+        put(new DiskBlockCache(dir, 1 << 20), "v1", 3, block(7, 1000));
         DiskBlockCache reopened = new DiskBlockCache(dir, 1 << 20);
-        assertArrayEquals(block(7, 1000), reopened.get("v1", 3, 1000));
-        assertNull(reopened.get("v2", 3, 1000), "another object version never reads these bytes");
-        assertNull(reopened.get("v1", 4, 1000));
+        assertArrayEquals(block(7, 1000), get(reopened, "v1", 3, 1000));
+        assertNull(get(reopened, "v2", 3, 1000), "another object version never reads these bytes");
+        assertNull(get(reopened, "v1", 4, 1000));
     }
 
     @Test
     void aBlockOfTheWrongLengthIsAMiss() throws IOException {
         DiskBlockCache cache = new DiskBlockCache(dir, 1 << 20);
-        cache.put("v", 0, block(1, 500));
-        assertNull(cache.get("v", 0, 1000));
-        assertNull(cache.get("v", 0, 500), "the damaged block was dropped");
+        put(cache, "v", 0, block(1, 500));
+        assertNull(get(cache, "v", 0, 1000));
+        assertNull(get(cache, "v", 0, 500), "the damaged block was dropped");
     }
 
     @Test
     void theLeastRecentlyUsedBlocksGoWhenTheBoundIsPassed() throws Exception {
         DiskBlockCache cache = new DiskBlockCache(dir, 10_000);
         for (int i = 0; i < 5; i++) {
-            cache.put("v", i, block(i, 2000));
+            put(cache, "v", i, block(i, 2000));
             Thread.sleep(20); // distinct mtimes: recency is the file's mtime
         }
-        assertArrayEquals(block(0, 2000), cache.get("v", 0, 2000)); // block 0 is now the most recent
+        assertArrayEquals(block(0, 2000), get(cache, "v", 0, 2000)); // block 0 is now the most recent
         Thread.sleep(20);
-        cache.put("v", 5, block(5, 2000));
+        put(cache, "v", 5, block(5, 2000));
         assertTrue(cachedBytes() <= 10_000, "cache holds " + cachedBytes());
-        assertArrayEquals(block(0, 2000), cache.get("v", 0, 2000));
-        assertNull(cache.get("v", 1, 2000), "the least recently used block was evicted");
+        assertArrayEquals(block(0, 2000), get(cache, "v", 0, 2000));
+        assertNull(get(cache, "v", 1, 2000), "the least recently used block was evicted");
     }
 
     @Test
@@ -74,8 +84,8 @@ class DiskBlockCacheTest {
             for (int i = 0; i < futures.length; i++) {
                 DiskBlockCache cache = i % 2 == 0 ? a : b;
                 futures[i] = pool.submit(() -> {
-                    cache.put("shared", 0, expected);
-                    byte[] read = cache.get("shared", 0, expected.length);
+                    put(cache, "shared", 0, expected);
+                    byte[] read = get(cache, "shared", 0, expected.length);
                     if (read != null && !Arrays.equals(expected, read)) {
                         throw new AssertionError("a reader saw a partial block");
                     }
