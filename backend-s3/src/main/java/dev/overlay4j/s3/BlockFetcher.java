@@ -35,7 +35,8 @@ import software.amazon.awssdk.services.s3.model.GetObjectResponse;
  */
 final class BlockFetcher implements AutoCloseable {
 
-    private record BlockId(String version, long index) {
+    /** A block of one object version: its key and ETag as they are, with no string built per read. */
+    private record BlockId(String key, String etag, long index) {
     }
 
     private final S3Client client;
@@ -82,7 +83,7 @@ final class BlockFetcher implements AutoCloseable {
     }
 
     private static BlockId id(ObjectVersion version, long index) {
-        return new BlockId(version.key() + '\0' + version.etag(), index);
+        return new BlockId(version.key(), version.etag(), index);
     }
 
     /** Fetches one block: from the disk cache, else with a GET of just that block. */
@@ -236,6 +237,7 @@ final class BlockFetcher implements AutoCloseable {
         }
 
         private final ObjectVersion version;
+        private final String diskName;
         private final long blocks;
         /** Blocks per GET when several fill the claims at once. */
         private final int runBlocks;
@@ -248,6 +250,7 @@ final class BlockFetcher implements AutoCloseable {
 
         private Readahead(ObjectVersion version, int runBlocks) {
             this.version = version;
+            this.diskName = disk == null ? null : diskName(version);
             this.blocks = (version.size() + blockSize - 1) / blockSize;
             this.runBlocks = runBlocks;
         }
@@ -270,7 +273,8 @@ final class BlockFetcher implements AutoCloseable {
             boolean added = false;
             for (; index < end; index++) {
                 BlockId id = id(version, index);
-                if (memory.get(id) != null || onDisk(version, index)) {
+                if (memory.get(id) != null
+                        || disk != null && disk.contains(diskName, index, length(version, index))) {
                     // Read where it is: a cached block in the way only costs the GET a restart.
                     continue;
                 }
@@ -301,7 +305,6 @@ final class BlockFetcher implements AutoCloseable {
             long next = -1; // the block that `in` delivers next
             long getEnd = -1; // the block after the last that `in` delivers
             int delivered = 0; // blocks read from `in`
-            String diskName = disk == null ? null : diskName(version);
             try {
                 while (true) {
                     java.util.List<Claim> run = nextRun(next);
@@ -496,6 +499,7 @@ final class BlockFetcher implements AutoCloseable {
     final class DiskCursor implements AutoCloseable {
 
         private final ObjectVersion version;
+        private final String diskName;
         private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
         private long index = -1;
         private FileChannel channel;
@@ -503,6 +507,7 @@ final class BlockFetcher implements AutoCloseable {
 
         private DiskCursor(ObjectVersion version) {
             this.version = version;
+            this.diskName = diskName(version);
         }
 
         /** Like {@link #readCached}, from the disk cache only. */
@@ -518,7 +523,7 @@ final class BlockFetcher implements AutoCloseable {
             } finally {
                 lock.readLock().unlock();
             }
-            FileChannel opened = disk.open(diskName(version), block, length(version, block));
+            FileChannel opened = disk.open(diskName, block, length(version, block));
             if (opened == null) {
                 return false;
             }
@@ -539,12 +544,9 @@ final class BlockFetcher implements AutoCloseable {
         }
 
         private boolean readFully(FileChannel from, int offset, int length, ByteBuffer dst) {
-            ByteBuffer window = dst.slice(dst.position(), length);
             try {
-                while (window.hasRemaining()) {
-                    if (from.read(window, offset + window.position()) < 0) {
-                        return false;
-                    }
+                if (!DiskBlockCache.readFully(from, offset, dst.slice(dst.position(), length))) {
+                    return false;
                 }
             } catch (IOException e) {
                 return false;
@@ -576,10 +578,6 @@ final class BlockFetcher implements AutoCloseable {
                 // A file opened only for reading has nothing left to lose.
             }
         }
-    }
-
-    private boolean onDisk(ObjectVersion version, long index) {
-        return disk != null && disk.contains(diskName(version), index, length(version, index));
     }
 
     /** Starts fetching the block unless it is cached or on its way. */

@@ -59,17 +59,26 @@ final class DiskBlockCache {
             return false;
         }
         try (channel) {
-            ByteBuffer bytes = ByteBuffer.wrap(into, 0, expectedLength);
-            while (bytes.hasRemaining()) {
-                if (channel.read(bytes, bytes.position()) < 0) {
-                    return false;
-                }
-            }
-            return true;
+            return readFully(channel, 0, ByteBuffer.wrap(into, 0, expectedLength));
         } catch (IOException e) {
             LOG.log(Level.WARNING, "cannot read cached block " + file(version, index) + ": " + e);
             return false;
         }
+    }
+
+    /**
+     * Fills {@code dst} from {@code channel}'s bytes at {@code position} on; false if the file
+     * ends first.
+     */
+    static boolean readFully(FileChannel channel, long position, ByteBuffer dst) throws IOException {
+        for (long at = position; dst.hasRemaining(); ) {
+            int n = channel.read(dst, at);
+            if (n < 0) {
+                return false;
+            }
+            at += n;
+        }
+        return true;
     }
 
     /** Whether the block is cached whole. */
