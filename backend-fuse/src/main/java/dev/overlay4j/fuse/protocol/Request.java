@@ -11,7 +11,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * One request as the kernel wrote it into a reader's buffer: the {@code fuse_in_header} and
  * the arguments after it. Argument offsets are counted from the end of the header. The view
- * is reused for every request a reader handles.
+ * is reused for every request a reader handles. Only the header is read outside this package:
+ * {@link In} decodes the arguments of each opcode.
  */
 public final class Request {
 
@@ -59,22 +60,22 @@ public final class Request {
     }
 
     /** The number of argument bytes after the header. */
-    public long argumentLength() {
+    long argumentLength() {
         return length - Structs.InHeader.SIZE;
     }
 
-    public int u32(long offset) {
+    int u32(long offset) {
         check(offset, 4);
         return buffer.get(JAVA_INT_UNALIGNED, Structs.InHeader.SIZE + offset);
     }
 
-    public long u64(long offset) {
+    long u64(long offset) {
         check(offset, 8);
         return buffer.get(JAVA_LONG_UNALIGNED, Structs.InHeader.SIZE + offset);
     }
 
     /** The length in bytes of the NUL-terminated string at {@code offset}, without the NUL. */
-    public int stringLength(long offset) {
+    int stringLength(long offset) {
         long start = Structs.InHeader.SIZE + offset;
         for (long i = start; i < length; i++) {
             if (buffer.get(JAVA_BYTE, i) == 0) {
@@ -85,7 +86,7 @@ public final class Request {
     }
 
     /** The NUL-terminated UTF-8 string at {@code offset}. */
-    public String string(long offset) {
+    String string(long offset) {
         int n = stringLength(offset);
         byte[] bytes = new byte[n];
         MemorySegment.copy(buffer, JAVA_BYTE, Structs.InHeader.SIZE + offset, bytes, 0, n);
@@ -93,7 +94,7 @@ public final class Request {
     }
 
     /** A copy of {@code count} argument bytes from {@code offset}. */
-    public byte[] bytes(long offset, int count) {
+    byte[] bytes(long offset, int count) {
         check(offset, count);
         byte[] bytes = new byte[count];
         MemorySegment.copy(buffer, JAVA_BYTE, Structs.InHeader.SIZE + offset, bytes, 0, count);
@@ -101,7 +102,7 @@ public final class Request {
     }
 
     /** A buffer over {@code count} argument bytes from {@code offset}, without copying (valid until the next request). */
-    public ByteBuffer view(long offset, int count) {
+    ByteBuffer view(long offset, int count) {
         check(offset, count);
         return buffer.asSlice(Structs.InHeader.SIZE + offset, count).asByteBuffer();
     }

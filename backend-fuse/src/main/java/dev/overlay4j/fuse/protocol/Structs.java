@@ -294,6 +294,7 @@ public final class Structs {
         public static final StructLayout LAYOUT = struct(u32("flags"), u32("open_flags"));
         public static final long SIZE = LAYOUT.byteSize();
         public static final long FLAGS = at(LAYOUT, "flags");
+        public static final long OPEN_FLAGS = at(LAYOUT, "open_flags");
 
         private OpenIn() {
         }
@@ -306,6 +307,7 @@ public final class Structs {
         public static final long FLAGS = at(LAYOUT, "flags");
         public static final long MODE = at(LAYOUT, "mode");
         public static final long UMASK = at(LAYOUT, "umask");
+        public static final long OPEN_FLAGS = at(LAYOUT, "open_flags");
 
         private CreateIn() {
         }
@@ -329,6 +331,9 @@ public final class Structs {
                 u64("lock_owner"));
         public static final long SIZE = LAYOUT.byteSize();
         public static final long FH = at(LAYOUT, "fh");
+        public static final long FLAGS = at(LAYOUT, "flags");
+        public static final long RELEASE_FLAGS = at(LAYOUT, "release_flags");
+        public static final long LOCK_OWNER = at(LAYOUT, "lock_owner");
 
         private ReleaseIn() {
         }
@@ -339,6 +344,7 @@ public final class Structs {
         public static final StructLayout LAYOUT = struct(u64("fh"), u32("unused"), u32("padding"), u64("lock_owner"));
         public static final long SIZE = LAYOUT.byteSize();
         public static final long FH = at(LAYOUT, "fh");
+        public static final long LOCK_OWNER = at(LAYOUT, "lock_owner");
 
         private FlushIn() {
         }
@@ -352,6 +358,8 @@ public final class Structs {
         public static final long FH = at(LAYOUT, "fh");
         public static final long OFFSET = at(LAYOUT, "offset");
         public static final long SIZE_FIELD = at(LAYOUT, "size");
+        public static final long READ_FLAGS = at(LAYOUT, "read_flags");
+        public static final long LOCK_OWNER = at(LAYOUT, "lock_owner");
         public static final long FLAGS = at(LAYOUT, "flags");
 
         private ReadIn() {
@@ -366,6 +374,7 @@ public final class Structs {
         public static final long FH = at(LAYOUT, "fh");
         public static final long OFFSET = at(LAYOUT, "offset");
         public static final long SIZE_FIELD = at(LAYOUT, "size");
+        public static final long WRITE_FLAGS = at(LAYOUT, "write_flags");
 
         private WriteIn() {
         }
@@ -483,8 +492,48 @@ public final class Structs {
         public static final long FH_OUT = at(LAYOUT, "fh_out");
         public static final long OFF_OUT = at(LAYOUT, "off_out");
         public static final long LEN = at(LAYOUT, "len");
+        public static final long FLAGS = at(LAYOUT, "flags");
 
         private CopyFileRangeIn() {
+        }
+    }
+
+    /** {@code struct fuse_interrupt_in}. */
+    public static final class InterruptIn {
+        public static final StructLayout LAYOUT = struct(u64("unique"));
+        public static final long SIZE = LAYOUT.byteSize();
+        public static final long UNIQUE = at(LAYOUT, "unique");
+
+        private InterruptIn() {
+        }
+    }
+
+    /** {@code struct fuse_ioctl_in}; the caller's input bytes follow. */
+    public static final class IoctlIn {
+        public static final StructLayout LAYOUT = struct(u64("fh"), u32("flags"), u32("cmd"), u64("arg"),
+                u32("in_size"), u32("out_size"));
+        public static final long SIZE = LAYOUT.byteSize();
+        public static final long FH = at(LAYOUT, "fh");
+        public static final long FLAGS = at(LAYOUT, "flags");
+        public static final long CMD = at(LAYOUT, "cmd");
+        public static final long ARG = at(LAYOUT, "arg");
+        public static final long IN_SIZE = at(LAYOUT, "in_size");
+        public static final long OUT_SIZE = at(LAYOUT, "out_size");
+
+        private IoctlIn() {
+        }
+    }
+
+    /** {@code struct fuse_ioctl_out}; the output bytes follow. */
+    public static final class IoctlOut {
+        public static final StructLayout LAYOUT = struct(u32("result"), u32("flags"), u32("in_iovs"), u32("out_iovs"));
+        public static final long SIZE = LAYOUT.byteSize();
+        public static final long RESULT = at(LAYOUT, "result");
+        public static final long FLAGS = at(LAYOUT, "flags");
+        public static final long IN_IOVS = at(LAYOUT, "in_iovs");
+        public static final long OUT_IOVS = at(LAYOUT, "out_iovs");
+
+        private IoctlOut() {
         }
     }
 

@@ -64,6 +64,15 @@ public final class NodeTable {
         return EntryPath.ofNames(names.reversed());
     }
 
+    /** The path of a node, or null when it has none (removed, or unknown). */
+    public EntryPath pathOrNull(long nodeid) {
+        try {
+            return path(nodeid);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** The node the kernel knows under {@code path}, or -1 when it holds none there. */
     public synchronized long find(EntryPath path) {
         Node node = root;

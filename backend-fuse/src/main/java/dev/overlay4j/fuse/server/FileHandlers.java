@@ -1,0 +1,295 @@
+package dev.overlay4j.fuse.server;
+
+import dev.overlay4j.api.EntryAttributes;
+import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.NewEntryAttributes;
+import dev.overlay4j.api.Overlay;
+import dev.overlay4j.api.OverlayFile;
+import dev.overlay4j.fuse.protocol.Flags;
+import dev.overlay4j.fuse.protocol.In;
+import dev.overlay4j.fuse.protocol.Reply;
+import dev.overlay4j.fuse.protocol.Request;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.OpenOption;
+import java.nio.file.StandardOpenOption;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * File I/O: OPEN, CREATE, READ, WRITE, FLUSH, FSYNC, RELEASE, LSEEK, FALLOCATE and
+ * COPY_FILE_RANGE. An open decides how the kernel does the file's reads and writes: kernel
+ * passthrough to a local file, or through this server, keeping cached pages where that is safe.
+ */
+final class FileHandlers {
+
+    private static final System.Logger LOG = System.getLogger(FileHandlers.class.getName());
+
+    /** The most COPY_FILE_RANGE copies in one request; callers loop on short copies. */
+    private static final long COPY_CHUNK_LIMIT = 1L << 30;
+
+    /** What a request on a file answers from the file; static, so that passing it allocates nothing. */
+    @FunctionalInterface
+    private interface FileRequest<T> {
+        int answer(T in, Reply rp, OverlayFile file) throws IOException;
+    }
+
+    private final Overlay overlay;
+    private final NodeTable nodes;
+    private final CachePolicy cache;
+    private final OpenHandles handles;
+    private final EntryReplies replies;
+
+    FileHandlers(Overlay overlay, NodeTable nodes, CachePolicy cache, OpenHandles handles, EntryReplies replies) {
+        this.overlay = overlay;
+        this.nodes = nodes;
+        this.cache = cache;
+        this.handles = handles;
+        this.replies = replies;
+    }
+
+    private static EnumSet<StandardOpenOption> openOptions(int flags) {
+        EnumSet<StandardOpenOption> options = EnumSet.noneOf(StandardOpenOption.class);
+        switch (flags & Flags.O_ACCMODE) {
+            case Flags.O_RDONLY -> options.add(StandardOpenOption.READ);
+            case Flags.O_WRONLY -> options.add(StandardOpenOption.WRITE);
+            default -> {
+                options.add(StandardOpenOption.READ);
+                options.add(StandardOpenOption.WRITE);
+            }
+        }
+        // O_APPEND is not passed on: the kernel turns it into the file size as each WRITE's offset.
+        if ((flags & Flags.O_TRUNC) != 0 && (flags & Flags.O_ACCMODE) != Flags.O_RDONLY) {
+            options.add(StandardOpenOption.TRUNCATE_EXISTING);
+        }
+        return options;
+    }
+
+    int open(Request rq, In.Open in, Reply rp) throws IOException {
+        if (handles.kernelOpens()) {
+            // ENOSYS tells the kernel to open files itself from now on, this one included.
+            return rp.error(Errno.ENOSYS.code());
+        }
+        EntryPath path = nodes.path(rq.nodeid());
+        OverlayFile file = overlay.open(path, openOptions(in.flags()), new NewEntryAttributes(0, rq.uid(), rq.gid()));
+        try {
+            Opened opened = opened(file, rq.nodeid(), path);
+            return rp.open(opened.fh(), opened.openFlags(), opened.backingId());
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(file);
+            throw e;
+        }
+    }
+
+    int create(Request rq, In.Create in, Reply rp) throws IOException {
+        EntryPath parent = nodes.path(rq.nodeid());
+        EntryPath path = parent.resolve(in.name());
+        Set<OpenOption> options = new HashSet<>(openOptions(in.flags()));
+        options.add((in.flags() & Flags.O_EXCL) != 0 ? StandardOpenOption.CREATE_NEW : StandardOpenOption.CREATE);
+        OverlayFile file = overlay.open(path, options, replies.newEntry(rq, parent, in.mode(), false));
+        long nodeid = 0;
+        try {
+            EntryAttributes attributes = overlay.stat(path);
+            nodeid = nodes.lookedUp(rq.nodeid(), in.name(), attributes.type());
+            Opened opened = opened(file, nodeid, path);
+            return rp.created(nodeid, cache.entryNanos(), cache.attrNanos(attributes), attributes, opened.fh(),
+                    opened.openFlags(), opened.backingId());
+        } catch (IOException | RuntimeException e) {
+            if (nodeid != 0) {
+                nodes.forget(nodeid, 1); // the kernel never learns of this reference
+            }
+            closeQuietly(file);
+            throw e;
+        }
+    }
+
+    /** How an open file is handed to the kernel. */
+    private record Opened(long fh, int openFlags, int backingId) {
+    }
+
+    /**
+     * Registers an open file: kernel passthrough when its bytes are in a local file the kernel
+     * may use, else reads and writes through this server, keeping the kernel's cached pages
+     * when no other name can have changed them.
+     */
+    private Opened opened(OverlayFile file, long nodeid, EntryPath path) throws IOException {
+        EntryAttributes attributes = file.stat();
+        BackingFiles backing = handles.backing();
+        BackingFiles.Grant grant = backing.acquire(nodeid, path, file.localFile(), file.isWritable(),
+                attributes.size(), file.mayBeCopiedUp());
+        int openFlags;
+        if (grant.passthrough()) {
+            openFlags = Flags.FOPEN_PASSTHROUGH;
+        } else {
+            // Pages cached before passthrough writes went around them are stale: this open drops them.
+            boolean bypassed = backing.takePagesBypassed(nodeid);
+            openFlags = !bypassed && cache.keepCache(attributes) ? Flags.FOPEN_KEEP_CACHE : 0;
+        }
+        // FLUSH (sent at every close) has nothing to do here: writes reach the overlay as they
+        // come and there is no writeback cache, so the kernel may skip that round trip.
+        openFlags |= Flags.FOPEN_NOFLUSH;
+        return new Opened(handles.addFile(file, grant), openFlags, grant.backingId());
+    }
+
+    int release(In.Release in, Reply rp) throws IOException {
+        handles.releaseFile(in.fh());
+        return rp.ok();
+    }
+
+    int flush(Request rq, In.Flush in, Reply rp) throws IOException {
+        // Writes reach the overlay as they come: nothing is buffered here. Files the server opened
+        // say FOPEN_NOFLUSH; for those the kernel opened, ENOSYS makes it stop sending FLUSH.
+        if (handles.kernelOpens() && in.fh() == 0) {
+            return rp.error(Errno.ENOSYS.code());
+        }
+        handles.done(handles.use(rq.nodeid(), in.fh(), false));
+        return rp.ok();
+    }
+
+    int read(Request rq, In.Read in, Reply rp) throws IOException {
+        return onFile(rq.nodeid(), in.fh(), false, in, rp, FileHandlers::read);
+    }
+
+    private static int read(In.Read in, Reply rp, OverlayFile file) throws IOException {
+        ByteBuffer buffer = rp.dataBuffer((int) Math.min(in.sizeAsked(), rp.capacity()));
+        // The kernel takes a short read for the end of the file, so read until full or at the end.
+        while (buffer.hasRemaining()) {
+            int n = file.read(buffer, in.offset() + buffer.position());
+            if (n < 0) {
+                break;
+            }
+        }
+        return rp.data(buffer.position());
+    }
+
+    int write(Request rq, In.Write in, Reply rp) throws IOException {
+        return onFile(rq.nodeid(), in.fh(), true, in, rp, FileHandlers::write);
+    }
+
+    private static int write(In.Write in, Reply rp, OverlayFile file) throws IOException {
+        ByteBuffer data = in.data();
+        while (data.hasRemaining()) {
+            file.write(data, in.offset() + data.position());
+        }
+        return rp.written(in.size());
+    }
+
+    int fsync(Request rq, In.Fsync in, Reply rp) throws IOException {
+        return onFile(rq.nodeid(), in.fh(), syncsThroughWriter(rq, in), in, rp, FileHandlers::fsync);
+    }
+
+    /**
+     * Whether FSYNC is to go through a writing handle: under kernel opens, for a file already in
+     * the upper layer. The node's current handle may be one that only reads (its writing handle
+     * was closed as the least recently used), and forcing that does nothing, while the bytes
+     * written before are still in the upper file's page cache. A lower file has nothing to sync.
+     */
+    private boolean syncsThroughWriter(Request rq, In.Fsync in) throws IOException {
+        if (!handles.kernelOpens() || in.fh() != 0 || overlay.isReadOnly()) {
+            return false;
+        }
+        FileUse current = handles.use(rq.nodeid(), 0, false);
+        try {
+            return !current.file().isWritable() && !current.file().mayBeCopiedUp();
+        } finally {
+            handles.done(current);
+        }
+    }
+
+    private static int fsync(In.Fsync in, Reply rp, OverlayFile file) throws IOException {
+        file.force(!in.dataOnly());
+        return rp.ok();
+    }
+
+    int lseek(Request rq, In.Lseek in, Reply rp) throws IOException {
+        return onFile(rq.nodeid(), in.fh(), false, in, rp, FileHandlers::lseek);
+    }
+
+    private static int lseek(In.Lseek in, Reply rp, OverlayFile file) throws IOException {
+        long size = file.size();
+        if (in.whence() != Flags.SEEK_DATA && in.whence() != Flags.SEEK_HOLE) {
+            throw Errno.EINVAL.exception("file handle", "lseek whence " + in.whence());
+        }
+        if (in.offset() < 0 || in.offset() >= size) {
+            throw Errno.ENXIO.exception("file handle", "offset " + in.offset() + " is at or past the end");
+        }
+        // The overlay API does not expose holes: all data up to the end, one hole at the end.
+        return rp.lseek(in.whence() == Flags.SEEK_DATA ? in.offset() : size);
+    }
+
+    int fallocate(Request rq, In.Fallocate in, Reply rp) throws IOException {
+        return onFile(rq.nodeid(), in.fh(), true, in, rp, FileHandlers::fallocate);
+    }
+
+    private static int fallocate(In.Fallocate in, Reply rp, OverlayFile file) throws IOException {
+        if (in.mode() != 0) {
+            throw Errno.EOPNOTSUPP.exception("file handle", "fallocate mode " + in.mode());
+        }
+        if (!file.isWritable()) {
+            throw Errno.EBADF.exception("file handle", "not open for writing");
+        }
+        long end = Math.addExact(in.offset(), in.length());
+        if (end > file.size()) {
+            file.truncate(end);
+        }
+        return rp.ok();
+    }
+
+    int copyFileRange(Request rq, In.CopyFileRange in, Reply rp) throws IOException {
+        FileUse source = handles.use(rq.nodeid(), in.fhIn(), false);
+        try {
+            FileUse target = handles.use(in.nodeidOut(), in.fhOut(), true);
+            try {
+                return copyFileRange(in, rp, source.file(), target.file());
+            } finally {
+                handles.done(target);
+            }
+        } finally {
+            handles.done(source);
+        }
+    }
+
+    private static int copyFileRange(In.CopyFileRange in, Reply rp, OverlayFile source, OverlayFile target)
+            throws IOException {
+        long length = Math.min(in.length(), COPY_CHUNK_LIMIT);
+        if (!target.isWritable()) {
+            throw Errno.EBADF.exception("file handle", "copy target not open for writing");
+        }
+        // The reply's body doubles as the copy buffer: the answer itself needs 8 bytes.
+        long copied = 0;
+        while (copied < length) {
+            ByteBuffer buffer = rp.scratch(length - copied);
+            int n = source.read(buffer, in.offIn() + copied);
+            if (n <= 0) {
+                break;
+            }
+            buffer.flip();
+            while (buffer.hasRemaining()) {
+                target.write(buffer, in.offOut() + copied + buffer.position());
+            }
+            copied += n;
+        }
+        return rp.written(copied);
+    }
+
+    /** Answers a request on the file of handle {@code fh} (see {@link OpenHandles#use}). */
+    private <T> int onFile(long nodeid, long fh, boolean write, T in, Reply rp, FileRequest<T> request)
+            throws IOException {
+        FileUse use = handles.use(nodeid, fh, write);
+        try {
+            return request.answer(in, rp, use.file());
+        } finally {
+            handles.done(use);
+        }
+    }
+
+    private static void closeQuietly(OverlayFile file) {
+        try {
+            file.close();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "closing a file that could not be handed to the kernel", e);
+        }
+    }
+}
