@@ -30,11 +30,10 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
               -o OPTIONS      comma-separated mount options:
                  lowerdir=, upperdir=, workdir=, lowerdir+=, redirect_dir=on|off, userxattr, ro, rw
                  allow_other, default_permissions (always on), fsname=NAME, threads=N (default 2),
-                 passthrough=off|on|all (default off: the kernel opens files without asking the server,
-                   so an open costs no round trip, and data goes through the server and the page cache;
-                   on: every open goes through the server and the kernel reads and writes local files
-                   itself when allowed, except lower files read in a writable overlay; all: those too,
-                   but writing such a file while it is open for reading then fails with EBUSY),
+                 passthrough=off|on|all (default off: data goes through the server and the page cache;
+                   on: the kernel reads and writes local files itself when allowed, except lower
+                   files read in a writable overlay; all: those too, but writing such a file while
+                   it is open for reading then fails with EBUSY),
                  entry_timeout=S, attr_timeout=S, negative_timeout=S (kernel cache seconds, default 86400),
                  suid, nosuid, dev, nodev, exec, noexec, atime, noatime, diratime, nodiratime,
                  log=FILE (append the server's messages to FILE; a server in the background

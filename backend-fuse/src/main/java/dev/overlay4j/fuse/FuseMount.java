@@ -147,11 +147,11 @@ public final class FuseMount implements AutoCloseable {
     }
 
     /**
-     * Whether the kernel opens files and directories without asking the server (FUSE zero-message
-     * opens), as it does by default when passthrough is off and attributes are cached.
+     * Whether the kernel opens directories without asking the server (FUSE zero-message opendir),
+     * as it does when attributes are cached. Files are always opened through the server.
      */
-    public boolean kernelOpens() {
-        return operations.kernelOpens();
+    public boolean kernelOpensDirectories() {
+        return operations.kernelOpensDirectories();
     }
 
     /** Files and directories the server holds open for the kernel now. */

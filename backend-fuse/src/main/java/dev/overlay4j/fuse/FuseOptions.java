@@ -20,10 +20,9 @@ import java.util.Set;
  * @param fsName          the mount's source, shown by {@code mount} and {@code df}
  * @param flags           generic mount flags
  * @param passthrough     let the kernel read and write files of local layers directly when it
- *                        can (needs CAP_SYS_ADMIN), for which every open goes through the server.
- *                        Off by default: the kernel then opens files and directories without
- *                        asking the server (when attributes are cached), so an open costs no round
- *                        trip, and data goes through the server and the kernel's page cache
+ *                        can (needs CAP_SYS_ADMIN). Off by default: data goes through the server
+ *                        and the kernel's page cache. Every open of a file reaches the server
+ *                        either way, so that an open for writing copies a lower file up
  * @param passthroughLowerFiles also hand the kernel files of lower layers opened for reading in a
  *                        writable overlay. Faster, but while such a file is open that way, opening
  *                        it for writing (which copies it up) fails with EBUSY: the kernel keeps one
@@ -68,7 +67,7 @@ public record FuseOptions(int threads, Duration entryTimeout, Duration attrTimeo
         flags = flags.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(flags));
     }
 
-    /** Two readers, one-day caches, opens by the kernel alone (no passthrough), source name {@code overlay4j}, no flags. */
+    /** Two readers, one-day caches, no passthrough, source name {@code overlay4j}, no flags. */
     public static FuseOptions defaults() {
         return new FuseOptions(DEFAULT_THREADS, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, "overlay4j", Set.of(),
                 false, false, false);

@@ -44,12 +44,12 @@ public final class Init {
 
     /**
      * What goes into {@code fuse_init_out}; {@code major} alone when the majors differ.
-     * {@code kernelOpens}: files and directories are opened by the kernel alone (no OPEN, OPENDIR,
-     * RELEASE or RELEASEDIR reach the server); not a wire flag, the server's ENOSYS says it.
+     * {@code kernelOpensDirectories}: directories are opened by the kernel alone (no OPENDIR or
+     * RELEASEDIR reach the server); not a wire flag, the server's ENOSYS to OPENDIR says it.
      */
     public record Answer(int major, int minor, int maxReadahead, long flags, int maxBackground,
                          int congestionThreshold, int maxWrite, int timeGranularity, int maxPages,
-                         int maxStackDepth, boolean kernelOpens) {
+                         int maxStackDepth, boolean kernelOpensDirectories) {
 
         /** Whether the kernel reads and writes files opened with FOPEN_PASSTHROUGH itself. */
         public boolean passthrough() {
@@ -67,21 +67,19 @@ public final class Init {
         return negotiate(offer, passthrough, false);
     }
 
-    /** What the kernel offers when it can open files and directories without the server. */
-    static final long KERNEL_OPENS = Flags.NO_OPEN_SUPPORT | Flags.NO_OPENDIR_SUPPORT;
-
     /**
      * Agrees on a version and capabilities: the smaller minor version of the two, and of the
      * wanted capabilities those the kernel offers ({@code INIT_EXT} whenever any is above bit
      * 31 or the kernel knows it, so that flags2 is read). PASSTHROUGH too when
      * {@code passthrough} and offered, with {@link #PASSTHROUGH_STACK_DEPTH}. With
-     * {@code kernelOpens} and a kernel that offers zero-message opens of files and directories,
-     * the answer says {@link Answer#kernelOpens()} and the server is to answer OPEN and OPENDIR
-     * with ENOSYS.
+     * {@code kernelOpensDirectories} and a kernel that offers zero-message opens of directories,
+     * the answer says {@link Answer#kernelOpensDirectories()} and the server is to answer OPENDIR
+     * with ENOSYS. Files are always opened through the server: an open for writing copies a
+     * lower file up, as on the kernel's overlayfs.
      *
      * @throws IllegalArgumentException for a kernel older than protocol 7.x
      */
-    public static Answer negotiate(Offer offer, boolean passthrough, boolean kernelOpens) {
+    public static Answer negotiate(Offer offer, boolean passthrough, boolean kernelOpensDirectories) {
         if (offer.major() < MAJOR) {
             throw new IllegalArgumentException("the kernel speaks FUSE protocol " + offer.major() + "." + offer.minor()
                     + "; overlay4j needs 7.x");
@@ -90,21 +88,13 @@ public final class Init {
             // fuse.h: answer with our major alone; the kernel then retries INIT with it.
             return new Answer(MAJOR, MINOR, 0, 0, 0, 0, 0, 0, 0, 0, false);
         }
-        boolean zeroMessageOpens = kernelOpens && (offer.flags() & KERNEL_OPENS) == KERNEL_OPENS;
-        // With zero-message opens the kernel still runs O_TRUNC through the file system, as a
-        // SETATTR of size 0, but only when ATOMIC_O_TRUNC is off: with it on it would take the
-        // truncation as done by an OPEN that was never sent. And as every open then keeps the
-        // cached pages, AUTO_INVAL_DATA makes the kernel drop them when a refreshed mtime or size
-        // shows the file changed through another of its names (hard links, see CachePolicy).
-        long wanted = zeroMessageOpens
-                ? (WANTED & ~Flags.ATOMIC_O_TRUNC) | Flags.AUTO_INVAL_DATA
-                : WANTED | (passthrough ? Flags.PASSTHROUGH : 0);
-        long flags = wanted & offer.flags();
+        boolean zeroMessageOpendir = kernelOpensDirectories && (offer.flags() & Flags.NO_OPENDIR_SUPPORT) != 0;
+        long flags = (WANTED | (passthrough ? Flags.PASSTHROUGH : 0)) & offer.flags();
         if ((offer.flags() & Flags.INIT_EXT) != 0) {
             flags |= Flags.INIT_EXT;
         }
         int stackDepth = (flags & Flags.PASSTHROUGH) != 0 ? PASSTHROUGH_STACK_DEPTH : 0;
         return new Answer(MAJOR, Math.min(offer.minor(), MINOR), offer.maxReadahead(), flags, 64, 48, MAX_WRITE, 1,
-                MAX_PAGES, stackDepth, zeroMessageOpens);
+                MAX_PAGES, stackDepth, zeroMessageOpendir);
     }
 }

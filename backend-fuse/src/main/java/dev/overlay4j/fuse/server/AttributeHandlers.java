@@ -14,6 +14,7 @@ import dev.overlay4j.api.EntryAttributes;
 import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Overlay;
+import dev.overlay4j.api.OverlayFile;
 import dev.overlay4j.api.WritableLayer;
 import dev.overlay4j.fuse.protocol.Flags;
 import dev.overlay4j.fuse.protocol.In;
@@ -46,38 +47,26 @@ final class AttributeHandlers {
             attributes = open.file().stat();
         } else {
             EntryPath path = nodes.pathOrNull(rq.nodeid());
-            FileUse orphan = path == null ? handles.orphan(rq.nodeid()) : null;
-            if (orphan == null) {
-                attributes = overlay.stat(path != null ? path : nodes.path(rq.nodeid()));
-            } else {
-                try {
-                    attributes = orphan.file().stat();
-                } finally {
-                    handles.done(orphan);
-                }
-            }
+            OverlayFile orphan = path == null ? handles.orphan(rq.nodeid()) : null;
+            attributes = orphan != null ? orphan.stat() : overlay.stat(path != null ? path : nodes.path(rq.nodeid()));
         }
         return rp.attr(cache.attrNanos(attributes), attributes);
     }
 
     int setattr(Request rq, In.Setattr in, Reply rp) throws IOException {
         EntryPath path = nodes.pathOrNull(rq.nodeid());
-        FileUse open = null;
+        OverlayFile open = null;
         if (in.sets(FATTR_FH)) {
             OpenHandles.OpenFile opened = handles.file(in.fh());
-            open = opened != null ? opened : path == null ? handles.orphan(rq.nodeid()) : null;
+            open = opened != null ? opened.file() : path == null ? handles.orphan(rq.nodeid()) : null;
         }
         if (open == null && path == null) {
             nodes.path(rq.nodeid()); // throws: says why the node has no path
         }
-        try {
-            return setattr(rq, in, rp, path, open);
-        } finally {
-            handles.done(open);
-        }
+        return setattr(rq, in, rp, path, open);
     }
 
-    private int setattr(Request rq, In.Setattr in, Reply rp, EntryPath path, FileUse open) throws IOException {
+    private int setattr(Request rq, In.Setattr in, Reply rp, EntryPath path, OverlayFile open) throws IOException {
         if (in.sets(FATTR_MODE)) {
             overlay.setPermissions(required(path, rq), in.mode() & 07777);
         }
@@ -85,8 +74,8 @@ final class AttributeHandlers {
             overlay.setOwner(required(path, rq), in.sets(FATTR_UID) ? in.uid() : -1, in.sets(FATTR_GID) ? in.gid() : -1);
         }
         if (in.sets(FATTR_SIZE)) {
-            if (open != null && open.file().isWritable()) {
-                open.file().truncate(in.size());
+            if (open != null && open.isWritable()) {
+                open.truncate(in.size());
             } else {
                 overlay.truncate(required(path, rq), in.size());
             }
@@ -96,7 +85,7 @@ final class AttributeHandlers {
                     time(in, FATTR_ATIME, FATTR_ATIME_NOW, in.atime(), in.atimensec()),
                     time(in, FATTR_MTIME, FATTR_MTIME_NOW, in.mtime(), in.mtimensec()));
         }
-        EntryAttributes attributes = path != null ? overlay.stat(path) : open.file().stat();
+        EntryAttributes attributes = path != null ? overlay.stat(path) : open.stat();
         return rp.attr(cache.attrNanos(attributes), attributes);
     }
 

@@ -31,8 +31,9 @@ final class DirectoryHandlers {
     }
 
     int opendir(Request rq, Reply rp) throws IOException {
-        if (handles.kernelOpens()) {
-            return rp.error(Errno.ENOSYS.code()); // as for OPEN
+        if (handles.kernelOpensDirectories()) {
+            // ENOSYS tells the kernel to open directories itself from now on, this one included.
+            return rp.error(Errno.ENOSYS.code());
         }
         EntryPath path = nodes.path(rq.nodeid());
         if (!overlay.stat(path).isDirectory()) {

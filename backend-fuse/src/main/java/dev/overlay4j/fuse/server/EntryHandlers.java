@@ -108,9 +108,7 @@ final class EntryHandlers {
     }
 
     int unlink(Request rq, In.Name in, Reply rp) throws IOException {
-        EntryPath path = nodes.path(rq.nodeid()).resolve(in.name());
-        handles.keepIfOpen(path);
-        overlay.unlink(path);
+        overlay.unlink(nodes.path(rq.nodeid()).resolve(in.name()));
         nodes.removed(rq.nodeid(), in.name());
         return rp.ok();
     }
@@ -131,14 +129,7 @@ final class EntryHandlers {
         };
         EntryPath source = nodes.path(rq.nodeid()).resolve(in.name());
         EntryPath target = nodes.path(in.newDir()).resolve(in.newName());
-        if (mode == RenameMode.REPLACE) {
-            handles.keepIfOpen(target);
-        }
-        long sourceNode = nodes.find(source);
-        long targetNode = mode == RenameMode.EXCHANGE ? nodes.find(target) : -1;
         overlay.rename(source, target, mode);
-        handles.moved(sourceNode);
-        handles.moved(targetNode);
         if (mode == RenameMode.EXCHANGE) {
             nodes.exchanged(rq.nodeid(), in.name(), in.newDir(), in.newName());
         } else {

@@ -30,12 +30,6 @@ final class FileHandlers {
     /** The most COPY_FILE_RANGE copies in one request; callers loop on short copies. */
     private static final long COPY_CHUNK_LIMIT = 1L << 30;
 
-    /** What a request on a file answers from the file; static, so that passing it allocates nothing. */
-    @FunctionalInterface
-    private interface FileRequest<T> {
-        int answer(T in, Reply rp, OverlayFile file) throws IOException;
-    }
-
     private final Overlay overlay;
     private final NodeTable nodes;
     private final CachePolicy cache;
@@ -68,10 +62,6 @@ final class FileHandlers {
     }
 
     int open(Request rq, In.Open in, Reply rp) throws IOException {
-        if (handles.kernelOpens()) {
-            // ENOSYS tells the kernel to open files itself from now on, this one included.
-            return rp.error(Errno.ENOSYS.code());
-        }
         EntryPath path = nodes.path(rq.nodeid());
         OverlayFile file = overlay.open(path, openOptions(in.flags()), new NewEntryAttributes(0, rq.uid(), rq.gid()));
         try {
@@ -138,21 +128,15 @@ final class FileHandlers {
         return rp.ok();
     }
 
-    int flush(Request rq, In.Flush in, Reply rp) throws IOException {
-        // Writes reach the overlay as they come: nothing is buffered here. Files the server opened
-        // say FOPEN_NOFLUSH; for those the kernel opened, ENOSYS makes it stop sending FLUSH.
-        if (handles.kernelOpens() && in.fh() == 0) {
-            return rp.error(Errno.ENOSYS.code());
-        }
-        handles.done(handles.use(rq.nodeid(), in.fh(), false));
+    int flush(In.Flush in, Reply rp) throws IOException {
+        // Writes reach the overlay as they come: nothing is buffered here (files are opened with
+        // FOPEN_NOFLUSH, so this comes only for a handle the kernel may no longer hold).
+        handles.use(in.fh());
         return rp.ok();
     }
 
-    int read(Request rq, In.Read in, Reply rp) throws IOException {
-        return onFile(rq.nodeid(), in.fh(), false, in, rp, FileHandlers::read);
-    }
-
-    private static int read(In.Read in, Reply rp, OverlayFile file) throws IOException {
+    int read(In.Read in, Reply rp) throws IOException {
+        OverlayFile file = handles.use(in.fh());
         ByteBuffer buffer = rp.dataBuffer((int) Math.min(in.sizeAsked(), rp.capacity()));
         // The kernel takes a short read for the end of the file, so read until full or at the end.
         while (buffer.hasRemaining()) {
@@ -164,11 +148,8 @@ final class FileHandlers {
         return rp.data(buffer.position());
     }
 
-    int write(Request rq, In.Write in, Reply rp) throws IOException {
-        return onFile(rq.nodeid(), in.fh(), true, in, rp, FileHandlers::write);
-    }
-
-    private static int write(In.Write in, Reply rp, OverlayFile file) throws IOException {
+    int write(In.Write in, Reply rp) throws IOException {
+        OverlayFile file = handles.use(in.fh());
         ByteBuffer data = in.data();
         while (data.hasRemaining()) {
             file.write(data, in.offset() + data.position());
@@ -176,38 +157,13 @@ final class FileHandlers {
         return rp.written(in.size());
     }
 
-    int fsync(Request rq, In.Fsync in, Reply rp) throws IOException {
-        return onFile(rq.nodeid(), in.fh(), syncsThroughWriter(rq, in), in, rp, FileHandlers::fsync);
-    }
-
-    /**
-     * Whether FSYNC is to go through a writing handle: under kernel opens, for a file already in
-     * the upper layer. The node's current handle may be one that only reads (its writing handle
-     * was closed as the least recently used), and forcing that does nothing, while the bytes
-     * written before are still in the upper file's page cache. A lower file has nothing to sync.
-     */
-    private boolean syncsThroughWriter(Request rq, In.Fsync in) throws IOException {
-        if (!handles.kernelOpens() || in.fh() != 0 || overlay.isReadOnly()) {
-            return false;
-        }
-        FileUse current = handles.use(rq.nodeid(), 0, false);
-        try {
-            return !current.file().isWritable() && !current.file().mayBeCopiedUp();
-        } finally {
-            handles.done(current);
-        }
-    }
-
-    private static int fsync(In.Fsync in, Reply rp, OverlayFile file) throws IOException {
-        file.force(!in.dataOnly());
+    int fsync(In.Fsync in, Reply rp) throws IOException {
+        handles.use(in.fh()).force(!in.dataOnly());
         return rp.ok();
     }
 
-    int lseek(Request rq, In.Lseek in, Reply rp) throws IOException {
-        return onFile(rq.nodeid(), in.fh(), false, in, rp, FileHandlers::lseek);
-    }
-
-    private static int lseek(In.Lseek in, Reply rp, OverlayFile file) throws IOException {
+    int lseek(In.Lseek in, Reply rp) throws IOException {
+        OverlayFile file = handles.use(in.fh());
         long size = file.size();
         if (in.whence() != Flags.SEEK_DATA && in.whence() != Flags.SEEK_HOLE) {
             throw Errno.EINVAL.exception("file handle", "lseek whence " + in.whence());
@@ -219,11 +175,8 @@ final class FileHandlers {
         return rp.lseek(in.whence() == Flags.SEEK_DATA ? in.offset() : size);
     }
 
-    int fallocate(Request rq, In.Fallocate in, Reply rp) throws IOException {
-        return onFile(rq.nodeid(), in.fh(), true, in, rp, FileHandlers::fallocate);
-    }
-
-    private static int fallocate(In.Fallocate in, Reply rp, OverlayFile file) throws IOException {
+    int fallocate(In.Fallocate in, Reply rp) throws IOException {
+        OverlayFile file = handles.use(in.fh());
         if (in.mode() != 0) {
             throw Errno.EOPNOTSUPP.exception("file handle", "fallocate mode " + in.mode());
         }
@@ -237,22 +190,9 @@ final class FileHandlers {
         return rp.ok();
     }
 
-    int copyFileRange(Request rq, In.CopyFileRange in, Reply rp) throws IOException {
-        FileUse source = handles.use(rq.nodeid(), in.fhIn(), false);
-        try {
-            FileUse target = handles.use(in.nodeidOut(), in.fhOut(), true);
-            try {
-                return copyFileRange(in, rp, source.file(), target.file());
-            } finally {
-                handles.done(target);
-            }
-        } finally {
-            handles.done(source);
-        }
-    }
-
-    private static int copyFileRange(In.CopyFileRange in, Reply rp, OverlayFile source, OverlayFile target)
-            throws IOException {
+    int copyFileRange(In.CopyFileRange in, Reply rp) throws IOException {
+        OverlayFile source = handles.use(in.fhIn());
+        OverlayFile target = handles.use(in.fhOut());
         long length = Math.min(in.length(), COPY_CHUNK_LIMIT);
         if (!target.isWritable()) {
             throw Errno.EBADF.exception("file handle", "copy target not open for writing");
@@ -272,17 +212,6 @@ final class FileHandlers {
             copied += n;
         }
         return rp.written(copied);
-    }
-
-    /** Answers a request on the file of handle {@code fh} (see {@link OpenHandles#use}). */
-    private <T> int onFile(long nodeid, long fh, boolean write, T in, Reply rp, FileRequest<T> request)
-            throws IOException {
-        FileUse use = handles.use(nodeid, fh, write);
-        try {
-            return request.answer(in, rp, use.file());
-        } finally {
-            handles.done(use);
-        }
     }
 
     private static void closeQuietly(OverlayFile file) {

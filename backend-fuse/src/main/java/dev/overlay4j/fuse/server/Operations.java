@@ -40,18 +40,16 @@ public final class Operations {
     private final DirectoryHandlers directories;
     private final XattrHandlers xattrs;
     private final FilesystemHandlers filesystem;
-    /** Whether to ask the kernel to open files and directories without telling this server. */
-    private final boolean kernelOpensWanted;
+    /** Whether to ask the kernel to open directories without telling this server. */
+    private final boolean kernelOpensDirectoriesWanted;
     private final CountDownLatch initialized = new CountDownLatch(1);
     private volatile Init.Answer negotiated;
 
     /**
-     * Without passthrough (and with cached attributes) the kernel is asked to open files and
-     * directories by itself, when it can: an open then costs no round trip to this server, which
-     * makes opening small files nearly as cheap as on a local file system. The price: the kernel
-     * keeps every file's cached pages across opens, which is why it is not done when attributes
-     * are not cached (a lower layer that changes behind the mount); and an open for writing
-     * copies a lower file up at its first write or truncation, not at the open itself.
+     * Every open of a file reaches this server, so that an open for writing copies a lower file
+     * up then, as on the kernel's overlayfs. Directories, whose opening changes nothing, the
+     * kernel is asked to open by itself when their listings may be cached: opendir then costs
+     * no round trip.
      *
      * @param deviceFd    the FUSE device, for registering passthrough backing files
      * @param passthrough whether to ask the kernel for passthrough of files in local layers; every
@@ -63,7 +61,7 @@ public final class Operations {
         this.overlay = overlay;
         this.backing = new BackingFiles(deviceFd, passthrough, passthroughLowerFiles);
         this.notifier = deviceFd >= 0 ? new Notifier(deviceFd) : null;
-        this.kernelOpensWanted = !passthrough && cache.cacheDirectories();
+        this.kernelOpensDirectoriesWanted = cache.cacheDirectories();
         this.handles = new OpenHandles(overlay, nodes, backing);
         EntryReplies replies = new EntryReplies(overlay, nodes, cache);
         this.entries = new EntryHandlers(overlay, nodes, cache, handles, replies, notifier);
@@ -128,14 +126,14 @@ public final class Operations {
             // file I/O: FileHandlers
             case Opcode.OPEN -> files.open(rq, In.Open.decode(rq), rp);
             case Opcode.CREATE -> files.create(rq, In.Create.decode(rq), rp);
-            case Opcode.READ -> files.read(rq, In.Read.decode(rq), rp);
-            case Opcode.WRITE -> files.write(rq, In.Write.decode(rq), rp);
-            case Opcode.FLUSH -> files.flush(rq, In.Flush.decode(rq), rp);
+            case Opcode.READ -> files.read(In.Read.decode(rq), rp);
+            case Opcode.WRITE -> files.write(In.Write.decode(rq), rp);
+            case Opcode.FLUSH -> files.flush(In.Flush.decode(rq), rp);
             case Opcode.RELEASE -> files.release(In.Release.decode(rq), rp);
-            case Opcode.FSYNC -> files.fsync(rq, In.Fsync.decode(rq), rp);
-            case Opcode.LSEEK -> files.lseek(rq, In.Lseek.decode(rq), rp);
-            case Opcode.FALLOCATE -> files.fallocate(rq, In.Fallocate.decode(rq), rp);
-            case Opcode.COPY_FILE_RANGE -> files.copyFileRange(rq, In.CopyFileRange.decode(rq), rp);
+            case Opcode.FSYNC -> files.fsync(In.Fsync.decode(rq), rp);
+            case Opcode.LSEEK -> files.lseek(In.Lseek.decode(rq), rp);
+            case Opcode.FALLOCATE -> files.fallocate(In.Fallocate.decode(rq), rp);
+            case Opcode.COPY_FILE_RANGE -> files.copyFileRange(In.CopyFileRange.decode(rq), rp);
             // directories: DirectoryHandlers
             case Opcode.OPENDIR -> directories.opendir(rq, rp);
             case Opcode.READDIR -> directories.readdir(rq, In.Read.decode(rq), rp, false);
@@ -161,12 +159,12 @@ public final class Operations {
 
     private int init(Request rq, Reply rp) {
         Init.Offer offer = In.init(rq);
-        Init.Answer answer = Init.negotiate(offer, backing.enabled(), kernelOpensWanted);
+        Init.Answer answer = Init.negotiate(offer, backing.enabled(), kernelOpensDirectoriesWanted);
         if (answer.major() == Init.MAJOR && offer.major() == Init.MAJOR) {
             if (!answer.passthrough()) {
                 backing.disable("the kernel does not offer FUSE passthrough");
             }
-            handles.kernelOpens(answer.kernelOpens());
+            handles.kernelOpensDirectories(answer.kernelOpensDirectories());
             negotiated = answer;
             initialized.countDown();
         }
@@ -194,7 +192,6 @@ public final class Operations {
         }
         long node = nodes.find(path);
         if (node > 0) {
-            handles.moved(node); // the layer may have put another file there
             check(notifier.invalidateInode(node, 0, 0), path);
         }
     }
@@ -226,14 +223,14 @@ public final class Operations {
         return nodes;
     }
 
-    /** Number of open file and directory handles, those the server holds for nodes included. */
+    /** Number of open file and directory handles. */
     public int openHandles() {
         return handles.count();
     }
 
-    /** Whether the kernel opens files and directories on this connection without asking (set by INIT). */
-    public boolean kernelOpens() {
-        return handles.kernelOpens();
+    /** Whether the kernel opens directories on this connection without asking (set by INIT). */
+    public boolean kernelOpensDirectories() {
+        return handles.kernelOpensDirectories();
     }
 
     /** Closes the files the kernel left open (a connection that ended without RELEASE). */

@@ -51,23 +51,21 @@ class InitTest {
     }
 
     @Test
-    void kernelOpensDropAtomicTruncationAndAskForDataInvalidationOnChangedAttributes() {
+    void onlyDirectoriesAreOpenedByTheKernelAloneAndTruncationStaysAtomic() {
         Init.Answer answer = Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS), false, true);
-        assertTrue(answer.kernelOpens());
-        assertEquals(0, answer.flags() & Flags.ATOMIC_O_TRUNC);
-        assertEquals(Flags.AUTO_INVAL_DATA, answer.flags() & Flags.AUTO_INVAL_DATA);
+        assertTrue(answer.kernelOpensDirectories());
+        assertEquals(Flags.ATOMIC_O_TRUNC, answer.flags() & Flags.ATOMIC_O_TRUNC);
+        assertEquals(0, answer.flags() & Flags.AUTO_INVAL_DATA);
         assertEquals(0, answer.flags() & (Flags.NO_OPEN_SUPPORT | Flags.NO_OPENDIR_SUPPORT));
-        assertFalse(answer.passthrough());
+        assertTrue(Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS), true, true).kernelOpensDirectories());
     }
 
     @Test
-    void withoutZeroMessageOpensOnOfferOpensStayWithTheServer() {
+    void withoutZeroMessageOpendirOnOfferDirectoriesAreOpenedThroughTheServer() {
         Init.Answer answer = Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS & ~Flags.NO_OPENDIR_SUPPORT),
                 false, true);
-        assertFalse(answer.kernelOpens());
-        assertEquals(Flags.ATOMIC_O_TRUNC, answer.flags() & Flags.ATOMIC_O_TRUNC);
-        assertEquals(0, answer.flags() & Flags.AUTO_INVAL_DATA);
-        assertFalse(Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS), true).kernelOpens());
+        assertFalse(answer.kernelOpensDirectories());
+        assertFalse(Init.negotiate(new Init.Offer(7, 45, 131072, KERNEL_FLAGS), false, false).kernelOpensDirectories());
     }
 
     @Test

@@ -146,31 +146,33 @@ class OperationsTest {
     }
 
     @Test
-    void underKernelOpensFsyncOfAnUpperFileSyncsItThroughAWritingHandleEvenAfterReads() throws IOException {
-        Operations kernelOpened = new Operations(overlay, new CachePolicy(1_000_000_000L, 1_000_000_000L, 0), -1,
+    void openAsksTheOverlayForWhatTheFlagsSayAndKernelOpenedDirectoriesNeedNoOpendir() throws IOException {
+        Operations withInit = new Operations(overlay, new CachePolicy(1_000_000_000L, 1_000_000_000L, 0), -1,
                 false, false);
-        send(kernelOpened, Opcode.INIT, 0, args().u32(7).u32(45).u32(131072)
+        send(withInit, Opcode.INIT, 0, args().u32(7).u32(45).u32(131072)
                 .u32((int) (Flags.NO_OPEN_SUPPORT | Flags.NO_OPENDIR_SUPPORT)).u32(0));
-        assertEquals(true, kernelOpened.kernelOpens());
-        when(overlay.stat(EntryPath.of("f"))).thenReturn(attributes(EntryType.REGULAR_FILE, 0644, 5));
-        send(kernelOpened, Opcode.LOOKUP, 1, args().string("f"));
-        long node = bodyU64(Structs.EntryOut.NODEID);
-        java.util.Set<java.nio.file.StandardOpenOption> read = java.util.EnumSet.of(java.nio.file.StandardOpenOption.READ);
-        java.util.Set<java.nio.file.StandardOpenOption> readWrite = java.util.EnumSet.of(
-                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
-        OverlayFile reader = mock(OverlayFile.class); // an upper file: nothing to copy up
-        when(reader.read(any(), org.mockito.ArgumentMatchers.anyLong())).thenReturn(-1);
-        OverlayFile writer = mock(OverlayFile.class);
-        when(writer.isWritable()).thenReturn(true);
-        when(overlay.open(eq(EntryPath.of("f")), eq(read), any())).thenReturn(reader);
-        when(overlay.open(eq(EntryPath.of("f")), eq(readWrite), any())).thenReturn(writer);
+        assertEquals(true, withInit.kernelOpensDirectories());
+        assertEquals(16, send(withInit, Opcode.OPENDIR, 1, args().u32(0).u32(0)));
+        assertEquals(-Errno.ENOSYS.code(), error());
 
-        // Data written through a handle since closed (evicted) sits in the upper file's pages:
-        // fsync of the kernel's fd must reach that file, not a read-only handle's no-op.
-        assertEquals(16, send(kernelOpened, Opcode.READ, node, args().u64(0).u64(0).u32(4096).u32(0).u64(0).u32(0).u32(0)));
-        assertEquals(16, send(kernelOpened, Opcode.FSYNC, node, args().u64(0).u32(0).u32(0)));
+        when(overlay.stat(EntryPath.of("f"))).thenReturn(attributes(EntryType.REGULAR_FILE, 0644, 5));
+        send(withInit, Opcode.LOOKUP, 1, args().string("f"));
+        long node = bodyU64(Structs.EntryOut.NODEID);
+        OverlayFile file = mock(OverlayFile.class);
+        when(file.stat()).thenReturn(attributes(EntryType.REGULAR_FILE, 0644, 5));
+        when(file.isWritable()).thenReturn(true);
+        when(overlay.open(eq(EntryPath.of("f")), any(), any())).thenReturn(file);
+        // O_WRONLY | O_APPEND | O_TRUNC: opened (so copied up) for writing, truncated, append left to the kernel.
+        assertEquals(16 + 16, send(withInit, Opcode.OPEN, node, args().u32(01 | 02000 | 01000).u32(0)));
         assertEquals(0, error());
-        verify(writer).force(true);
+        verify(overlay).open(eq(EntryPath.of("f")),
+                eq(java.util.EnumSet.of(java.nio.file.StandardOpenOption.WRITE,
+                        java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)), any());
+        assertEquals(1, withInit.openHandles());
+        long fh = bodyU64(Structs.OpenOut.FH);
+        assertEquals(16, send(withInit, Opcode.RELEASE, node, args().u64(fh).u32(0).u32(0).u64(0)));
+        assertEquals(0, withInit.openHandles());
+        verify(file).close();
     }
 
     @Test
