@@ -43,7 +43,7 @@ final class AttributeHandlers {
     int getattr(Request rq, In.Getattr in, Reply rp) throws IOException {
         EntryAttributes attributes;
         OpenHandles.OpenFile open = in.hasHandle() ? handles.file(in.fh()) : null;
-        if (open != null) {
+        if (open != null && open.isOpen()) {
             attributes = open.file().stat();
         } else {
             EntryPath path = nodes.pathOrNull(rq.nodeid());

@@ -34,6 +34,11 @@ public record CachePolicy(long entryNanos, long attrNanos, long negativeNanos) {
         return attrNanos > 0 && !sharedInode(attributes);
     }
 
+    /** {@link #keepCache(EntryAttributes)} of a regular file with {@code nlink} names. */
+    public boolean keepCache(int nlink) {
+        return attrNanos > 0 && nlink <= 1;
+    }
+
     /** Whether a directory's listing may be cached across opens (FOPEN_CACHE_DIR). */
     public boolean cacheDirectories() {
         return attrNanos > 0;

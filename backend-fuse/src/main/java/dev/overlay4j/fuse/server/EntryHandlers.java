@@ -108,8 +108,11 @@ final class EntryHandlers {
     }
 
     int unlink(Request rq, In.Name in, Reply rp) throws IOException {
-        overlay.unlink(nodes.path(rq.nodeid()).resolve(in.name()));
-        nodes.removed(rq.nodeid(), in.name());
+        EntryPath path = nodes.path(rq.nodeid()).resolve(in.name());
+        handles.beforeNameGoes(nodes.find(path), () -> {
+            overlay.unlink(path);
+            nodes.removed(rq.nodeid(), in.name());
+        });
         return rp.ok();
     }
 
@@ -129,12 +132,16 @@ final class EntryHandlers {
         };
         EntryPath source = nodes.path(rq.nodeid()).resolve(in.name());
         EntryPath target = nodes.path(in.newDir()).resolve(in.newName());
-        overlay.rename(source, target, mode);
-        if (mode == RenameMode.EXCHANGE) {
-            nodes.exchanged(rq.nodeid(), in.name(), in.newDir(), in.newName());
-        } else {
-            nodes.renamed(rq.nodeid(), in.name(), in.newDir(), in.newName());
-        }
+        // Replacing a name detaches the target's node; an exchange moves both nodes with their names.
+        long replaced = mode == RenameMode.REPLACE ? nodes.find(target) : -1;
+        handles.beforeNameGoes(replaced, () -> {
+            overlay.rename(source, target, mode);
+            if (mode == RenameMode.EXCHANGE) {
+                nodes.exchanged(rq.nodeid(), in.name(), in.newDir(), in.newName());
+            } else {
+                nodes.renamed(rq.nodeid(), in.name(), in.newDir(), in.newName());
+            }
+        });
         return rp.ok();
     }
 
@@ -142,6 +149,7 @@ final class EntryHandlers {
         EntryPath existing = nodes.path(in.oldNodeid());
         EntryPath path = nodes.path(rq.nodeid()).resolve(in.name());
         overlay.link(existing, path);
+        nodes.linked(in.oldNodeid());
         // The new name gets its own node, so the kernel does not learn that the existing one's
         // link count changed: drop its cached attributes (attributes only, which takes no locks
         // the linking caller holds). From now on the file is not cached (see CachePolicy).

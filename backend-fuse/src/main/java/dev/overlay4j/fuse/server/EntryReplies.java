@@ -28,14 +28,14 @@ final class EntryReplies {
 
     /** Answers with a {@code fuse_entry_out} for {@code name} in {@code parent}. */
     int entry(Reply rp, long parent, String name, EntryAttributes attributes) throws IOException {
-        long nodeid = nodes.lookedUp(parent, name, attributes.type());
+        long nodeid = nodes.lookedUp(parent, name, attributes);
         return rp.entry(nodeid, cache.entryNanos(), cache.attrNanos(attributes), attributes);
     }
 
     /** Writes a READDIRPLUS record at {@code at} whose entry gives the kernel a reference. */
     long direntPlus(Reply rp, long at, long parent, DirectoryListing.Listed listed, EntryAttributes attributes,
             long nextOffset) throws IOException {
-        long nodeid = nodes.lookedUp(parent, listed.name(), attributes.type());
+        long nodeid = nodes.lookedUp(parent, listed.name(), attributes);
         return rp.direntPlus(at, nodeid, cache.entryNanos(), cache.attrNanos(attributes), attributes,
                 listed.inode(), nextOffset, listed.type(), listed.encoded());
     }

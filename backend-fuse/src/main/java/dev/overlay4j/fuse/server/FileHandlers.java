@@ -2,6 +2,7 @@ package dev.overlay4j.fuse.server;
 
 import dev.overlay4j.api.EntryAttributes;
 import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.NewEntryAttributes;
 import dev.overlay4j.api.Overlay;
@@ -62,8 +63,19 @@ final class FileHandlers {
     }
 
     int open(Request rq, In.Open in, Reply rp) throws IOException {
+        EnumSet<StandardOpenOption> options = openOptions(in.flags());
+        BackingFiles backing = handles.backing();
+        if (options.equals(READ_ONLY) && !backing.enabled() && nodes.type(rq.nodeid()) == EntryType.REGULAR_FILE) {
+            // Served here and read from the kernel's page cache once read: the file is opened at
+            // its first READ, which most opens of a file read before never send. What the
+            // lookup saw decides the rest, so such an open costs the round trip alone.
+            long nodeid = rq.nodeid();
+            boolean keep = cache.keepCache(nodes.linkCount(nodeid)) && !backing.takePagesBypassed(nodeid);
+            long fh = handles.addReader(nodeid, () -> nodes.path(nodeid));
+            return rp.open(fh, Flags.FOPEN_NOFLUSH | (keep ? Flags.FOPEN_KEEP_CACHE : 0), 0);
+        }
         EntryPath path = nodes.path(rq.nodeid());
-        OverlayFile file = overlay.open(path, openOptions(in.flags()), new NewEntryAttributes(0, rq.uid(), rq.gid()));
+        OverlayFile file = overlay.open(path, options, new NewEntryAttributes(0, rq.uid(), rq.gid()));
         try {
             Opened opened = opened(file, rq.nodeid(), path);
             return rp.open(opened.fh(), opened.openFlags(), opened.backingId());
@@ -82,7 +94,7 @@ final class FileHandlers {
         long nodeid = 0;
         try {
             EntryAttributes attributes = overlay.stat(path);
-            nodeid = nodes.lookedUp(rq.nodeid(), in.name(), attributes.type());
+            nodeid = nodes.lookedUp(rq.nodeid(), in.name(), attributes);
             Opened opened = opened(file, nodeid, path);
             return rp.created(nodeid, cache.entryNanos(), cache.attrNanos(attributes), attributes, opened.fh(),
                     opened.openFlags(), opened.backingId());
@@ -94,6 +106,8 @@ final class FileHandlers {
             throw e;
         }
     }
+
+    private static final EnumSet<StandardOpenOption> READ_ONLY = EnumSet.of(StandardOpenOption.READ);
 
     /** How an open file is handed to the kernel. */
     private record Opened(long fh, int openFlags, int backingId) {

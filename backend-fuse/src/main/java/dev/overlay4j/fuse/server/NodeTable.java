@@ -1,5 +1,6 @@
 package dev.overlay4j.fuse.server;
 
+import dev.overlay4j.api.EntryAttributes;
 import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
@@ -26,6 +27,8 @@ public final class NodeTable {
     private static final class Node {
         final long id;
         final EntryType type;
+        /** The link count last seen: what the kernel caches of a file with several names differs. */
+        int nlink;
         Node parent;
         String name;
         long lookups;
@@ -89,6 +92,30 @@ public final class NodeTable {
     public synchronized EntryType type(long nodeid) {
         Node node = byId.get(nodeid);
         return node == null ? null : node.type;
+    }
+
+    /** The link count of the node's entry when last looked up (or linked through the mount); 0 when unknown. */
+    public synchronized int linkCount(long nodeid) {
+        Node node = byId.get(nodeid);
+        return node == null ? 0 : node.nlink;
+    }
+
+    /** After LINK: the node's file has one more name. */
+    public synchronized void linked(long nodeid) {
+        Node node = byId.get(nodeid);
+        if (node != null) {
+            node.nlink++;
+        }
+    }
+
+    /**
+     * {@link #lookedUp(long, String, EntryType)} for an entry with these attributes, whose link
+     * count the node then remembers.
+     */
+    public synchronized long lookedUp(long parentId, String name, EntryAttributes attributes) throws IOException {
+        long nodeid = lookedUp(parentId, name, attributes.type());
+        byId.get(nodeid).nlink = attributes.nlink();
+        return nodeid;
     }
 
     /** Whether {@code nodeid} is {@code ancestorId} or lies beneath it. */

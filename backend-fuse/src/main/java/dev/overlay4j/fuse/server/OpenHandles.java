@@ -2,15 +2,21 @@ package dev.overlay4j.fuse.server;
 
 import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.NewEntryAttributes;
 import dev.overlay4j.api.Overlay;
 import dev.overlay4j.api.OverlayFile;
 import dev.overlay4j.fuse.server.DirectoryListing.Listed;
 import dev.overlay4j.fuse.server.DirectoryListing.OpenDirectory;
 import java.io.IOException;
+import java.nio.file.StandardOpenOption;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * What the kernel holds open on this connection: the files and directories it opened through
@@ -22,8 +28,49 @@ final class OpenHandles {
 
     private static final System.Logger LOG = System.getLogger(OpenHandles.class.getName());
 
-    /** An open file and how the kernel does its reads and writes. */
-    record OpenFile(OverlayFile file, BackingFiles.Grant grant) {
+    /** What opening a file for reading needs: nothing is created, so the attributes of a new one do not matter. */
+    private static final Set<StandardOpenOption> READ = EnumSet.of(StandardOpenOption.READ);
+    private static final NewEntryAttributes EXISTING = new NewEntryAttributes(0, 0, 0);
+
+    /**
+     * A file the kernel opened, and how it does its reads and writes. A file opened only for
+     * reading and served through this server is opened in the overlay at its first request
+     * that needs the bytes ({@link #file}): with the kernel's page cache most opens of a file
+     * read before never send one, so such an open costs the round trip alone.
+     */
+    final class OpenFile {
+        private final long nodeid;
+        private final BackingFiles.Grant grant;
+        private OverlayFile file;
+
+        private OpenFile(long nodeid, BackingFiles.Grant grant, OverlayFile file) {
+            this.nodeid = nodeid;
+            this.grant = grant;
+            this.file = file;
+        }
+
+        /** The overlay's open file, opened now by the node's current path if not yet. */
+        synchronized OverlayFile file() throws IOException {
+            if (file == null) {
+                file = overlay.open(nodes.path(nodeid), READ, EXISTING);
+            }
+            return file;
+        }
+
+        /** Whether {@link #file} costs nothing now. */
+        synchronized boolean isOpen() {
+            return file != null;
+        }
+
+        long nodeid() {
+            return nodeid;
+        }
+
+        synchronized void close() throws IOException {
+            if (file != null) {
+                file.close();
+            }
+        }
     }
 
     private final Overlay overlay;
@@ -34,6 +81,12 @@ final class OpenHandles {
     /** With kernel-opened directories: the listing a directory's reading from offset 0 took, until read to its end. */
     private final Map<Long, List<Listed>> nodeListings = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
+    /**
+     * Held to read while an open for reading is registered without opening the file, and to
+     * write while a name is removed or replaced: so no such open slips in between
+     * {@link #openBeforeNameGoes} and the name's removal.
+     */
+    private final ReadWriteLock names = new ReentrantReadWriteLock();
     /** Whether the kernel opens directories without telling this server (set by INIT). */
     private volatile boolean kernelOpensDirectories;
 
@@ -57,19 +110,42 @@ final class OpenHandles {
 
     // ---- files ----
 
-    /** Registers a file opened for the kernel; returns its handle. */
+    /** Registers {@code file}, opened for the kernel; returns its handle. */
     long addFile(OverlayFile file, BackingFiles.Grant grant) {
         long fh = nextHandle.getAndIncrement();
-        files.put(fh, new OpenFile(file, grant));
+        files.put(fh, new OpenFile(grant.nodeid(), grant, file));
         return fh;
+    }
+
+    /**
+     * Registers an open of node {@code nodeid} for reading through this server, whose file is
+     * opened in the overlay only when a request needs it; returns its handle. {@code check}
+     * runs first, under the same lock: it says whether the node is a file that opens.
+     */
+    long addReader(long nodeid, IoAction check) throws IOException {
+        names.readLock().lock();
+        try {
+            check.run();
+            long fh = nextHandle.getAndIncrement();
+            files.put(fh, new OpenFile(nodeid, new BackingFiles.Grant(nodeid, 0, false), null));
+            return fh;
+        } finally {
+            names.readLock().unlock();
+        }
+    }
+
+    /** Something that may fail with an I/O error. */
+    @FunctionalInterface
+    interface IoAction {
+        void run() throws IOException;
     }
 
     /** RELEASE: the kernel closed handle {@code fh}. */
     void releaseFile(long fh) throws IOException {
         OpenFile open = files.remove(fh);
         if (open != null) {
-            backing.release(open.grant());
-            open.file().close();
+            backing.release(open.grant);
+            open.close();
         }
     }
 
@@ -88,13 +164,38 @@ final class OpenHandles {
     }
 
     /**
+     * Removes or replaces the name of node {@code nodeid} with {@code change}. First the files
+     * of the node opened for reading but not yet in the overlay are opened, by the name they
+     * still have: an open file must keep reading the file it opened.
+     */
+    void beforeNameGoes(long nodeid, IoAction change) throws IOException {
+        names.writeLock().lock();
+        try {
+            if (nodeid > 0) {
+                for (OpenFile open : files.values()) {
+                    if (open.nodeid == nodeid) {
+                        open.file();
+                    }
+                }
+            }
+            change.run();
+        } finally {
+            names.writeLock().unlock();
+        }
+    }
+
+    /**
      * An open file of a node whose name is gone, or null: requests without a handle, such as
      * fstat's GETATTR, still reach it.
      */
     OverlayFile orphan(long nodeid) {
         for (OpenFile open : files.values()) {
-            if (open.grant().nodeid() == nodeid) {
-                return open.file();
+            if (open.nodeid == nodeid && open.isOpen()) {
+                try {
+                    return open.file();
+                } catch (IOException e) {
+                    throw new AssertionError("an open file needs no opening", e);
+                }
             }
         }
         return null;
@@ -157,7 +258,7 @@ final class OpenHandles {
             OpenFile open = files.remove(fh);
             if (open != null) {
                 try {
-                    open.file().close();
+                    open.close();
                 } catch (IOException e) {
                     LOG.log(System.Logger.Level.DEBUG, "closing a file the kernel no longer holds", e);
                 }
