@@ -36,6 +36,8 @@ public final class FuseMount implements AutoCloseable {
     private final Session session;
     private final int deviceFd;
     private final boolean viaFusermount;
+    /** The mount's device number (its connection), known once the handshake is done; -1 before. */
+    private volatile long device = -1;
     /**
      * Passes changes a lower layer noticed on to the kernel. Invalidating must not run on the
      * thread that noticed: that may be a reader answering a request the invalidation waits for.
@@ -108,6 +110,9 @@ public final class FuseMount implements AutoCloseable {
             mount.close();
             throw new IOException("the kernel did not complete the FUSE handshake on " + target);
         }
+        try (Syscalls sys = new Syscalls()) {
+            mount.device = sys.deviceOf(target.toString());
+        }
         return mount;
     }
 
@@ -179,8 +184,23 @@ public final class FuseMount implements AutoCloseable {
     }
 
     /**
-     * Unmounts (lazily when the mount is busy) and waits a bounded time for the readers to
-     * end. Idempotent.
+     * Whether the mount at the mountpoint's path is still this server's connection: nobody
+     * unmounted it, lazily or not, and nothing else was mounted there since. Only then may this
+     * server unmount by path; otherwise it would take down someone else's mount.
+     */
+    private boolean stillMountedHere() {
+        if (session.connectionEnded() || device < 0) {
+            return false;
+        }
+        try (Syscalls sys = new Syscalls()) {
+            return sys.deviceOf(mountpoint.toString()) == device;
+        }
+    }
+
+    /**
+     * Unmounts (lazily when the mount is busy), unless the kernel has already ended the
+     * connection or the mount at the mountpoint's path is no longer this one, and waits a
+     * bounded time for the readers to end. Idempotent.
      */
     @Override
     public synchronized void close() throws IOException {
@@ -190,25 +210,34 @@ public final class FuseMount implements AutoCloseable {
         closed = true;
         invalidations.shutdownNow();
         try (Syscalls sys = new Syscalls()) {
-            if (viaFusermount) {
-                Fusermount.unmount(mountpoint);
-            } else {
-                int r = sys.umount2(mountpoint.toString(), 0);
-                if (r == -Syscalls.EBUSY) {
-                    r = sys.umount2(mountpoint.toString(), Syscalls.MNT_DETACH);
+            boolean ending = true;
+            if (stillMountedHere()) {
+                if (viaFusermount) {
+                    Fusermount.unmount(mountpoint);
+                } else {
+                    int r = sys.umount2(mountpoint.toString(), 0);
+                    if (r == -Syscalls.EBUSY) {
+                        r = sys.umount2(mountpoint.toString(), Syscalls.MNT_DETACH);
+                    }
+                    // EINVAL: no longer mounted (someone else unmounted it meanwhile).
+                    if (r < 0 && r != -Syscalls.EINVAL && r != -Syscalls.ENOENT) {
+                        throw new IOException("cannot unmount " + mountpoint + ": " + Syscalls.message(r));
+                    }
                 }
-                // EINVAL: no longer mounted (someone else unmounted it).
-                if (r < 0 && r != -Syscalls.EINVAL && r != -Syscalls.ENOENT) {
-                    throw new IOException("cannot unmount " + mountpoint + ": " + Syscalls.message(r));
-                }
+            } else if (!session.connectionEnded()) {
+                LOG.log(System.Logger.Level.INFO, mountpoint + " no longer shows this mount (detached, or "
+                        + "covered by another): leaving the path alone and ending the connection");
+                ending = abortConnection(sys);
             }
-            boolean ended = session.awaitEnd(END_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            if (ended) {
+            if (ending && session.awaitEnd(END_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 sys.close(deviceFd);
                 operations.closeAll();
-            } else {
+            } else if (ending) {
                 LOG.log(System.Logger.Level.WARNING, mountpoint + " was detached but is still in use; "
                         + "its FUSE readers keep serving until the last user lets go");
+            } else {
+                LOG.log(System.Logger.Level.WARNING, "cannot end the connection of " + mountpoint
+                        + " (no fuse control file system): it ends with this process");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -216,18 +245,30 @@ public final class FuseMount implements AutoCloseable {
         }
     }
 
-    /** Unmounts lazily (MNT_DETACH) without waiting: for shutdown hooks. */
-    public void detach() {
-        if (viaFusermount) {
-            try {
-                Fusermount.unmount(mountpoint);
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, e.getMessage());
+    /** Where the fuse control file system lists the connections, as systemd mounts it. */
+    private static final Path CONNECTIONS = Path.of("/sys/fs/fuse/connections");
+
+    /**
+     * Ends this mount's connection through the fuse control file system (mounted there first
+     * when missing and this process may): the kernel then fails every request on it with
+     * ENOTCONN and the readers end.
+     *
+     * @return whether the connection was aborted
+     */
+    private boolean abortConnection(Syscalls sys) {
+        Path abort = CONNECTIONS.resolve(Long.toString(device)).resolve("abort");
+        if (!Files.exists(abort) && Files.isDirectory(CONNECTIONS) && sys.geteuid() == 0) {
+            int r = sys.mount("fusectl", CONNECTIONS.toString(), "fusectl", 0, "");
+            if (r < 0) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "cannot mount fusectl: " + Syscalls.message(r));
             }
-            return;
         }
-        try (Syscalls sys = new Syscalls()) {
-            sys.umount2(mountpoint.toString(), Syscalls.MNT_DETACH);
+        try {
+            Files.writeString(abort, "1");
+            return true;
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "cannot abort the connection through " + abort + ": " + e);
+            return false;
         }
     }
 }

@@ -158,9 +158,8 @@ public final class Main {
         }
         AtomicBoolean closed = new AtomicBoolean();
         Thread hook = new Thread(() -> {
-            // SIGTERM or SIGINT: let go of the mount point at once; users still inside keep working
-            // until the JVM is gone.
-            mount.detach();
+            // SIGTERM or SIGINT: unmount (lazily when busy: users still inside keep working until
+            // the JVM is gone), but only if the mount at the path is still this one.
             try {
                 mount.close();
             } catch (IOException e) {

@@ -80,6 +80,8 @@ public final class Syscalls implements AutoCloseable {
     private static final MethodHandle STRERROR = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     private static final MethodHandle FSTAT = downcall("fstat",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
+    private static final MethodHandle STATX = downcall("statx",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
     private static final MethodHandle SOCKETPAIR = downcall("socketpair",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
     private static final MethodHandle RECVMSG = downcall("recvmsg",
@@ -99,6 +101,15 @@ public final class Syscalls implements AutoCloseable {
 
     /** {@code sizeof(struct stat)} on x86_64 and aarch64 is at most this; st_dev and st_ino lead it. */
     private static final long STAT_SIZE = 256;
+    /** {@code sizeof(struct statx)}, and where it keeps the device's major and minor numbers. */
+    private static final long STATX_SIZE = 256;
+    private static final long STATX_DEV_MAJOR = 136;
+    private static final long STATX_DEV_MINOR = 140;
+    private static final int AT_FDCWD = -100;
+    private static final int AT_SYMLINK_NOFOLLOW = 0x100;
+    private static final int AT_NO_AUTOMOUNT = 0x800;
+    /** Answer from what the kernel has cached: a FUSE file system is not asked (nor hangs the caller). */
+    private static final int AT_STATX_DONT_SYNC = 0x4000;
     /** {@code sizeof(posix_spawn_file_actions_t)} in glibc is 80; room to spare. */
     private static final long SPAWN_ACTIONS_SIZE = 256;
     /** {@code struct msghdr} on LP64: name, namelen, iov, iovlen, control, controllen, flags. */
@@ -159,6 +170,29 @@ public final class Syscalls implements AutoCloseable {
             MemorySegment stat = call.allocate(STAT_SIZE, 8);
             int r = result((int) FSTAT.invokeExact(capture, fd, stat));
             return r < 0 ? new long[] {r} : new long[] {stat.get(JAVA_LONG, 0), stat.get(JAVA_LONG, 8)};
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * The device number ({@code makedev(major, minor)}) of the file system that {@code path}
+     * itself lies on, from what the kernel has cached: for a mountpoint, the mount on top there.
+     * A FUSE server is not asked, so a hung one does not hang the caller.
+     *
+     * @return the device number, or {@code -errno}
+     */
+    public long deviceOf(String path) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment buffer = call.allocate(STATX_SIZE, 8);
+            int r = result((int) STATX.invokeExact(capture, AT_FDCWD, call.allocateFrom(path),
+                    AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC, 0, buffer));
+            if (r < 0) {
+                return r;
+            }
+            long major = Integer.toUnsignedLong(buffer.get(JAVA_INT, STATX_DEV_MAJOR));
+            long minor = Integer.toUnsignedLong(buffer.get(JAVA_INT, STATX_DEV_MINOR));
+            return (major << 20) | minor;
         } catch (Throwable e) {
             throw rethrow(e);
         }

@@ -29,6 +29,8 @@ public final class Session {
     private final Operations operations;
     private final int sessionFd;
     private final List<Thread> readers = new ArrayList<>();
+    /** Set when a reader learnt that the kernel ended the connection (ENODEV). */
+    private volatile boolean connectionEnded;
 
     public Session(Operations operations, int sessionFd) {
         this.operations = operations;
@@ -85,7 +87,9 @@ public final class Session {
                 if (errno == Syscalls.EINTR || errno == Syscalls.EAGAIN || errno == Syscalls.ENOENT) {
                     continue; // interrupted, or a request the kernel took back before we read it
                 }
-                if (errno != Syscalls.ENODEV) {
+                if (errno == Syscalls.ENODEV) {
+                    connectionEnded = true;
+                } else {
                     LOG.log(System.Logger.Level.ERROR, "reading /dev/fuse failed: " + Syscalls.message(errno));
                 }
                 return;
@@ -97,12 +101,22 @@ public final class Session {
                 // ENOENT: the request was interrupted and the kernel no longer waits for it.
                 if (w < 0 && w != -Syscalls.ENOENT) {
                     if (w == -Syscalls.ENODEV) {
+                        connectionEnded = true;
                         return;
                     }
                     LOG.log(System.Logger.Level.WARNING, "answering FUSE request failed: " + Syscalls.message((int) -w));
                 }
             }
         }
+    }
+
+    /**
+     * Whether the kernel has ended the connection: the file system was unmounted (by anyone, also
+     * lazily once its last user let go) or the connection aborted. Nothing of the mount is left
+     * to unmount then, and whatever is mounted at its path now is not this server's.
+     */
+    public boolean connectionEnded() {
+        return connectionEnded;
     }
 
     /** Waits for all readers to end; false when some still run after the timeout. */
