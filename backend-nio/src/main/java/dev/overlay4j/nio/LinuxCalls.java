@@ -72,6 +72,7 @@ final class LinuxCalls {
     static final int ELOOP = 40;
     static final int EISDIR = 21;
     static final int ENOTDIR = 20;
+    static final int ENAMETOOLONG = 36;
     static final int EXDEV = 18;
     static final int EINVAL = 22;
     static final int ENOSYS = 38;
