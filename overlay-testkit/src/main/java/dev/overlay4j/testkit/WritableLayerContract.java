@@ -680,4 +680,13 @@ public abstract class WritableLayerContract {
         layer.sync();
         assertEquals("durable", read(layer, "f"));
     }
+
+    @Test
+    void syncDirectorySucceedsForTheRootAndADirectory() throws IOException {
+        layer.createDirectory(p("d"), owned(0755));
+        writeFile(layer, "d/f", "durable");
+        layer.syncDirectory(p("d"), true);
+        layer.syncDirectory(EntryPath.ROOT, false);
+        assertEquals("durable", read(layer, "d/f"));
+    }
 }
