@@ -25,12 +25,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * A lower hard link goes through the {@link HardLinkIndex} when the upper layer keeps one, so
  * that its names stay one file.
  *
- * <p>A regular file copied with its data is forced to stable storage ({@code fsync}) once it is
- * whole, data and metadata, before it is published, so a power loss right after the rename never
- * leaves an empty or partial file under the name (the kernel's {@code ovl_copy_up_file}, unless
- * mounted {@code volatile}). As in the kernel's default ({@code fsync=auto}), a copy without data
- * (an empty file, one about to be truncated, a directory, symlink or device) is not synced: the
- * store orders creating it and renaming it, and there is no data to lose.
+ * <p>A regular file copied with its data is forced to stable storage ({@code fsync}) before it
+ * is published, so a power loss right after the rename never leaves an empty or partial file
+ * under the name; not with option {@code volatile}. The kernel's copy-up fsyncs right after the
+ * data ({@code ovl_copy_up_file}) and, with {@code fsync=strict}, once more after the metadata;
+ * here the one fsync comes after the metadata, so it covers both at the cost of one. As in the
+ * kernel's default ({@code fsync=auto}), a copy without data (an empty file, one about to be
+ * truncated, a directory, symlink or device) is not synced: there is no data to lose.
  */
 final class CopyUp {
 
@@ -184,7 +185,7 @@ final class CopyUp {
             }
             work.setTimes(staged, a.atimeNanos(), a.mtimeNanos());
             if (data != null) {
-                // Written data first, xattrs and attributes after (writing would drop security.capability); then one fsync of it all.
+                // Data first, xattrs and attributes after (a write drops security.capability), then one fsync of all.
                 if (syncs && withData && a.size() > 0) {
                     data.force(true);
                 }
