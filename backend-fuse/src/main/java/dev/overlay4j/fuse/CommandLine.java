@@ -28,7 +28,9 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
 
               -f              stay in the foreground (otherwise detach once the mount is live)
               -o OPTIONS      comma-separated mount options:
-                 lowerdir=, upperdir=, workdir=, lowerdir+=, redirect_dir=on|off, userxattr, ro, rw
+                 lowerdir=, upperdir=, workdir=, lowerdir+=, redirect_dir=on|off, userxattr, ro, rw,
+                 volatile (never sync: copy-up skips its fsync, fsync and syncfs return at once;
+                   after a crash throw the upper and work directories away)
                  allow_other, default_permissions (always on), fsname=NAME, threads=N (default 2),
                  passthrough=off|on|all (default off: data goes through the server and the page cache;
                    on: the kernel reads and writes local files itself when allowed, except lower

@@ -34,6 +34,16 @@ class CommandLineTest {
     }
 
     @Test
+    void volatileIsAnOverlayOptionNotAFuseOne() {
+        CommandLine line = CommandLine.parse(new String[] {"-o", "lowerdir=/l,upperdir=/u,workdir=/w,volatile", "/mnt"});
+        OverlayConfig config = OverlayConfig.fromMountOptions(line.options());
+        assertTrue(config.volatileMount());
+        OverlayConfig durable = OverlayConfig.fromMountOptions("lowerdir=/l,upperdir=/u,workdir=/w");
+        assertFalse(durable.volatileMount());
+        assertEquals(CommandLine.fuseOptions(durable), CommandLine.fuseOptions(config));
+    }
+
+    @Test
     void helpAndVersionNeedNoMountpoint() {
         assertTrue(CommandLine.parse(new String[] {"--help"}).help());
         assertTrue(CommandLine.parse(new String[] {"-V"}).version());

@@ -37,11 +37,19 @@ import java.util.stream.Stream;
  * and no path leaves the root, whatever the tree holds. The descriptors of parent directories
  * are kept ({@link DirectoryHandles}), so a lookup in a directory met before is one system call;
  * system call arguments live in per-thread {@link Scratch} memory.
+ *
+ * <p>Paths of any length work, as they do below a kernel mount: a path too long for one system
+ * call ({@link #PATH_MAX}) is resolved in pieces that fit, each from the directory descriptor the
+ * previous piece opened (or from a kept descriptor of one of its directories), with the same
+ * {@code RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS}.
  */
 class DirectoryLayer implements Layer {
 
     /** The name that stands for the root itself when the root descriptor is the directory. */
     static final String SELF = ".";
+
+    /** Linux's PATH_MAX: the bytes of a path argument, with its terminating NUL, must be fewer. */
+    static final int PATH_MAX = 4096;
 
     final Path root;
     final String description;
@@ -132,12 +140,110 @@ class DirectoryLayer implements Layer {
             return new At(cached.fd, path.fileName(), false, cached);
         }
         long seen = handles.generation();
-        int fd = LinuxCalls.openat2(arena, rootFd, parent.relativeString(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
-                RESOLVE_IN_LAYER);
+        int fd = open(arena, parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
             throw error(-fd == LinuxCalls.ELOOP ? LinuxCalls.ENOTDIR : -fd, path, null);
         }
         return new At(fd, path.fileName(), false, handles.add(parent, fd, seen));
+    }
+
+    /**
+     * {@code openat2} of {@code path} with {@code flags}, resolved inside the layer from its root:
+     * a new descriptor or {@code -errno} (ELOOP for a symlink on the way).
+     */
+    int open(Arena arena, EntryPath path, int flags) {
+        if (path.isRoot()) {
+            return LinuxCalls.openat2(arena, rootFd, SELF, flags, 0, RESOLVE_IN_LAYER);
+        }
+        String relative = path.relativeString();
+        if (fitsPathMax(relative)) {
+            return LinuxCalls.openat2(arena, rootFd, relative, flags, 0, RESOLVE_IN_LAYER);
+        }
+        return openInPieces(arena, path, flags);
+    }
+
+    /** Whether {@code path} fits a system call's path argument: fewer than {@link #PATH_MAX} bytes of UTF-8. */
+    static boolean fitsPathMax(String path) {
+        int chars = path.length();
+        if (chars < PATH_MAX / 3) {
+            return true; // UTF-8 takes at most three bytes per UTF-16 char
+        }
+        return chars < PATH_MAX && utf8Length(path) < PATH_MAX;
+    }
+
+    private static int utf8Length(String text) {
+        int bytes = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x80) {
+                bytes++;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
+    }
+
+    /**
+     * {@link #open} of a path too long for one call, as the kernel walks it: from the kept
+     * descriptor of its deepest directory that has one (else the root), in pieces of names that
+     * each fit PATH_MAX, every piece but the last opened as an {@code O_PATH} directory. A piece
+     * resolves as every lookup does, so no symlink is followed and nothing leaves the layer.
+     */
+    private int openInPieces(Arena arena, EntryPath path, int flags) {
+        DirectoryHandles.Handle start = null;
+        int first = path.nameCount() - 1; // names before this one are resolved by the start descriptor
+        while (first > 0 && (start = handles.hold(path.subpath(first))) == null) {
+            first--;
+        }
+        try {
+            int dirfd = start == null ? rootFd : start.fd;
+            boolean owned = false;
+            StringBuilder piece = new StringBuilder(PATH_MAX);
+            int next = first;
+            while (true) {
+                piece.setLength(0);
+                int bytes = 0;
+                while (next < path.nameCount()) {
+                    String name = path.name(next);
+                    int added = (piece.isEmpty() ? 0 : 1) + utf8Length(name);
+                    if (bytes + added >= PATH_MAX) {
+                        break;
+                    }
+                    if (!piece.isEmpty()) {
+                        piece.append('/');
+                    }
+                    piece.append(name);
+                    bytes += added;
+                    next++;
+                }
+                int fd;
+                if (piece.isEmpty()) {
+                    fd = -LinuxCalls.ENAMETOOLONG; // one name longer than PATH_MAX
+                } else {
+                    boolean last = next == path.nameCount();
+                    fd = LinuxCalls.openat2(arena, dirfd, piece.toString(), last ? flags : O_PATH | O_DIRECTORY | O_CLOEXEC,
+                            0, RESOLVE_IN_LAYER);
+                }
+                if (owned) {
+                    LinuxCalls.close(dirfd);
+                }
+                if (fd < 0 || next == path.nameCount()) {
+                    return fd;
+                }
+                dirfd = fd;
+                owned = true;
+            }
+        } finally {
+            if (start != null) {
+                start.release();
+            }
+        }
     }
 
     /** The exception for a failed call on {@code path}, naming this layer. */
@@ -149,8 +255,7 @@ class DirectoryLayer implements Layer {
     /** Opens the entry itself (a final symlink too) as an {@code O_PATH} descriptor; ENOTDIR for a symlink on the way. */
     int openPath(Arena arena, EntryPath path) throws IOException {
         checkOpen();
-        int fd = LinuxCalls.openat2(arena, rootFd, path.isRoot() ? SELF : path.relativeString(),
-                O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_IN_LAYER);
+        int fd = open(arena, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
             // With O_PATH | O_NOFOLLOW a final symlink opens as itself: ELOOP means one on the way.
             if (fd == -LinuxCalls.ELOOP) {
@@ -244,8 +349,7 @@ class DirectoryLayer implements Layer {
     public Stream<DirectoryEntry> list(EntryPath directory) throws IOException {
         checkOpen();
         try (Arena arena = Scratch.open()) {
-            int fd = LinuxCalls.openat2(arena, rootFd, directory.isRoot() ? SELF : directory.relativeString(),
-                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_IN_LAYER);
+            int fd = open(arena, directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (fd < 0) {
                 throw error(-fd == LinuxCalls.ELOOP ? LinuxCalls.ENOTDIR : -fd, directory, null);
             }
@@ -423,12 +527,15 @@ class DirectoryLayer implements Layer {
         return readRawXattr(path, prefix + key);
     }
 
+    /** Empty too when the file's absolute path is too long to open by name (PATH_MAX). */
     @Override
     public Optional<Path> localFile(EntryPath file) throws IOException {
         Optional<EntryAttributes> attributes = stat(file);
-        return attributes.isPresent() && attributes.get().isRegularFile()
-                ? Optional.of(root.resolve(file.relativeString()))
-                : Optional.empty();
+        if (attributes.isEmpty() || !attributes.get().isRegularFile()) {
+            return Optional.empty();
+        }
+        Path local = root.resolve(file.relativeString());
+        return fitsPathMax(local.toString()) ? Optional.of(local) : Optional.empty();
     }
 
     @Override

@@ -72,6 +72,7 @@ final class LinuxCalls {
     static final int ELOOP = 40;
     static final int EISDIR = 21;
     static final int ENOTDIR = 20;
+    static final int ENAMETOOLONG = 36;
     static final int EXDEV = 18;
     static final int EINVAL = 22;
     static final int ENOSYS = 38;
@@ -163,6 +164,8 @@ final class LinuxCalls {
     private static final MethodHandle LLISTXATTR = errno("llistxattr", FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
     private static final MethodHandle LREMOVEXATTR = errno("lremovexattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle SYNCFS = errno("syncfs", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FSYNC = errno("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FDATASYNC = errno("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle GETDENTS64 = errno("getdents64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle STATVFS = errno("statvfs", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle GETEUID = LINKER.downcallHandle(LINKER.defaultLookup().find("geteuid").orElseThrow(),
@@ -577,6 +580,11 @@ final class LinuxCalls {
 
     static int syncfs(Arena arena, int fd) {
         return (int) call(SYNCFS, arena, fd);
+    }
+
+    /** {@code fsync(fd)}, or {@code fdatasync(fd)} when {@code metadata} is false: 0 or {@code -errno}. */
+    static int fsync(Arena arena, int fd, boolean metadata) {
+        return (int) call(metadata ? FSYNC : FDATASYNC, arena, fd);
     }
 
     /** One record of {@code getdents64}: {@code struct linux_dirent64}, the same on every architecture. */

@@ -1,5 +1,8 @@
 package dev.overlay4j.nio;
 
+import dev.overlay4j.api.DirectoryEntry;
+import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.LayerOptions;
 import java.io.Closeable;
@@ -8,14 +11,12 @@ import java.lang.foreign.Arena;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * Opens an upper directory with its work directory, after the checks the kernel makes at mount
@@ -54,7 +55,7 @@ final class UpperDirectories {
         Closeable lock = lock(workReal);
         try {
             Path scratch = workReal.resolve(WORK_SUBDIR);
-            emptyScratch(scratch);
+            requireScratchDirectory(scratch);
             Path indexDir = workReal.resolve(INDEX_SUBDIR);
             if (!Files.exists(indexDir, LinkOption.NOFOLLOW_LINKS)) {
                 Files.createDirectory(indexDir);
@@ -65,6 +66,7 @@ final class UpperDirectories {
                     null, null, null);
             WritableDirectoryLayer index;
             try {
+                removeBelow(workArea, EntryPath.ROOT);
                 index = new WritableDirectoryLayer(indexDir, indexDir.toString(), options, workArea, null, null);
             } catch (IOException | RuntimeException e) {
                 workArea.close();
@@ -147,32 +149,30 @@ final class UpperDirectories {
         return channel::close; // closing the channel releases the lock
     }
 
-    /** Makes {@code scratch} an empty directory, deleting what a previous run left without following symlinks. */
-    private static void emptyScratch(Path scratch) throws IOException {
-        if (Files.exists(scratch, LinkOption.NOFOLLOW_LINKS)) {
-            if (Files.isDirectory(scratch, LinkOption.NOFOLLOW_LINKS)) {
-                Files.walkFileTree(scratch, new SimpleFileVisitor<>() {
-                    @Override
-                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                        Files.delete(file);
-                        return FileVisitResult.CONTINUE;
-                    }
-
-                    @Override
-                    public FileVisitResult postVisitDirectory(Path dir, IOException failure) throws IOException {
-                        if (failure != null) {
-                            throw failure;
-                        }
-                        if (!dir.equals(scratch)) {
-                            Files.delete(dir);
-                        }
-                        return FileVisitResult.CONTINUE;
-                    }
-                });
-                return;
-            }
-            Files.delete(scratch);
+    /** Makes sure {@code scratch} is a directory (not a symlink), creating it; what it holds is removed through the layer. */
+    private static void requireScratchDirectory(Path scratch) throws IOException {
+        if (Files.isDirectory(scratch, LinkOption.NOFOLLOW_LINKS)) {
+            return;
         }
+        Files.deleteIfExists(scratch);
         Files.createDirectory(scratch);
+    }
+
+    /**
+     * Removes everything below {@code directory} of {@code area}, which a previous run left,
+     * by directory descriptors: no symlink is followed, and a tree of any depth goes.
+     */
+    private static void removeBelow(WritableDirectoryLayer area, EntryPath directory) throws IOException {
+        List<DirectoryEntry> entries;
+        try (Stream<DirectoryEntry> listing = area.list(directory)) {
+            entries = listing.toList();
+        }
+        for (DirectoryEntry entry : entries) {
+            EntryPath child = directory.resolve(entry.name());
+            if (entry.type() == EntryType.DIRECTORY) {
+                removeBelow(area, child);
+            }
+            area.delete(child);
+        }
     }
 }

@@ -440,6 +440,25 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
     }
 
     @Override
+    public void syncDirectory(EntryPath directory, boolean metadata) throws IOException {
+        checkOpen();
+        try (Arena arena = Scratch.open()) {
+            int fd = open(arena, directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0) {
+                throw error(-fd == LinuxCalls.ELOOP ? LinuxCalls.ENOTDIR : -fd, directory, null);
+            }
+            try {
+                int r = LinuxCalls.fsync(arena, fd, metadata);
+                if (r < 0) {
+                    throw error(-r, directory, metadata ? "fsync" : "fdatasync");
+                }
+            } finally {
+                LinuxCalls.close(fd);
+            }
+        }
+    }
+
+    @Override
     public void close() throws IOException {
         try {
             super.close();

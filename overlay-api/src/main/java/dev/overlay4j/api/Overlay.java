@@ -107,8 +107,20 @@ public interface Overlay extends Closeable {
     /** {@code statfs(2)}: the upper layer's store, else the topmost lower's. */
     StoreSpace space() throws IOException;
 
-    /** {@code syncfs(2)}: everything written reaches stable storage. */
+    /** {@code syncfs(2)}: everything written reaches stable storage; nothing with {@link OverlayConfig#volatileMount()}. */
     void sync() throws IOException;
+
+    /**
+     * {@code fsync(2)} of a directory (the FUSE opcode FSYNCDIR): its entries, and its own
+     * attributes when {@code metadata} ({@code fdatasync(2)} without), reach stable storage.
+     * As in the kernel's overlayfs only the directory's upper directory is synced: a directory
+     * that lies in lower layers only has nothing to sync, and a volatile overlay syncs nothing.
+     * ENOENT when nothing has that name, ENOTDIR when it is not a directory. The default syncs
+     * everything ({@link #sync()}).
+     */
+    default void syncDirectory(EntryPath directory, boolean metadata) throws IOException {
+        sync();
+    }
 
     /**
      * Forgets what the overlay cached of {@code path} and below because a lower layer changed

@@ -39,6 +39,7 @@ public final class OverlayConfig {
     private final boolean redirectDir;
     private final boolean userXattr;
     private final boolean readOnly;
+    private final boolean volatileMount;
     private final Map<String, String> frontendOptions;
 
     private OverlayConfig(Builder b) {
@@ -48,6 +49,7 @@ public final class OverlayConfig {
         this.redirectDir = b.redirectDir;
         this.userXattr = b.userXattr;
         this.readOnly = b.readOnly || b.upper == null;
+        this.volatileMount = b.volatileMount;
         this.frontendOptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.frontendOptions));
     }
 
@@ -88,6 +90,17 @@ public final class OverlayConfig {
         return readOnly;
     }
 
+    /**
+     * {@code volatile}: nothing is forced to stable storage. A copy-up publishes its copy without
+     * syncing it first, and fsync, fdatasync, syncfs and fsync of a directory succeed at once
+     * without syncing (the kernel's "Volatile mount"). After a crash the upper and work
+     * directories may hold anything and must be thrown away; data written is safe only once the
+     * overlay is closed and the upper filesystem synced.
+     */
+    public boolean volatileMount() {
+        return volatileMount;
+    }
+
     /** Options this class does not interpret, for the frontend to check and apply, in the order given. */
     public Map<String, String> frontendOptions() {
         return frontendOptions;
@@ -100,7 +113,7 @@ public final class OverlayConfig {
 
     /**
      * Reads mount options in the syntax of the kernel's overlayfs and fuse-overlayfs:
-     * {@code lowerdir=A:B,upperdir=U,workdir=W,redirect_dir=off,userxattr,ro}. In
+     * {@code lowerdir=A:B,upperdir=U,workdir=W,redirect_dir=off,userxattr,volatile,ro}. In
      * {@code lowerdir}, {@code \:} and {@code \,} stand for a literal colon and comma;
      * {@code lowerdir+=URI} (repeatable) adds one layer below those given so far, which is the
      * way to name URIs that contain colons. Options other than the overlay's own are kept in
@@ -138,6 +151,7 @@ public final class OverlayConfig {
                             "option redirect_dir must be on, follow, off or nofollow, not \"" + value + "\"");
                 });
                 case "userxattr" -> builder.userXattr(true);
+                case "volatile" -> builder.volatileMount(true);
                 case "ro" -> builder.readOnly(true);
                 case "rw" -> builder.readOnly(false);
                 default -> builder.frontendOption(key, value);
@@ -196,7 +210,7 @@ public final class OverlayConfig {
             s.append(", upper=").append(describe(upper)).append(", work=").append(work);
         }
         return s.append(", redirectDir=").append(redirectDir).append(", userXattr=").append(userXattr)
-                .append(", readOnly=").append(readOnly).append(']').toString();
+                .append(", readOnly=").append(readOnly).append(volatileMount ? ", volatile" : "").append(']').toString();
     }
 
     private static String describe(LayerSource source) {
@@ -215,6 +229,7 @@ public final class OverlayConfig {
         private boolean redirectDir = true;
         private boolean userXattr;
         private boolean readOnly;
+        private boolean volatileMount;
         private final Map<String, String> frontendOptions = new LinkedHashMap<>();
 
         private Builder() {
@@ -258,6 +273,12 @@ public final class OverlayConfig {
 
         public Builder readOnly(boolean on) {
             this.readOnly = on;
+            return this;
+        }
+
+        /** See {@link OverlayConfig#volatileMount()}. */
+        public Builder volatileMount(boolean on) {
+            this.volatileMount = on;
             return this;
         }
 

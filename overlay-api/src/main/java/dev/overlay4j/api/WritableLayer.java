@@ -136,4 +136,15 @@ public interface WritableLayer extends Layer {
 
     /** Flushes everything written to stable storage ({@code syncfs(2)}). */
     void sync() throws IOException;
+
+    /**
+     * Flushes one directory of this tree to stable storage, as {@code fsync(2)} of it does: its
+     * entries (names added, removed or renamed in it) and, when {@code metadata}, its own
+     * attributes; without, what {@code fdatasync(2)} does. ENOENT or ENOTDIR when
+     * {@code directory} is not a directory of this tree. The default syncs the whole store
+     * ({@link #sync()}), which covers it.
+     */
+    default void syncDirectory(EntryPath directory, boolean metadata) throws IOException {
+        sync();
+    }
 }

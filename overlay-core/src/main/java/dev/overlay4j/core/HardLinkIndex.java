@@ -8,6 +8,7 @@ import dev.overlay4j.api.WritableLayer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -36,10 +37,10 @@ final class HardLinkIndex {
     /** Overlay xattr key on an index entry: the origin's real inode and ctime, two 8-byte big-endian numbers. */
     static final String ORIGIN_KEY = "overlay4j.index-origin";
 
-    /** Builds a copy of an entry in the work area and returns its name there. */
+    /** Builds a whole copy of an entry in the work area, with these overlay xattrs too, and returns its name there. */
     @FunctionalInterface
     interface Stage {
-        EntryPath build() throws IOException;
+        EntryPath build(Map<String, byte[]> overlayXattrs) throws IOException;
     }
 
     private final WritableLayer upper;
@@ -109,9 +110,8 @@ final class HardLinkIndex {
             return false;
         }
         if (present.isEmpty()) {
-            EntryPath staged = stage.build();
+            EntryPath staged = stage.build(Map.of(ORIGIN_KEY, origin(lower))); // built whole: synced with its origin
             try {
-                staging.work().writeOverlayXattr(staged, ORIGIN_KEY, origin(lower));
                 index.publish(staged, key, RenameMode.NOREPLACE);
             } catch (IOException e) {
                 staging.discard(staged);

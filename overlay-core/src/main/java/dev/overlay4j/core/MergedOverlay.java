@@ -50,6 +50,8 @@ final class MergedOverlay implements Overlay {
     private final OverlayConfig config;
     private final LayerStack layers;
     private final boolean readOnly;
+    /** False with option {@code volatile}: then nothing is forced to stable storage. */
+    private final boolean syncs;
     private final Lookup lookup;
     private final DirectoryMerge directories;
     private final SymlinkResolution symlinks;
@@ -65,6 +67,7 @@ final class MergedOverlay implements Overlay {
         this.config = config;
         this.layers = layers;
         this.readOnly = config.readOnly() || !layers.hasUpper();
+        this.syncs = !config.volatileMount();
         this.privateXattrPrefix = config.layerOptions().overlayXattrPrefix();
         HardLinkIndex index = layers.index() == null ? null : new HardLinkIndex(layers.upper(), layers.index());
         this.lookup = new Lookup(layers, index);
@@ -74,7 +77,7 @@ final class MergedOverlay implements Overlay {
             WritableLayer upper = layers.upper();
             Staging staging = new Staging(upper);
             Whiteouts whiteouts = new Whiteouts(upper, staging, directories);
-            this.copyUp = new CopyUp(layers, lookup, staging, new PathLocks(), index);
+            this.copyUp = new CopyUp(layers, lookup, staging, new PathLocks(), index, syncs);
             this.directoryOperations = new DirectoryOperations(upper, lookup, copyUp, staging, whiteouts, directories);
             this.rename = new Rename(upper, config.redirectDir(), lookup, copyUp, whiteouts, directories);
         } else {
@@ -178,6 +181,11 @@ final class MergedOverlay implements Overlay {
 
     boolean isClosed() {
         return closed;
+    }
+
+    /** Whether fsync and the like reach stable storage: false for a volatile overlay, where they do nothing. */
+    boolean syncs() {
+        return syncs;
     }
 
     @Override
@@ -564,8 +572,22 @@ final class MergedOverlay implements Overlay {
     @Override
     public void sync() throws IOException {
         reading(EntryPath.ROOT, () -> {
-            if (layers.hasUpper()) {
+            if (syncs && layers.hasUpper()) {
                 layers.upper().sync();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void syncDirectory(EntryPath directory, boolean metadata) throws IOException {
+        reading(directory, () -> {
+            MergedEntry entry = lookup.get(directory);
+            if (!entry.isDirectory()) {
+                throw Errno.ENOTDIR.exception(directory, "only a directory is synced as a directory");
+            }
+            if (syncs && entry.hasUpper()) {
+                layers.upper().syncDirectory(entry.upper().path(), metadata); // a lower directory has nothing to sync
             }
             return null;
         });

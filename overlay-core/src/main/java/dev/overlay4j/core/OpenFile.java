@@ -131,7 +131,7 @@ final class OpenFile implements OverlayFile {
     @Override
     public void force(boolean metadata) throws IOException {
         checkOpen();
-        if (content instanceof WritableContent out && writable) {
+        if (content instanceof WritableContent out && writable && overlay.syncs()) {
             out.force(metadata);
         }
     }

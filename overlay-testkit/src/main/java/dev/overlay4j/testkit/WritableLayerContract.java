@@ -68,6 +68,14 @@ public abstract class WritableLayerContract {
         return true;
     }
 
+    /**
+     * Whether entries can lie deeper below the root than PATH_MAX (4096 bytes), as they can below
+     * a kernel mount, where only a name longer than 255 bytes is refused.
+     */
+    protected boolean supportsPathsLongerThanPathMax() {
+        return true;
+    }
+
     @BeforeEach
     void openLayer() throws IOException {
         layer = openWritable(storage);
@@ -596,10 +604,89 @@ public abstract class WritableLayerContract {
         assertEquals(1, stat(index, "key").nlink());
     }
 
+    /** 20 names of 250 bytes: 5019 bytes below the root. */
+    private static EntryPath deepPath() {
+        EntryPath path = EntryPath.ROOT;
+        for (int i = 1; i <= 20; i++) {
+            path = path.resolve(String.format("%02d", i) + "x".repeat(248));
+        }
+        return path;
+    }
+
+    @Test
+    void entriesDeeperThanPathMaxWorkLikeAnyOther() throws IOException {
+        assumeTrue(supportsPathsLongerThanPathMax(), "SKIPPED: the layer declares it holds no path longer than PATH_MAX");
+        EntryPath deep = deepPath();
+        for (int i = 1; i <= deep.nameCount(); i++) {
+            layer.createDirectory(deep.subpath(i), owned(0755));
+        }
+        EntryPath file = deep.resolve("f");
+        try (WritableContent c = layer.createFile(file, owned(0644))) {
+            c.write(ByteBuffer.wrap("deep".getBytes(StandardCharsets.UTF_8)), 0);
+        }
+        assertEquals(4, layer.stat(file).orElseThrow().size());
+        try (ReadableContent c = layer.openRead(file)) {
+            ByteBuffer bytes = ByteBuffer.allocate(4);
+            assertEquals(4, c.read(bytes, 0));
+            assertEquals("deep", new String(bytes.array(), StandardCharsets.UTF_8));
+        }
+        try (WritableContent c = layer.openWrite(file)) {
+            c.truncate(2);
+        }
+        layer.setPermissions(file, 0600);
+        layer.setTimes(file, WritableLayer.TIME_OMIT, 1_000_000_000_000_000_000L);
+        EntryAttributes changed = layer.stat(file).orElseThrow();
+        assertEquals(2, changed.size());
+        assertEquals(0600, changed.permissions());
+        assertEquals(1_000_000_000_000_000_000L, changed.mtimeNanos());
+        layer.link(file, deep.resolve("g"));
+        assertEquals(2, layer.stat(file).orElseThrow().nlink());
+        layer.rename(deep.resolve("g"), p("shallow"), RenameMode.NOREPLACE);
+        layer.rename(p("shallow"), deep.resolve("h"), RenameMode.NOREPLACE);
+        layer.createSymlink(deep.resolve("s"), "f", owned(0777));
+        assertEquals("f", layer.readLink(deep.resolve("s")));
+        layer.createWhiteout(deep.resolve("w"));
+        assertEquals(EntryType.WHITEOUT, layer.stat(deep.resolve("w")).orElseThrow().type());
+        Set<String> names;
+        try (Stream<DirectoryEntry> entries = layer.list(deep)) {
+            names = entries.map(DirectoryEntry::name).collect(Collectors.toSet());
+        }
+        assertEquals(Set.of("f", "h", "s", "w"), names);
+        for (String name : names) {
+            layer.delete(deep.resolve(name));
+        }
+        for (int i = deep.nameCount(); i >= 1; i--) {
+            layer.delete(deep.subpath(i));
+        }
+        assertEquals(Set.of(), names(layer, ""));
+    }
+
+    @Test
+    void aNameLongerThan255BytesFailsWithEnametoolong() throws IOException {
+        String longest = "n".repeat(255);
+        EntryPath tooLong = p("n".repeat(256));
+        layer.createDirectory(p(longest), owned(0755));
+        assertErrno(Errno.ENAMETOOLONG, () -> layer.createFile(tooLong, owned(0644)).close());
+        assertErrno(Errno.ENAMETOOLONG, () -> layer.createDirectory(tooLong, owned(0755)));
+        assertErrno(Errno.ENAMETOOLONG, () -> layer.createSymlink(tooLong, "t", owned(0777)));
+        assertErrno(Errno.ENAMETOOLONG, () -> layer.rename(p(longest), tooLong, RenameMode.NOREPLACE));
+        assertErrno(Errno.ENAMETOOLONG, () -> layer.createFile(p(longest).resolve(tooLong), owned(0644)).close());
+        assertEquals(Set.of(longest), names(layer, ""));
+    }
+
     @Test
     void syncSucceedsAndKeepsWhatWasWritten() throws IOException {
         writeFile(layer, "f", "durable");
         layer.sync();
         assertEquals("durable", read(layer, "f"));
+    }
+
+    @Test
+    void syncDirectorySucceedsForTheRootAndADirectory() throws IOException {
+        layer.createDirectory(p("d"), owned(0755));
+        writeFile(layer, "d/f", "durable");
+        layer.syncDirectory(p("d"), true);
+        layer.syncDirectory(EntryPath.ROOT, false);
+        assertEquals("durable", read(layer, "d/f"));
     }
 }

@@ -16,13 +16,14 @@ import java.util.Set;
  * <p>Keys: {@code lowerdir} (a String of layers separated by ':', where {@code \:} is a literal
  * colon, or a List of String, Path or URI, topmost first), {@code upperdir} and {@code workdir}
  * (String or Path), {@code redirect_dir} ("on", "off", "follow", "nofollow" or a Boolean),
- * {@code userxattr} and {@code ro} (Boolean or "true"/"false"). Instead of all those, key
+ * {@code userxattr}, {@code volatile} and {@code ro} (Boolean or "true"/"false"). Instead of all those, key
  * {@code config} may give a ready {@link OverlayConfig}, for instance one with layers the caller
  * opened itself ({@link OverlayConfig.Builder#lower(dev.overlay4j.api.Layer)}).
  */
 final class EnvOptions {
 
-    static final Set<String> KEYS = Set.of("lowerdir", "upperdir", "workdir", "redirect_dir", "userxattr", "ro");
+    static final Set<String> KEYS = Set.of("lowerdir", "upperdir", "workdir", "redirect_dir", "userxattr", "volatile",
+            "ro");
     /** The key whose value is a whole {@link OverlayConfig}; it stands alone. */
     static final String CONFIG = "config";
 
@@ -88,6 +89,9 @@ final class EnvOptions {
         }
         if (flag(env, "userxattr")) {
             option(options, "userxattr", null);
+        }
+        if (flag(env, "volatile")) {
+            option(options, "volatile", null);
         }
         if (flag(env, "ro")) {
             option(options, "ro", null);

@@ -58,6 +58,10 @@ class EnvOptionsTest {
         assertTrue(config.readOnly());
         assertTrue(EnvOptions.toConfig(Map.of("lowerdir", "/l", "redirect_dir", Boolean.TRUE)).redirectDir());
         assertFalse(EnvOptions.toConfig(Map.of("lowerdir", "/l", "userxattr", "false")).userXattr());
+        assertTrue(EnvOptions.toConfig(Map.of("lowerdir", "/l", "upperdir", "/u", "workdir", "/w", "volatile", true))
+                .volatileMount());
+        assertFalse(EnvOptions.toConfig(Map.of("lowerdir", "/l", "volatile", "false")).volatileMount());
+        assertFalse(config.volatileMount(), "not volatile unless asked");
     }
 
     private static String error(Map<String, ?> env) {
