@@ -83,8 +83,9 @@ final class DirectoryHandlers {
         return rp.ok();
     }
 
-    int fsyncdir(Reply rp) throws IOException {
-        overlay.sync();
+    /** fsync of a directory: that directory alone, in the upper layer (one only in lower layers has nothing to sync). */
+    int fsyncdir(Request rq, In.Fsync in, Reply rp) throws IOException {
+        overlay.syncDirectory(nodes.path(rq.nodeid()), !in.dataOnly());
         return rp.ok();
     }
 }

@@ -139,7 +139,7 @@ public final class Operations {
             case Opcode.READDIR -> directories.readdir(rq, In.Read.decode(rq), rp, false);
             case Opcode.READDIRPLUS -> directories.readdir(rq, In.Read.decode(rq), rp, true);
             case Opcode.RELEASEDIR -> directories.releasedir(In.Release.decode(rq), rp);
-            case Opcode.FSYNCDIR -> directories.fsyncdir(rp);
+            case Opcode.FSYNCDIR -> directories.fsyncdir(rq, In.Fsync.decode(rq), rp);
             // extended attributes: XattrHandlers
             case Opcode.SETXATTR -> xattrs.setxattr(rq, In.Setxattr.decode(rq), rp);
             case Opcode.GETXATTR -> xattrs.getxattr(rq, In.Getxattr.decode(rq), rp);

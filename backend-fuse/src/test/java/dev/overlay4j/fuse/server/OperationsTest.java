@@ -176,6 +176,19 @@ class OperationsTest {
     }
 
     @Test
+    void fsyncdirSyncsThatDirectoryAloneAndSyncfsTheWholeUpperLayer() throws IOException {
+        long dir = lookup(1, "dir", EntryType.DIRECTORY, 7);
+        assertEquals(16, send(Opcode.FSYNCDIR, dir, args().u64(0).u32(Flags.FSYNC_FDATASYNC).u32(0)));
+        assertEquals(0, error());
+        verify(overlay).syncDirectory(EntryPath.of("dir"), false);
+        assertEquals(16, send(Opcode.FSYNCDIR, 1, args().u64(0).u32(0).u32(0)));
+        verify(overlay).syncDirectory(EntryPath.ROOT, true);
+        verify(overlay, org.mockito.Mockito.never()).sync();
+        assertEquals(16, send(Opcode.SYNCFS, 1, args().u64(0)));
+        verify(overlay).sync();
+    }
+
+    @Test
     void namesLongerThanNameMaxAreRefused() {
         assertEquals(16, send(Opcode.LOOKUP, 1, args().string("n".repeat(256))));
         assertEquals(-Errno.ENAMETOOLONG.code(), error());
