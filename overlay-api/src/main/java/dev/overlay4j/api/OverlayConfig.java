@@ -6,6 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * What an overlay is made of: lower layers (top first), an optional upper layer with its work
@@ -40,6 +42,12 @@ public final class OverlayConfig {
     private final boolean userXattr;
     private final boolean readOnly;
     private final boolean volatileMount;
+    private final IdMapping uidMapping;
+    private final IdMapping gidMapping;
+    private final int squashUid;
+    private final int squashGid;
+    private final boolean staticNlink;
+    private final boolean noXattrs;
     private final Map<String, String> frontendOptions;
 
     private OverlayConfig(Builder b) {
@@ -50,6 +58,12 @@ public final class OverlayConfig {
         this.userXattr = b.userXattr;
         this.readOnly = b.readOnly || b.upper == null;
         this.volatileMount = b.volatileMount;
+        this.uidMapping = b.uidMapping;
+        this.gidMapping = b.gidMapping;
+        this.squashUid = b.squashUid;
+        this.squashGid = b.squashGid;
+        this.staticNlink = b.staticNlink;
+        this.noXattrs = b.noXattrs;
         this.frontendOptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.frontendOptions));
     }
 
@@ -101,6 +115,47 @@ public final class OverlayConfig {
         return volatileMount;
     }
 
+    /**
+     * {@code uidmapping=}: how owner ids stored in the layers relate to those seen through the
+     * overlay. What the overlay shows (stat, the user entries of POSIX ACLs) is mapped from the
+     * stored ids; what it is given (the owner of a new entry, chown, ACL entries written) is
+     * mapped back before it is stored; a copy-up copies the stored ids as they are. An id that
+     * no range holds shows, or is stored, as the overflow id ({@code /proc/sys/kernel/overflowuid},
+     * 65534). Empty: ids are shown as stored.
+     */
+    public Optional<IdMapping> uidMapping() {
+        return Optional.ofNullable(uidMapping);
+    }
+
+    /** {@code gidmapping=}: as {@link #uidMapping()}, for group ids. */
+    public Optional<IdMapping> gidMapping() {
+        return Optional.ofNullable(gidMapping);
+    }
+
+    /**
+     * {@code squash_to_uid=} (or {@code squash_to_root}): every entry shows this owner, whatever
+     * is stored; chown still stores what it is given (mapped), and a chown that the upper layer
+     * refuses succeeds without effect, as in fuse-overlayfs.
+     */
+    public OptionalInt squashUid() {
+        return squashUid < 0 ? OptionalInt.empty() : OptionalInt.of(squashUid);
+    }
+
+    /** {@code squash_to_gid=} (or {@code squash_to_root}): as {@link #squashUid()}, for the group. */
+    public OptionalInt squashGid() {
+        return squashGid < 0 ? OptionalInt.empty() : OptionalInt.of(squashGid);
+    }
+
+    /** {@code static_nlink}: every directory shows a link count of 1 instead of 2 plus its subdirectories. */
+    public boolean staticNlink() {
+        return staticNlink;
+    }
+
+    /** {@code noxattrs=1}: the overlay offers no extended attributes; every xattr call fails with EOPNOTSUPP. */
+    public boolean noXattrs() {
+        return noXattrs;
+    }
+
     /** Options this class does not interpret, for the frontend to check and apply, in the order given. */
     public Map<String, String> frontendOptions() {
         return frontendOptions;
@@ -113,7 +168,10 @@ public final class OverlayConfig {
 
     /**
      * Reads mount options in the syntax of the kernel's overlayfs and fuse-overlayfs:
-     * {@code lowerdir=A:B,upperdir=U,workdir=W,redirect_dir=off,userxattr,volatile,ro}. In
+     * {@code lowerdir=A:B,upperdir=U,workdir=W,redirect_dir=off,userxattr,volatile,ro}, and
+     * fuse-overlayfs's {@code uidmapping=}, {@code gidmapping=}, {@code squash_to_root},
+     * {@code squash_to_uid=}, {@code squash_to_gid=}, {@code static_nlink}, {@code noxattrs=0|1},
+     * {@code fsync=0|1} (0: volatile) and {@code xattr_permissions=0}. In
      * {@code lowerdir}, {@code \:} and {@code \,} stand for a literal colon and comma;
      * {@code lowerdir+=URI} (repeatable) adds one layer below those given so far, which is the
      * way to name URIs that contain colons. Options other than the overlay's own are kept in
@@ -125,7 +183,10 @@ public final class OverlayConfig {
         Builder builder = builder();
         String upper = null;
         String work = null;
-        for (String option : splitUnescaped(options, ',')) {
+        boolean squashToRoot = false;
+        long squashUid = -1;
+        long squashGid = -1;
+        for (String option : splitOptions(options)) {
             if (option.isEmpty()) {
                 continue;
             }
@@ -151,11 +212,34 @@ public final class OverlayConfig {
                             "option redirect_dir must be on, follow, off or nofollow, not \"" + value + "\"");
                 });
                 case "userxattr" -> builder.userXattr(true);
-                case "volatile" -> builder.volatileMount(true);
-                case "ro" -> builder.readOnly(true);
-                case "rw" -> builder.readOnly(false);
+                case "volatile" -> builder.volatileMount(flag(key, value));
+                // fuse-overlayfs's fsync=0 skips every fsync: the kernel's volatile.
+                case "fsync" -> builder.volatileMount(!booleanNumber(key, value));
+                case "ro" -> builder.readOnly(flag(key, value));
+                case "rw" -> builder.readOnly(!flag(key, value));
+                case "uidmapping" -> builder.uidMapping(mapping(key, value));
+                case "gidmapping" -> builder.gidMapping(mapping(key, value));
+                case "squash_to_root" -> squashToRoot = flag(key, value);
+                case "squash_to_uid" -> squashUid = id(key, value);
+                case "squash_to_gid" -> squashGid = id(key, value);
+                case "static_nlink" -> builder.staticNlink(flag(key, value));
+                case "noxattrs" -> builder.noXattrs(booleanNumber(key, value));
+                case "xattr_permissions" -> {
+                    if (!required(key, value).equals("0")) {
+                        throw new IllegalArgumentException("option xattr_permissions=" + value
+                                + " is not supported: overlay4j stores owners and modes with chown and chmod only"
+                                + " (xattr_permissions=0)");
+                    }
+                }
                 default -> builder.frontendOption(key, value);
             }
+        }
+        // As in fuse-overlayfs, squash_to_uid and squash_to_gid win over squash_to_root, in any order.
+        if (squashUid >= 0 || squashToRoot) {
+            builder.squashUid((int) (squashUid >= 0 ? squashUid : 0));
+        }
+        if (squashGid >= 0 || squashToRoot) {
+            builder.squashGid((int) (squashGid >= 0 ? squashGid : 0));
         }
         if (upper != null || work != null) {
             if (upper == null || work == null) {
@@ -173,17 +257,66 @@ public final class OverlayConfig {
         return value;
     }
 
+    private static boolean flag(String key, String value) {
+        if (value != null) {
+            throw new IllegalArgumentException("option " + key + " takes no value");
+        }
+        return true;
+    }
+
+    /** fuse-overlayfs's numeric switches: 0 is off, 1 is on. */
+    private static boolean booleanNumber(String key, String value) {
+        return switch (required(key, value)) {
+            case "0" -> false;
+            case "1" -> true;
+            default -> throw new IllegalArgumentException("option " + key + " must be 0 or 1, not \"" + value + "\"");
+        };
+    }
+
+    private static IdMapping mapping(String key, String value) {
+        String spec = required(key, value);
+        try {
+            return IdMapping.parse(spec);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("option " + key + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A user or group id: 0 to 4294967294 (4294967295 is -1, "no id"). */
+    private static long id(String key, String value) {
+        String text = required(key, value);
+        long id = text.length() <= 10 && text.chars().allMatch(c -> c >= '0' && c <= '9') ? Long.parseLong(text) : -1;
+        if (id < 0 || id > 0xFFFF_FFFEL) {
+            throw new IllegalArgumentException("option " + key + " must be an id from 0 to 4294967294, not \"" + value + "\"");
+        }
+        return id;
+    }
+
     private static List<String> splitUnescaped(String text, char separator) {
+        return split(text, separator, false);
+    }
+
+    /**
+     * The options between commas. As in the kernel's mount option parser, a comma inside double
+     * quotes does not split: SELinux labels such as {@code context="system_u:object_r:t:s0:c1,c2"}.
+     */
+    private static List<String> splitOptions(String text) {
+        return split(text, ',', true);
+    }
+
+    private static List<String> split(String text, char separator, boolean quotes) {
         List<String> parts = new ArrayList<>();
         StringBuilder current = new StringBuilder();
+        boolean quoted = false;
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
             if (c == '\\' && i + 1 < text.length()) {
                 current.append(c).append(text.charAt(++i));
-            } else if (c == separator) {
+            } else if (c == separator && !quoted) {
                 parts.add(current.toString());
                 current.setLength(0);
             } else {
+                quoted ^= quotes && c == '"';
                 current.append(c);
             }
         }
@@ -210,7 +343,12 @@ public final class OverlayConfig {
             s.append(", upper=").append(describe(upper)).append(", work=").append(work);
         }
         return s.append(", redirectDir=").append(redirectDir).append(", userXattr=").append(userXattr)
-                .append(", readOnly=").append(readOnly).append(volatileMount ? ", volatile" : "").append(']').toString();
+                .append(", readOnly=").append(readOnly).append(volatileMount ? ", volatile" : "")
+                .append(uidMapping != null ? ", uidmapping=" + uidMapping : "")
+                .append(gidMapping != null ? ", gidmapping=" + gidMapping : "")
+                .append(squashUid >= 0 ? ", squashUid=" + Integer.toUnsignedString(squashUid) : "")
+                .append(squashGid >= 0 ? ", squashGid=" + Integer.toUnsignedString(squashGid) : "")
+                .append(staticNlink ? ", static_nlink" : "").append(noXattrs ? ", noxattrs" : "").append(']').toString();
     }
 
     private static String describe(LayerSource source) {
@@ -230,6 +368,12 @@ public final class OverlayConfig {
         private boolean userXattr;
         private boolean readOnly;
         private boolean volatileMount;
+        private IdMapping uidMapping;
+        private IdMapping gidMapping;
+        private int squashUid = -1;
+        private int squashGid = -1;
+        private boolean staticNlink;
+        private boolean noXattrs;
         private final Map<String, String> frontendOptions = new LinkedHashMap<>();
 
         private Builder() {
@@ -279,6 +423,42 @@ public final class OverlayConfig {
         /** See {@link OverlayConfig#volatileMount()}. */
         public Builder volatileMount(boolean on) {
             this.volatileMount = on;
+            return this;
+        }
+
+        /** See {@link OverlayConfig#uidMapping()}; null for none. */
+        public Builder uidMapping(IdMapping mapping) {
+            this.uidMapping = mapping;
+            return this;
+        }
+
+        /** See {@link OverlayConfig#gidMapping()}; null for none. */
+        public Builder gidMapping(IdMapping mapping) {
+            this.gidMapping = mapping;
+            return this;
+        }
+
+        /** See {@link OverlayConfig#squashUid()}; -1 for none. */
+        public Builder squashUid(int uid) {
+            this.squashUid = uid;
+            return this;
+        }
+
+        /** See {@link OverlayConfig#squashGid()}; -1 for none. */
+        public Builder squashGid(int gid) {
+            this.squashGid = gid;
+            return this;
+        }
+
+        /** See {@link OverlayConfig#staticNlink()}. */
+        public Builder staticNlink(boolean on) {
+            this.staticNlink = on;
+            return this;
+        }
+
+        /** See {@link OverlayConfig#noXattrs()}. */
+        public Builder noXattrs(boolean on) {
+            this.noXattrs = on;
             return this;
         }
 
