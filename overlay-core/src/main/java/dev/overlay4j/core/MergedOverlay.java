@@ -58,6 +58,8 @@ final class MergedOverlay implements Overlay {
     private final CopyUp copyUp;
     private final DirectoryOperations directoryOperations;
     private final Rename rename;
+    /** Owners and link counts as shown, and owners as stored: id mappings, squash, static_nlink. */
+    private final ShownAttributes shown;
     private final ReentrantReadWriteLock namespace = new ReentrantReadWriteLock();
     private final Set<OpenFile> openFiles = ConcurrentHashMap.newKeySet();
     private final List<Layer.ChangeListener> changeListeners = new CopyOnWriteArrayList<>();
@@ -69,6 +71,7 @@ final class MergedOverlay implements Overlay {
         this.readOnly = config.readOnly() || !layers.hasUpper();
         this.syncs = !config.volatileMount();
         this.privateXattrPrefix = config.layerOptions().overlayXattrPrefix();
+        this.shown = ShownAttributes.of(config);
         HardLinkIndex index = layers.index() == null ? null : new HardLinkIndex(layers.upper(), layers.index());
         this.lookup = new Lookup(layers, index);
         this.directories = new DirectoryMerge(layers, lookup);
@@ -200,7 +203,12 @@ final class MergedOverlay implements Overlay {
 
     @Override
     public EntryAttributes stat(EntryPath path) throws IOException {
-        return reading(path, () -> lookup.get(path).attributes());
+        return reading(path, () -> shown.shown(lookup.get(path).attributes()));
+    }
+
+    /** What stat shows of an entry with the stored {@code attributes}; for open files. */
+    EntryAttributes shown(EntryAttributes attributes) {
+        return shown.shown(attributes);
     }
 
     /** fstat of an open file: the entry at {@code path} if it still has the file's inode number. */
@@ -291,7 +299,8 @@ final class MergedOverlay implements Overlay {
                 throw new IllegalArgumentException("creating " + path + " needs its owner and permissions");
             }
             try {
-                directoryOperations.create(path, false, (layer, at) -> layer.createFile(at, create).close());
+                NewEntryAttributes stored = shown.stored(create);
+                directoryOperations.create(path, false, (layer, at) -> layer.createFile(at, stored).close());
             } finally {
                 lookup.invalidate(path);
             }
@@ -361,7 +370,8 @@ final class MergedOverlay implements Overlay {
     }
 
     @Override
-    public void createDirectory(EntryPath directory, NewEntryAttributes attributes) throws IOException {
+    public void createDirectory(EntryPath directory, NewEntryAttributes given) throws IOException {
+        NewEntryAttributes attributes = shown.stored(given);
         changingNames(directory, () -> {
             requireParent(directory);
             requireWritable(directory);
@@ -370,7 +380,8 @@ final class MergedOverlay implements Overlay {
     }
 
     @Override
-    public void createSymlink(EntryPath link, String target, NewEntryAttributes attributes) throws IOException {
+    public void createSymlink(EntryPath link, String target, NewEntryAttributes given) throws IOException {
+        NewEntryAttributes attributes = shown.stored(given);
         changingNames(link, () -> {
             requireParent(link);
             requireWritable(link);
@@ -382,8 +393,9 @@ final class MergedOverlay implements Overlay {
     }
 
     @Override
-    public void createSpecial(EntryPath path, EntryType type, NewEntryAttributes attributes, long rdev)
+    public void createSpecial(EntryPath path, EntryType type, NewEntryAttributes given, long rdev)
             throws IOException {
+        NewEntryAttributes attributes = shown.stored(given);
         changingNames(path, () -> {
             requireParent(path);
             requireWritable(path);
@@ -463,7 +475,15 @@ final class MergedOverlay implements Overlay {
             MergedEntry entry = lookup.get(path);
             requireWritable(path);
             copyUp.ensureUpper(entry, true);
-            layers.upper().setOwner(path, uid, gid);
+            try {
+                layers.upper().setOwner(path, shown.storedUid(uid), shown.storedGid(gid));
+            } catch (IOException e) {
+                if (!shown.squashes()) {
+                    throw e;
+                }
+                // fuse-overlayfs: with squash_to_* every owner shows the same, and a chown the
+                // upper layer refuses (no privilege to chown) succeeds without effect.
+            }
         });
     }
 
@@ -499,6 +519,7 @@ final class MergedOverlay implements Overlay {
     @Override
     public List<String> listXattrs(EntryPath path) throws IOException {
         return reading(path, () -> {
+            refuseXattrs(path);
             LayerEntry top = lookup.get(path).top();
             return layers.layer(top.layer()).listXattrs(top.path()).stream()
                     .filter(name -> !isPrivate(name)).toList();
@@ -509,8 +530,10 @@ final class MergedOverlay implements Overlay {
     public byte[] readXattr(EntryPath path, String name) throws IOException {
         return reading(path, () -> {
             MergedEntry entry = lookup.get(path);
+            refuseXattrs(path);
             refusePrivate(path, name);
-            return valueOf(entry, name).orElseThrow(() -> Errno.ENODATA.exception(path, "no attribute " + name));
+            return shown.shownXattr(name, valueOf(entry, name)
+                    .orElseThrow(() -> Errno.ENODATA.exception(path, "no attribute " + name)));
         });
     }
 
@@ -523,10 +546,11 @@ final class MergedOverlay implements Overlay {
     public void setXattr(EntryPath path, String name, byte[] value, XattrMode mode) throws IOException {
         changingEntry(path, () -> {
             MergedEntry entry = lookup.get(path);
+            refuseXattrs(path);
             refusePrivate(path, name);
             requireWritable(path);
             copyUp.ensureUpper(entry, true);
-            layers.upper().setXattr(path, name, value, mode);
+            layers.upper().setXattr(path, name, shown.storedXattr(name, value), mode);
         });
     }
 
@@ -534,6 +558,7 @@ final class MergedOverlay implements Overlay {
     public void removeXattr(EntryPath path, String name) throws IOException {
         changingEntry(path, () -> {
             MergedEntry entry = lookup.get(path);
+            refuseXattrs(path);
             refusePrivate(path, name);
             requireWritable(path);
             if (!entry.hasUpper() && valueOf(entry, name).isEmpty()) {
@@ -542,6 +567,13 @@ final class MergedOverlay implements Overlay {
             copyUp.ensureUpper(entry, true);
             layers.upper().removeXattr(path, name);
         });
+    }
+
+    /** With {@code noxattrs=1} the overlay has no extended attributes at all. */
+    private void refuseXattrs(EntryPath path) throws IOException {
+        if (config.noXattrs()) {
+            throw Errno.EOPNOTSUPP.exception(path, "extended attributes are off (option noxattrs=1)");
+        }
     }
 
     private boolean isPrivate(String name) {

@@ -142,7 +142,7 @@ final class OpenFile implements OverlayFile {
         checkOpen();
         long size = current().size();
         Optional<EntryAttributes> now = overlay.statIfSame(path, openedAs.inode());
-        EntryAttributes shown = now.orElse(openedAs);
+        EntryAttributes shown = overlay.shown(now.orElse(openedAs));
         return new EntryAttributes(shown.type(), shown.permissions(), shown.uid(), shown.gid(), size,
                 shown.blocks(), shown.atimeNanos(), shown.mtimeNanos(), shown.ctimeNanos(), shown.nlink(),
                 shown.inode(), shown.rdev(), false, null);

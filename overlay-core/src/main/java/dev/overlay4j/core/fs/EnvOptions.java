@@ -16,14 +16,17 @@ import java.util.Set;
  * <p>Keys: {@code lowerdir} (a String of layers separated by ':', where {@code \:} is a literal
  * colon, or a List of String, Path or URI, topmost first), {@code upperdir} and {@code workdir}
  * (String or Path), {@code redirect_dir} ("on", "off", "follow", "nofollow" or a Boolean),
- * {@code userxattr}, {@code volatile} and {@code ro} (Boolean or "true"/"false"). Instead of all those, key
+ * {@code userxattr}, {@code volatile}, {@code ro}, {@code static_nlink} and {@code squash_to_root} (Boolean
+ * or "true"/"false"), {@code uidmapping} and {@code gidmapping} (a String in fuse-overlayfs's syntax
+ * or an {@link dev.overlay4j.api.IdMapping}), {@code squash_to_uid} and {@code squash_to_gid} (an
+ * Integer or a String of digits). Instead of all those, key
  * {@code config} may give a ready {@link OverlayConfig}, for instance one with layers the caller
  * opened itself ({@link OverlayConfig.Builder#lower(dev.overlay4j.api.Layer)}).
  */
 final class EnvOptions {
 
     static final Set<String> KEYS = Set.of("lowerdir", "upperdir", "workdir", "redirect_dir", "userxattr", "volatile",
-            "ro");
+            "ro", "static_nlink", "squash_to_root", "uidmapping", "gidmapping", "squash_to_uid", "squash_to_gid");
     /** The key whose value is a whole {@link OverlayConfig}; it stands alone. */
     static final String CONFIG = "config";
 
@@ -93,8 +96,22 @@ final class EnvOptions {
         if (flag(env, "volatile")) {
             option(options, "volatile", null);
         }
-        if (flag(env, "ro")) {
-            option(options, "ro", null);
+        for (String key : List.of("ro", "static_nlink", "squash_to_root")) {
+            if (flag(env, key)) {
+                option(options, key, null);
+            }
+        }
+        for (String key : List.of("uidmapping", "gidmapping", "squash_to_uid", "squash_to_gid")) {
+            switch (env.get(key)) {
+                case null -> {
+                }
+                // Digits and colons: only a comma would split the options (and then fails as a bad id).
+                case String text -> option(options, key, text.replace(",", "\\,"));
+                case dev.overlay4j.api.IdMapping mapping when key.endsWith("mapping") -> option(options, key, mapping.toString());
+                case Integer id when key.startsWith("squash") -> option(options, key, Integer.toUnsignedString(id));
+                case Object other -> throw wrongType(key, other, key.endsWith("mapping")
+                        ? "a String or an IdMapping" : "an Integer or a String");
+            }
         }
         return OverlayConfig.fromMountOptions(options.toString());
     }

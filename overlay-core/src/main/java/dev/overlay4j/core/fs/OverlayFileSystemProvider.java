@@ -46,7 +46,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * Anonymous file systems get a generated name, so {@link Path#toUri()} always round-trips.
  * The env keys are those of the kernel's mount options: {@code lowerdir} (a String with ':'
  * between layers, topmost first, or a List of String, Path or URI), {@code upperdir} and
- * {@code workdir} (String or Path), {@code redirect_dir}, {@code userxattr} and {@code ro};
+ * {@code workdir} (String or Path), {@code redirect_dir}, {@code userxattr}, {@code volatile} and
+ * {@code ro}, and fuse-overlayfs's {@code uidmapping}, {@code gidmapping}, {@code squash_to_root},
+ * {@code squash_to_uid}, {@code squash_to_gid} and {@code static_nlink};
  * without {@code upperdir} the file system is read-only. Alternatively the single key
  * {@code config} gives a whole {@link OverlayConfig}, which is how layers the caller opened
  * itself are passed:
