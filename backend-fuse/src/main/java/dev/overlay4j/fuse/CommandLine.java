@@ -31,13 +31,22 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
                  lowerdir=, upperdir=, workdir=, lowerdir+=, redirect_dir=on|off, userxattr, ro, rw,
                  volatile (never sync: copy-up skips its fsync, fsync and syncfs return at once;
                    after a crash throw the upper and work directories away)
+                 uidmapping=STORED:SHOWN:COUNT[:...], gidmapping=... (ids in the layers and the ids
+                   shown for them; an id in no range shows as 65534), squash_to_root,
+                   squash_to_uid=UID, squash_to_gid=GID (every entry shows that owner),
+                   static_nlink (directories show 1 link), noacl (the kernel handles no POSIX ACLs),
+                   noxattrs=0|1, fsync=0|1 (0: volatile), timeout=S (all cache timeouts),
                  allow_other, default_permissions (always on), fsname=NAME, threads=N (default 2),
                  passthrough=off|on|all (default off: data goes through the server and the page cache;
                    on: the kernel reads and writes local files itself when allowed, except lower
                    files read in a writable overlay; all: those too, but writing such a file while
                    it is open for reading then fails with EBUSY),
                  entry_timeout=S, attr_timeout=S, negative_timeout=S (kernel cache seconds, default 86400),
-                 suid, nosuid, dev, nodev, exec, noexec, atime, noatime, diratime, nodiratime,
+                 suid, nosuid, dev, nodev, exec, noexec, atime, noatime, relatime, strictatime,
+                 diratime, nodiratime, lazytime, sync, async, dirsync,
+                 ignored: defaults, auto, noauto, user, users, nofail, _netdev, x-*, comment=, context=,
+                   fscontext=, defcontext=, rootcontext=, threaded=, fast_ino=, writeback=, plugins=,
+                   and an empty option,
                  log=FILE (append the server's messages to FILE; a server in the background
                    otherwise has nowhere to write them)
               -h, --help      show this help
@@ -103,6 +112,21 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
     }
 
     /**
+     * Options of mount(8) and fstab that say nothing to a FUSE file system's server: mount(8)
+     * and mount.fuse3 act on them (or systemd, for {@code x-*}) and may pass them on.
+     */
+    private static final java.util.Set<String> MOUNT_COMMAND_OPTIONS = java.util.Set.of(
+            "defaults", "auto", "noauto", "user", "nouser", "users", "owner", "group", "nofail", "_netdev");
+
+    /**
+     * SELinux labels (mount(8)'s {@code context=} and friends; containers/storage adds
+     * {@code context=} on SELinux hosts). fuse-overlayfs takes {@code context=} and ignores it,
+     * and ignores the others as unknown; here the same: a FUSE mount's labels are the policy's.
+     */
+    private static final java.util.Set<String> SELINUX_LABELS = java.util.Set.of(
+            "context", "fscontext", "defcontext", "rootcontext");
+
+    /**
      * The FUSE settings from the options the overlay does not interpret.
      *
      * @throws UsageException for an unknown option or a bad value
@@ -110,12 +134,20 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
     static FuseOptions fuseOptions(OverlayConfig config) {
         FuseOptions fuse = FuseOptions.defaults();
         Set<FuseOptions.MountFlag> flags = EnumSet.noneOf(FuseOptions.MountFlag.class);
+        java.time.Duration all = null;
         java.time.Duration entry = null;
         java.time.Duration attr = null;
         java.time.Duration negative = null;
         for (Map.Entry<String, String> option : config.frontendOptions().entrySet()) {
             String key = option.getKey();
             String value = option.getValue();
+            if (SELINUX_LABELS.contains(key)) {
+                value(key, value);
+                continue;
+            }
+            if (MOUNT_COMMAND_OPTIONS.contains(key) || key.startsWith("x-") || key.equals("comment")) {
+                continue;
+            }
             switch (key) {
                 case "fsname" -> fuse = fuse.withFsName(value(key, value).replace(",", "_"));
                 case "log" -> value(key, value); // for the launcher: see logFile
@@ -140,24 +172,60 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
                 case "entry_timeout" -> entry = seconds(key, value);
                 case "attr_timeout" -> attr = seconds(key, value);
                 case "negative_timeout" -> negative = seconds(key, value);
+                // fuse-overlayfs's one cache timeout: for names, attributes and missing names alike.
+                case "timeout" -> all = seconds(key, value);
                 case "allow_other" -> {
                     flag(key, value);
                     fuse = fuse.withAllowOther(true);
                 }
+                case "allow_root" -> throw new UsageException("option allow_root is not supported: without "
+                        + "allow_other only the mounting user gets in, with it everyone");
                 // The server does no permission checks of its own: the kernel always does them.
                 case "default_permissions" -> flag(key, value);
+                case "noacl" -> {
+                    flag(key, value);
+                    fuse = fuse.withPosixAcl(false);
+                }
+                // fuse-overlayfs's server loop, inode check and cache mode: overlay4j has threads=,
+                // its own inode numbers, and never asks for the kernel's writeback cache.
+                case "threaded", "fast_ino", "writeback" -> number(key, value);
+                case "plugins" -> {
+                    if (value != null && !value.isEmpty()) {
+                        throw new UsageException("option plugins=" + value + " names fuse-overlayfs's C data-source "
+                                + "plugins, which overlay4j cannot load: name such layers by URI through a LayerProvider module");
+                    }
+                }
                 case "nosuid" -> flags.add(flag(key, value, FuseOptions.MountFlag.NOSUID));
                 case "nodev" -> flags.add(flag(key, value, FuseOptions.MountFlag.NODEV));
                 case "noexec" -> flags.add(flag(key, value, FuseOptions.MountFlag.NOEXEC));
-                case "noatime" -> flags.add(flag(key, value, FuseOptions.MountFlag.NOATIME));
-                case "nodiratime" -> flags.add(flag(key, value, FuseOptions.MountFlag.NODIRATIME));
                 case "suid" -> flags.remove(flag(key, value, FuseOptions.MountFlag.NOSUID));
                 case "dev" -> flags.remove(flag(key, value, FuseOptions.MountFlag.NODEV));
                 case "exec" -> flags.remove(flag(key, value, FuseOptions.MountFlag.NOEXEC));
+                // noatime, relatime and strictatime choose one access-time rule: the last one given wins.
+                case "noatime", "relatime", "strictatime" -> {
+                    flag(key, value);
+                    flags.removeAll(ATIME_RULES);
+                    flags.add(switch (key) {
+                        case "noatime" -> FuseOptions.MountFlag.NOATIME;
+                        case "relatime" -> FuseOptions.MountFlag.RELATIME;
+                        default -> FuseOptions.MountFlag.STRICTATIME;
+                    });
+                }
                 case "atime" -> flags.remove(flag(key, value, FuseOptions.MountFlag.NOATIME));
+                case "norelatime" -> flags.remove(flag(key, value, FuseOptions.MountFlag.RELATIME));
+                case "nostrictatime" -> flags.remove(flag(key, value, FuseOptions.MountFlag.STRICTATIME));
+                case "nodiratime" -> flags.add(flag(key, value, FuseOptions.MountFlag.NODIRATIME));
                 case "diratime" -> flags.remove(flag(key, value, FuseOptions.MountFlag.NODIRATIME));
+                case "lazytime" -> flags.add(flag(key, value, FuseOptions.MountFlag.LAZYTIME));
+                case "nolazytime" -> flags.remove(flag(key, value, FuseOptions.MountFlag.LAZYTIME));
+                case "sync" -> flags.add(flag(key, value, FuseOptions.MountFlag.SYNCHRONOUS));
+                case "async" -> flags.remove(flag(key, value, FuseOptions.MountFlag.SYNCHRONOUS));
+                case "dirsync" -> flags.add(flag(key, value, FuseOptions.MountFlag.DIRSYNC));
                 default -> throw new UsageException("unknown option " + key);
             }
+        }
+        if (all != null) {
+            fuse = fuse.withTimeouts(all, all);
         }
         if (entry != null || attr != null) {
             // Names that do not exist are remembered as long as names that do, unless told otherwise.
@@ -167,6 +235,16 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
             fuse = fuse.withNegativeTimeout(negative);
         }
         return fuse.withFlags(flags);
+    }
+
+    private static final Set<FuseOptions.MountFlag> ATIME_RULES = EnumSet.of(FuseOptions.MountFlag.NOATIME,
+            FuseOptions.MountFlag.RELATIME, FuseOptions.MountFlag.STRICTATIME);
+
+    /** fuse-overlayfs's numeric options ({@code %d}): a decimal integer. */
+    private static void number(String key, String value) {
+        if (!value(key, value).matches("-?[0-9]{1,9}")) {
+            throw new UsageException("option " + key + " must be a number, not \"" + value + "\"");
+        }
     }
 
     private static String value(String key, String value) {

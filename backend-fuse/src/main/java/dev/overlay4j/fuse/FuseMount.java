@@ -94,7 +94,10 @@ public final class FuseMount implements AutoCloseable {
         }
         CachePolicy cache = new CachePolicy(options.entryTimeout().toNanos(), options.attrTimeout().toNanos(),
                 options.negativeTimeout().toNanos());
-        Operations operations = new Operations(overlay, cache, fd, options.passthrough(), options.passthroughLowerFiles());
+        // Without xattrs (noxattrs=1) there are no ACLs for the kernel to read either.
+        boolean posixAcl = options.posixAcl() && !overlay.config().noXattrs();
+        Operations operations = new Operations(overlay, cache, fd, options.passthrough(), options.passthroughLowerFiles(),
+                posixAcl);
         Session session = new Session(operations, fd);
         session.start(options.threads(), "overlay4j-fuse");
         FuseMount mount = new FuseMount(target, operations, session, fd, viaFusermount);

@@ -29,15 +29,18 @@ import java.util.Set;
  *                        backing file per inode. Off by default, so the kernel's semantics hold.
  * @param allowOther      let users other than the mounting one in (always on when mounted by root;
  *                        an unprivileged mount needs {@code user_allow_other} in /etc/fuse.conf)
+ * @param posixAcl        ask the kernel to check and cache POSIX ACLs itself (FUSE_POSIX_ACL), as
+ *                        the kernel's overlayfs does; on by default, off with option {@code noacl}
  */
 public record FuseOptions(int threads, Duration entryTimeout, Duration attrTimeout, Duration negativeTimeout,
                           String fsName, Set<MountFlag> flags, boolean passthrough, boolean passthroughLowerFiles,
-                          boolean allowOther) {
+                          boolean allowOther, boolean posixAcl) {
 
     /** Generic mount flags ({@code mount(2)} MS_*); read-only follows the overlay. */
     public enum MountFlag {
         NOSUID(2, "nosuid"), NODEV(4, "nodev"), NOEXEC(8, "noexec"), NOATIME(1024, "noatime"),
-        NODIRATIME(2048, "nodiratime");
+        NODIRATIME(2048, "nodiratime"), SYNCHRONOUS(16, "sync"), DIRSYNC(128, "dirsync"),
+        RELATIME(1 << 21, "relatime"), STRICTATIME(1 << 24, "strictatime"), LAZYTIME(1 << 25, "lazytime");
 
         final long bit;
         final String option;
@@ -70,47 +73,53 @@ public record FuseOptions(int threads, Duration entryTimeout, Duration attrTimeo
     /** Two readers, one-day caches, no passthrough, source name {@code overlay4j}, no flags. */
     public static FuseOptions defaults() {
         return new FuseOptions(DEFAULT_THREADS, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, "overlay4j", Set.of(),
-                false, false, false);
+                false, false, false, true);
     }
 
     public FuseOptions withThreads(int count) {
         return new FuseOptions(count, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, passthrough,
-                passthroughLowerFiles, allowOther);
+                passthroughLowerFiles, allowOther, posixAcl);
     }
 
     public FuseOptions withFsName(String name) {
         return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, name, flags, passthrough,
-                passthroughLowerFiles, allowOther);
+                passthroughLowerFiles, allowOther, posixAcl);
     }
 
     public FuseOptions withFlags(Set<MountFlag> newFlags) {
         return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, newFlags, passthrough,
-                passthroughLowerFiles, allowOther);
+                passthroughLowerFiles, allowOther, posixAcl);
     }
 
     /** Entry and attribute timeouts; the negative-entry timeout follows the entry timeout. */
     public FuseOptions withTimeouts(Duration entry, Duration attr) {
-        return new FuseOptions(threads, entry, attr, entry, fsName, flags, passthrough, passthroughLowerFiles, allowOther);
+        return new FuseOptions(threads, entry, attr, entry, fsName, flags, passthrough, passthroughLowerFiles, allowOther, posixAcl);
     }
 
     public FuseOptions withNegativeTimeout(Duration negative) {
-        return new FuseOptions(threads, entryTimeout, attrTimeout, negative, fsName, flags, passthrough, passthroughLowerFiles, allowOther);
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negative, fsName, flags, passthrough, passthroughLowerFiles, allowOther, posixAcl);
     }
 
     /** Passthrough on or off; off also turns off {@link #passthroughLowerFiles()}. */
     public FuseOptions withPassthrough(boolean on) {
         return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, on,
-                on && passthroughLowerFiles, allowOther);
+                on && passthroughLowerFiles, allowOther, posixAcl);
     }
 
     /** Passthrough also of lower files read in a writable overlay (turns passthrough on). */
     public FuseOptions withPassthroughOfLowerFiles(boolean on) {
         return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, passthrough || on,
-                on, allowOther);
+                on, allowOther, posixAcl);
     }
 
     public FuseOptions withAllowOther(boolean on) {
-        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, passthrough, passthroughLowerFiles, on);
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, passthrough, passthroughLowerFiles, on, posixAcl);
+    }
+
+    /** With {@code on} false (option {@code noacl}) the kernel is not asked to handle POSIX ACLs. */
+    public FuseOptions withPosixAcl(boolean on) {
+        return new FuseOptions(threads, entryTimeout, attrTimeout, negativeTimeout, fsName, flags, passthrough,
+                passthroughLowerFiles, allowOther, on);
     }
 
     long mountFlagBits() {

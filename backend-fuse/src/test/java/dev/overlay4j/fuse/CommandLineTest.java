@@ -126,4 +126,65 @@ class CommandLineTest {
         assertEquals(java.nio.file.Path.of("server.log").toAbsolutePath(), CommandLine.logFile(config));
         assertEquals(null, CommandLine.logFile(OverlayConfig.fromMountOptions("lowerdir=/l")));
     }
+
+    @Test
+    void takesTheArgvContainersStoragePassesItsMountProgram() {
+        CommandLine line = CommandLine.parse(new String[] {"-o",
+                "lowerdir=l/A:l/B,upperdir=/s/overlay/x/diff,workdir=/s/overlay/x/work,,volatile,"
+                        + "uidmapping=:0:100000:65536,gidmapping=:0:100000:65536,"
+                        + "context=\"system_u:object_r:container_file_t:s0:c1,c2\"", "/s/overlay/x/merged"});
+        OverlayConfig config = OverlayConfig.fromMountOptions(line.options());
+        assertEquals(FuseOptions.defaults(), CommandLine.fuseOptions(config));
+        assertTrue(config.volatileMount());
+        assertEquals(100000, config.uidMapping().orElseThrow().shown(0, 65534));
+        assertEquals("/s/overlay/x/merged", line.mountpoint());
+    }
+
+    @Test
+    void optionsOfMountAndFstabAndFuseOverlayfsTuningAreAcceptedAndIgnored() {
+        assertEquals(FuseOptions.defaults(), fuse("defaults,auto,noauto,user,nouser,users,owner,group,nofail,_netdev,"
+                + "x-systemd.automount,x-mount.mkdir=0755,comment=x,context=system_u:object_r:t:s0,fscontext=a,"
+                + "defcontext=b,rootcontext=c,threaded=1,fast_ino=1,writeback=0,plugins=,,"));
+        assertEquals("option threaded must be a number, not \"yes\"",
+                assertThrows(CommandLine.UsageException.class, () -> fuse("threaded=yes")).getMessage());
+        assertEquals("option context needs a value",
+                assertThrows(CommandLine.UsageException.class, () -> fuse("context=")).getMessage());
+    }
+
+    @Test
+    void optionsThatCannotApplyAreRefusedWithTheReason() {
+        assertTrue(assertThrows(CommandLine.UsageException.class, () -> fuse("plugins=/usr/lib/x.so")).getMessage()
+                .startsWith("option plugins=/usr/lib/x.so names fuse-overlayfs's C data-source plugins"));
+        assertTrue(assertThrows(CommandLine.UsageException.class, () -> fuse("allow_root")).getMessage()
+                .startsWith("option allow_root is not supported"));
+        assertEquals("unknown option kernel_cache",
+                assertThrows(CommandLine.UsageException.class, () -> fuse("kernel_cache")).getMessage());
+    }
+
+    @Test
+    void timeoutSetsEveryCacheTimeoutAndTheSpecificOnesWin() {
+        FuseOptions all = fuse("timeout=3");
+        assertEquals(java.time.Duration.ofSeconds(3), all.entryTimeout());
+        assertEquals(java.time.Duration.ofSeconds(3), all.attrTimeout());
+        assertEquals(java.time.Duration.ofSeconds(3), all.negativeTimeout());
+        FuseOptions mixed = fuse("attr_timeout=1,timeout=3");
+        assertEquals(java.time.Duration.ofSeconds(3), mixed.entryTimeout());
+        assertEquals(java.time.Duration.ofSeconds(1), mixed.attrTimeout());
+    }
+
+    @Test
+    void noaclTurnsOffTheKernelsAclHandling() {
+        assertTrue(fuse("rw").posixAcl());
+        assertFalse(fuse("noacl").posixAcl());
+    }
+
+    @Test
+    void accessTimeRulesAndSyncFlagsBecomeMountFlags() {
+        assertEquals(Set.of(FuseOptions.MountFlag.RELATIME), fuse("noatime,relatime").flags());
+        assertEquals(Set.of(FuseOptions.MountFlag.NOATIME), fuse("strictatime,noatime").flags());
+        assertEquals(Set.of(), fuse("relatime,norelatime").flags());
+        assertEquals(Set.of(FuseOptions.MountFlag.SYNCHRONOUS, FuseOptions.MountFlag.DIRSYNC, FuseOptions.MountFlag.LAZYTIME),
+                fuse("sync,dirsync,lazytime").flags());
+        assertEquals(Set.of(), fuse("sync,async,lazytime,nolazytime").flags());
+    }
 }

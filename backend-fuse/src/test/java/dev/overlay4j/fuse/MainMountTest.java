@@ -23,13 +23,18 @@ class MainMountTest {
     Path root;
 
     private Process command(String... args) throws IOException {
+        return command(root, args);
+    }
+
+    /** The command run in {@code directory}, its working directory. */
+    private static Process command(Path directory, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 Main.class.getName()));
         command.addAll(List.of(args));
-        return new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .start();
+        return new ProcessBuilder(command).directory(directory.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
     }
 
     private static String output(Process process) throws IOException, InterruptedException {
@@ -170,5 +175,54 @@ class MainMountTest {
         assertTrue(err.startsWith("overlay4j: ") && err.contains(missing.toString()), err);
         assertEquals(1, err.lines().count(), err);
         assertFalse(MountedOverlay.isMounted(mnt));
+    }
+
+    /**
+     * What containers/storage runs as its mount_program: lower layers named relative to the
+     * storage's overlay directory (its working directory), an empty option, volatile, the id
+     * mappings with their leading colon and an SELinux label with a comma in quotes.
+     */
+    @Test
+    void mountsTheArgvContainersStoragePassesFromItsOverlayDirectory() throws Exception {
+        assumeTrue(Files.exists(Path.of("/dev/fuse")), "FUSE SKIPPED: /dev/fuse is missing");
+        Path overlay = root.resolve("overlay");
+        for (String dir : List.of("base/diff", "app/diff", "l", "ctr/diff", "ctr/work", "ctr/merged")) {
+            Files.createDirectories(overlay.resolve(dir));
+        }
+        Files.writeString(overlay.resolve("base/diff/os-release"), "base\n");
+        Files.writeString(overlay.resolve("app/diff/app"), "app\n");
+        Files.createSymbolicLink(overlay.resolve("l/A"), Path.of("../app/diff"));
+        Files.createSymbolicLink(overlay.resolve("l/B"), Path.of("../base/diff"));
+        Path mnt = overlay.resolve("ctr/merged");
+        Process launcher = command(overlay, "-o", "lowerdir=l/A:l/B,upperdir=" + overlay.resolve("ctr/diff")
+                + ",workdir=" + overlay.resolve("ctr/work") + ",,volatile,uidmapping=:0:100000:65536,"
+                + "gidmapping=:0:100000:65536,context=\"system_u:object_r:container_file_t:s0:c1,c2\"", mnt.toString());
+        String err = output(launcher);
+        Optional<ProcessHandle> server = Optional.empty();
+        try {
+            assertEquals(0, launcher.exitValue(), err);
+            assertEquals("", err);
+            server = serverOf(mnt);
+            assertEquals("app\n", Files.readString(mnt.resolve("app")));
+            assertEquals("base\n", Files.readString(mnt.resolve("os-release")));
+            assertEquals(100000, Files.getAttribute(mnt.resolve("os-release"), "unix:uid"));
+            Files.writeString(mnt.resolve("new"), "new\n");
+            unmountAndAwait(mnt, server.orElseThrow());
+        } finally {
+            if (MountedOverlay.isMounted(mnt)) {
+                new ProcessBuilder("umount", "-l", mnt.toString()).start().waitFor();
+            }
+            server.ifPresent(ProcessHandle::destroy);
+        }
+        assertEquals("new\n", Files.readString(overlay.resolve("ctr/diff/new")));
+    }
+
+    @Test
+    void aBadOptionFailsOnOneLineWithStatus2() throws Exception {
+        MountedOverlay.createLayers(root);
+        Process launcher = command("-o", "lowerdir=lower1,uidmapping=0:100000", root.resolve("mnt").toString());
+        String err = output(launcher);
+        assertEquals(2, launcher.exitValue(), err);
+        assertEquals("overlay4j: option uidmapping: \"0:100000\" is not a list of STORED:SHOWN:COUNT ranges\n", err);
     }
 }

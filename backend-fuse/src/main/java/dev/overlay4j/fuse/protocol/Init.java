@@ -80,6 +80,15 @@ public final class Init {
      * @throws IllegalArgumentException for a kernel older than protocol 7.x
      */
     public static Answer negotiate(Offer offer, boolean passthrough, boolean kernelOpensDirectories) {
+        return negotiate(offer, passthrough, kernelOpensDirectories, true);
+    }
+
+    /**
+     * {@link #negotiate(Offer, boolean, boolean)}; without {@code posixAcl} (option
+     * {@code noacl}) POSIX_ACL is not asked for, so the kernel neither checks ACLs nor applies
+     * default ACLs itself.
+     */
+    public static Answer negotiate(Offer offer, boolean passthrough, boolean kernelOpensDirectories, boolean posixAcl) {
         if (offer.major() < MAJOR) {
             throw new IllegalArgumentException("the kernel speaks FUSE protocol " + offer.major() + "." + offer.minor()
                     + "; overlay4j needs 7.x");
@@ -89,7 +98,8 @@ public final class Init {
             return new Answer(MAJOR, MINOR, 0, 0, 0, 0, 0, 0, 0, 0, false);
         }
         boolean zeroMessageOpendir = kernelOpensDirectories && (offer.flags() & Flags.NO_OPENDIR_SUPPORT) != 0;
-        long flags = (WANTED | (passthrough ? Flags.PASSTHROUGH : 0)) & offer.flags();
+        long wanted = posixAcl ? WANTED : WANTED & ~Flags.POSIX_ACL;
+        long flags = (wanted | (passthrough ? Flags.PASSTHROUGH : 0)) & offer.flags();
         if ((offer.flags() & Flags.INIT_EXT) != 0) {
             flags |= Flags.INIT_EXT;
         }

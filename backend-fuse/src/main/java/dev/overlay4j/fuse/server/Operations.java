@@ -42,6 +42,8 @@ public final class Operations {
     private final FilesystemHandlers filesystem;
     /** Whether to ask the kernel to open directories without telling this server. */
     private final boolean kernelOpensDirectoriesWanted;
+    /** Whether INIT asks for POSIX_ACL (not with option noacl). */
+    private final boolean posixAcl;
     private final CountDownLatch initialized = new CountDownLatch(1);
     private volatile Init.Answer negotiated;
 
@@ -55,10 +57,12 @@ public final class Operations {
      * @param passthrough whether to ask the kernel for passthrough of files in local layers; every
      *                    open then reaches this server
      * @param passthroughLowerFiles whether lower files read in a writable overlay get it too
+     * @param posixAcl    whether to ask the kernel to handle POSIX ACLs (off with option noacl)
      */
     public Operations(Overlay overlay, CachePolicy cache, int deviceFd, boolean passthrough,
-            boolean passthroughLowerFiles) {
+            boolean passthroughLowerFiles, boolean posixAcl) {
         this.overlay = overlay;
+        this.posixAcl = posixAcl;
         this.backing = new BackingFiles(deviceFd, passthrough, passthroughLowerFiles);
         this.notifier = deviceFd >= 0 ? new Notifier(deviceFd) : null;
         this.kernelOpensDirectoriesWanted = cache.cacheDirectories();
@@ -72,9 +76,15 @@ public final class Operations {
         this.filesystem = new FilesystemHandlers(overlay);
     }
 
+    /** With POSIX ACLs handled by the kernel. */
+    public Operations(Overlay overlay, CachePolicy cache, int deviceFd, boolean passthrough,
+            boolean passthroughLowerFiles) {
+        this(overlay, cache, deviceFd, passthrough, passthroughLowerFiles, true);
+    }
+
     /** Without passthrough and without negative entries, for tests without a kernel. */
     Operations(Overlay overlay, long entryTimeoutNanos, long attrTimeoutNanos) {
-        this(overlay, new CachePolicy(entryTimeoutNanos, attrTimeoutNanos, 0), -1, false, false);
+        this(overlay, new CachePolicy(entryTimeoutNanos, attrTimeoutNanos, 0), -1, false, false, true);
     }
 
     /**
@@ -159,7 +169,7 @@ public final class Operations {
 
     private int init(Request rq, Reply rp) {
         Init.Offer offer = In.init(rq);
-        Init.Answer answer = Init.negotiate(offer, backing.enabled(), kernelOpensDirectoriesWanted);
+        Init.Answer answer = Init.negotiate(offer, backing.enabled(), kernelOpensDirectoriesWanted, posixAcl);
         if (answer.major() == Init.MAJOR && offer.major() == Init.MAJOR) {
             if (!answer.passthrough()) {
                 backing.disable("the kernel does not offer FUSE passthrough");

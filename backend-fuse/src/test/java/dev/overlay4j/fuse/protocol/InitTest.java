@@ -33,6 +33,8 @@ class InitTest {
     void letsTheKernelCheckAndCachePosixAclsWhenOffered() {
         assertEquals(Flags.POSIX_ACL, Init.negotiate(new Init.Offer(7, 45, 0, KERNEL_FLAGS)).flags() & Flags.POSIX_ACL);
         assertEquals(0, Init.negotiate(new Init.Offer(7, 45, 0, Flags.ASYNC_READ)).flags() & Flags.POSIX_ACL);
+        assertEquals(0, Init.negotiate(new Init.Offer(7, 45, 0, KERNEL_FLAGS), false, false, false).flags() & Flags.POSIX_ACL,
+                "option noacl: not asked for");
     }
 
     @Test
