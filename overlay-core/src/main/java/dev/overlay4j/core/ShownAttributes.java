@@ -5,8 +5,10 @@ import dev.overlay4j.api.IdMapping;
 import dev.overlay4j.api.NewEntryAttributes;
 import dev.overlay4j.api.OverlayConfig;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -67,8 +69,10 @@ final class ShownAttributes {
 
     /** {@code /proc/sys/kernel/NAME} (overflowuid, overflowgid), or 65534 where it cannot be read. */
     static int overflowId(String name) {
-        try {
-            return Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel", name)).strip());
+        // Read as a stream: a sysctl file reports size 0, and Files.readString of it gave "6" for
+        // "65534\n" (JDK 25, Linux 6.18).
+        try (InputStream in = Files.newInputStream(Path.of("/proc/sys/kernel", name))) {
+            return Integer.parseInt(new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip());
         } catch (IOException | NumberFormatException e) {
             return DEFAULT_OVERFLOW_ID;
         }
