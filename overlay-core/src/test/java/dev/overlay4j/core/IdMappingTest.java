@@ -68,6 +68,15 @@ class IdMappingTest {
     }
 
     @Test
+    void theOverflowIdIsTheKernels() throws Exception {
+        for (String name : new String[] {"overflowuid", "overflowgid"}) {
+            Process cat = new ProcessBuilder("cat", "/proc/sys/kernel/" + name).start();
+            int kernels = Integer.parseInt(new String(cat.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).strip());
+            assertEquals(kernels, ShownAttributes.overflowId(name), name);
+        }
+    }
+
+    @Test
     void statShowsStoredIdsMappedAndIdsOutsideEveryRangeAsTheOverflowId() throws Exception {
         LayerTree t = layers().file(1, "root-owned", "r").file(1, "user-owned", "u").file(1, "outside", "o");
         chown(t.layer(1).resolve("root-owned"), 0, 0);
