@@ -80,6 +80,22 @@ final class CopyUp {
         return copy(entry, withData);
     }
 
+    /**
+     * Copies up a name of a lower hard link that is about to be removed or renamed over (the
+     * kernel's {@code ovl_nlink_start} with index=on), so that the index entry exists to count
+     * the name's loss: the other names then show one link less (and a changed ctime). Any other
+     * entry is returned as it is.
+     *
+     * @return the entry as it is now
+     */
+    MergedEntry beforeCovering(MergedEntry entry) throws IOException {
+        if (index == null || entry.hasUpper() || entry.isDirectory()
+                || !HardLinkIndex.isLowerHardLink(entry.lowers().getFirst())) {
+            return entry;
+        }
+        return ensureUpper(entry, true);
+    }
+
     /** Copies one entry whose parent is already in the upper layer. */
     private MergedEntry copy(MergedEntry entry, boolean withData) throws IOException {
         ReentrantLock lock = locks.of(entry.path());

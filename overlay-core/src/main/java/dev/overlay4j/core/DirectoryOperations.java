@@ -121,7 +121,7 @@ final class DirectoryOperations {
         if (entry.isDirectory()) {
             throw Errno.EISDIR.exception(path);
         }
-        remove(entry);
+        remove(copyUp.beforeCovering(entry));
     }
 
     /** {@code rmdir(2)}: only a directory whose merged view is empty. */

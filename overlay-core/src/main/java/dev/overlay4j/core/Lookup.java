@@ -265,7 +265,8 @@ final class Lookup {
                 }
                 upper = new LayerEntry(LayerStack.UPPER, path, attributes);
                 if (!attributes.isDirectory()) {
-                    return Optional.of(entry(path, upper, List.of(), parent, name));
+                    MergedEntry file = entry(path, upper, List.of(), parent, name);
+                    return Optional.of(index == null ? file : index.withIndexedNlink(file));
                 }
                 if (attributes.opaque()) {
                     stop = true;

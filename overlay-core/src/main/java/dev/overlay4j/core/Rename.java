@@ -90,6 +90,9 @@ final class Rename {
         sourceParent = copyUp.upperDirectory(source.parent());
         targetParent = copyUp.upperDirectory(target.parent());
         prepare(from, targetParent);
+        if (to != null && !exchange) {
+            copyUp.beforeCovering(to);
+        }
         if (exchange) {
             prepare(to, sourceParent);
             upper.rename(source, target, RenameMode.EXCHANGE);
