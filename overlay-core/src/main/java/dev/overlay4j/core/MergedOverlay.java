@@ -283,7 +283,7 @@ final class MergedOverlay implements Overlay {
                 throw new IllegalArgumentException("creating " + path + " needs its owner and permissions");
             }
             try {
-                directoryOperations.create(path, false, (layer, at) -> layer.createFile(at, create).close());
+                directoryOperations.create(path, false, create, (layer, at, owned) -> layer.createFile(at, owned).close());
             } finally {
                 lookup.invalidate(path);
             }
@@ -357,7 +357,7 @@ final class MergedOverlay implements Overlay {
         changingNames(directory, () -> {
             requireParent(directory);
             requireWritable(directory);
-            directoryOperations.create(directory, true, (layer, at) -> layer.createDirectory(at, attributes));
+            directoryOperations.create(directory, true, attributes, WritableLayer::createDirectory);
         });
     }
 
@@ -369,7 +369,8 @@ final class MergedOverlay implements Overlay {
             if (target.isEmpty()) {
                 throw Errno.ENOENT.exception(link, "a symlink target must not be empty");
             }
-            directoryOperations.create(link, false, (layer, at) -> layer.createSymlink(at, target, attributes));
+            directoryOperations.create(link, false, attributes,
+                    (layer, at, owned) -> layer.createSymlink(at, target, owned));
         });
     }
 
@@ -381,12 +382,12 @@ final class MergedOverlay implements Overlay {
             requireWritable(path);
             DirectoryOperations.Creation creation = switch (type) {
                 case CHARACTER_DEVICE, BLOCK_DEVICE, FIFO, SOCKET ->
-                        (layer, at) -> layer.createSpecial(at, type, attributes, rdev);
-                case REGULAR_FILE -> (layer, at) -> layer.createFile(at, attributes).close();
+                        (layer, at, owned) -> layer.createSpecial(at, type, owned, rdev);
+                case REGULAR_FILE -> (layer, at, owned) -> layer.createFile(at, owned).close();
                 case DIRECTORY -> throw Errno.EPERM.exception(path, "mknod cannot create a directory");
                 case SYMLINK, WHITEOUT -> throw Errno.EINVAL.exception(path, "mknod cannot create a " + type);
             };
-            directoryOperations.create(path, false, creation);
+            directoryOperations.create(path, false, attributes, creation);
         });
     }
 
