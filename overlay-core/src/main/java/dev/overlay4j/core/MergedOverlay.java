@@ -518,6 +518,10 @@ final class MergedOverlay implements Overlay {
             MergedEntry entry = lookup.get(path);
             refusePrivate(path, name);
             requireWritable(path);
+            if (entry.indexed() != null) {
+                layers.index().setXattr(entry.indexed().path(), name, value, mode); // see indexedOnly
+                return;
+            }
             copyUp.ensureUpper(entry, true);
             layers.upper().setXattr(path, name, value, mode);
         });
@@ -532,10 +536,21 @@ final class MergedOverlay implements Overlay {
             if (!entry.hasUpper() && valueOf(entry, name).isEmpty()) {
                 throw Errno.ENODATA.exception(path, "no attribute " + name); // no copy-up for nothing, as the kernel does
             }
+            if (entry.indexed() != null) {
+                layers.index().removeXattr(entry.indexed().path(), name); // see indexedOnly
+                return;
+            }
             copyUp.ensureUpper(entry, true);
             layers.upper().removeXattr(path, name);
         });
     }
+
+    /*
+     * indexedOnly: a name of a lower hard link seen through the index copy of its file has its
+     * xattrs set and removed on that copy, without being copied up itself: the kernel's
+     * ovl_xattr_set copies up only an inode that has no upper yet, and for such a name the index
+     * copy is its upper. Every other change (chmod, chown, times, writes) copies the name up.
+     */
 
     private boolean isPrivate(String name) {
         return name.startsWith(privateXattrPrefix);

@@ -212,4 +212,18 @@ class HardLinkIndexTest {
         assertEquals(1, indexEntries(t).size());
         assertEquals(EntryType.CHARACTER_DEVICE.formatBits(), mode(t.upper().resolve("d/a")) & 0170000);
     }
+
+    @Test
+    void anXattrSetThroughANameSeenThroughTheIndexChangesTheFileWithoutCopyingThatNameUp() throws Exception {
+        LayerTree t = threeNamedLower();
+        try (Overlay o = t.open()) {
+            append(o, "d/a", "+a");
+            o.setXattr(p("e/c"), "user.k", "v".getBytes(StandardCharsets.UTF_8), dev.overlay4j.api.XattrMode.CREATE);
+            assertEquals("v", new String(o.readXattr(p("d/b"), "user.k"), StandardCharsets.UTF_8));
+            o.removeXattr(p("d/b"), "user.k");
+            assertEquals(List.of(), o.listXattrs(p("e/c")));
+        }
+        assertEquals(List.of("d"), t.upperNames(""), "e is not copied up, as the kernel leaves it");
+        assertEquals(List.of("a"), t.upperNames("d"));
+    }
 }
