@@ -430,9 +430,10 @@ final class Lookup {
             LayerEntry origin = lowers.getFirst();
             return InodeNumbers.compose(origin.layer(), origin.attributes().inode());
         }
-        if (parent != null && !upper.isDirectory()
+        if (parent != null && !upper.isDirectory() && upper.attributes().nlink() == 1
                 && layers.upper().readOverlayXattr(upper.path(), KERNEL_ORIGIN_KEY).isPresent()) {
             // Copied up by the kernel: its origin is the lower entry of the same name and type, if still there.
+            // Not for a file with several names: they would get different numbers; the upper inode's is one.
             Optional<LayerEntry> origin = topLowerByName(parent, name);
             if (origin.isPresent() && origin.get().attributes().type() == upper.attributes().type()) {
                 return InodeNumbers.compose(origin.get().layer(), origin.get().attributes().inode());
