@@ -176,7 +176,15 @@ final class CopyUp {
                     }
                 }
             }
-            work.writeOverlayXattr(staged, InodeNumbers.XATTR_KEY, InodeNumbers.encode(entry.inode()));
+            try {
+                work.writeOverlayXattr(staged, InodeNumbers.XATTR_KEY, InodeNumbers.encode(entry.inode()));
+            } catch (IOException e) {
+                // With userxattr the mark is a user.* xattr, which Linux keeps on files and directories only:
+                // a symlink or device copied up goes without (and shows its upper inode once renamed).
+                if (Errno.of(e) != Errno.EOPNOTSUPP && Errno.of(e) != Errno.EPERM) {
+                    throw e;
+                }
+            }
             work.setOwner(staged, a.uid(), a.gid());
             if (!a.isSymlink()) {
                 work.setPermissions(staged, a.permissions()); // after chown, which clears set-id bits
