@@ -335,7 +335,7 @@ final class DifferentialRun {
         String expectedResult = expected.result();
         String actualResult = actual.result();
         for (KnownDifference difference : known) {
-            times = difference.leftOut(op, times);
+            times = difference.leftOut(op, expected.result(), times);
             expectedResult = difference.leftOut(op, expectedResult);
             actualResult = difference.leftOut(op, actualResult);
         }

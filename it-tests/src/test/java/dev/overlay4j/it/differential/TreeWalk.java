@@ -114,6 +114,11 @@ record TreeWalk(SortedMap<String, TreeWalk.Entry> entries) {
             return !added && m.equals("=") && c.equals("+");
         }
 
+        /** Whether both times moved forward. */
+        boolean bothForward() {
+            return !added && m.equals("+") && c.equals("+");
+        }
+
         @Override
         public String toString() {
             String shown = path.isEmpty() ? "/" : path;
