@@ -148,7 +148,12 @@ final class CopyUp {
         EntryAttributes a = source.attributes();
         WritableLayer work = staging.work();
         EntryPath staged = staging.newName("copyup");
-        NewEntryAttributes create = new NewEntryAttributes(a.permissions(), a.uid(), a.gid());
+        // Built with the owner's read and write (and search) rights, which the exact permissions replace
+        // last: a server without CAP_DAC_OVERRIDE (an unprivileged mount) must still write the data and
+        // the xattrs (user.* ones need write permission) of a read-only file or directory.
+        int building = a.isDirectory() ? a.permissions() | 0700 : a.isRegularFile() ? a.permissions() | 0600
+                : a.permissions();
+        NewEntryAttributes create = new NewEntryAttributes(building, a.uid(), a.gid());
         try {
             switch (a.type()) {
                 case REGULAR_FILE -> {
