@@ -92,6 +92,22 @@ final class CopyUp {
         return copy(entry, withData);
     }
 
+    /**
+     * Copies up a name of a lower hard link that is about to be removed or renamed over (the
+     * kernel's {@code ovl_nlink_start} with index=on), so that the index entry exists to count
+     * the name's loss: the other names then show one link less (and a changed ctime). Any other
+     * entry is returned as it is.
+     *
+     * @return the entry as it is now
+     */
+    MergedEntry beforeCovering(MergedEntry entry) throws IOException {
+        if (index == null || entry.hasUpper() || entry.isDirectory()
+                || !HardLinkIndex.isLowerHardLink(entry.lowers().getFirst())) {
+            return entry;
+        }
+        return ensureUpper(entry, true);
+    }
+
     /** Copies one entry whose parent is already in the upper layer. */
     private MergedEntry copy(MergedEntry entry, boolean withData) throws IOException {
         ReentrantLock lock = locks.of(entry.path());
@@ -147,7 +163,12 @@ final class CopyUp {
         EntryAttributes a = source.attributes();
         WritableLayer work = staging.work();
         EntryPath staged = staging.newName("copyup");
-        NewEntryAttributes create = new NewEntryAttributes(a.permissions(), a.uid(), a.gid());
+        // Built with the owner's read and write (and search) rights, which the exact permissions replace
+        // last: a server without CAP_DAC_OVERRIDE (an unprivileged mount) must still write the data and
+        // the xattrs (user.* ones need write permission) of a read-only file or directory.
+        int building = a.isDirectory() ? a.permissions() | 0700 : a.isRegularFile() ? a.permissions() | 0600
+                : a.permissions();
+        NewEntryAttributes create = new NewEntryAttributes(building, a.uid(), a.gid());
         WritableContent data = null;
         try {
             switch (a.type()) {
@@ -175,7 +196,15 @@ final class CopyUp {
                     }
                 }
             }
-            work.writeOverlayXattr(staged, InodeNumbers.XATTR_KEY, InodeNumbers.encode(entry.inode()));
+            try {
+                work.writeOverlayXattr(staged, InodeNumbers.XATTR_KEY, InodeNumbers.encode(entry.inode()));
+            } catch (IOException e) {
+                // With userxattr the mark is a user.* xattr, which Linux keeps on files and directories only:
+                // a symlink or device copied up goes without (and shows its upper inode once renamed).
+                if (Errno.of(e) != Errno.EOPNOTSUPP && Errno.of(e) != Errno.EPERM) {
+                    throw e;
+                }
+            }
             for (Map.Entry<String, byte[]> mark : overlayXattrs.entrySet()) {
                 work.writeOverlayXattr(staged, mark.getKey(), mark.getValue());
             }
