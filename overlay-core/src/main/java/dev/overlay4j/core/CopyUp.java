@@ -5,14 +5,17 @@ import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Layer;
 import dev.overlay4j.api.NewEntryAttributes;
+import dev.overlay4j.api.Overlay;
 import dev.overlay4j.api.ReadableContent;
 import dev.overlay4j.api.RenameMode;
 import dev.overlay4j.api.WritableContent;
 import dev.overlay4j.api.WritableLayer;
 import dev.overlay4j.api.XattrMode;
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -46,6 +49,8 @@ final class CopyUp {
     /** Counts regular files copied up, so handles opened on lower files notice a copy-up cheaply. */
     private final java.util.concurrent.atomic.AtomicLong filesCopiedUp = new java.util.concurrent.atomic.AtomicLong();
 
+    private final List<Overlay.CopyUpListener> listeners = new CopyOnWriteArrayList<>();
+
     CopyUp(LayerStack layers, Lookup lookup, Staging staging, PathLocks locks, HardLinkIndex index, boolean syncs) {
         this.layers = layers;
         this.lookup = lookup;
@@ -53,6 +58,11 @@ final class CopyUp {
         this.locks = locks;
         this.index = index;
         this.syncs = syncs;
+    }
+
+    /** Told of every entry copied up (see {@link Overlay#addCopyUpListener}). */
+    void addListener(Overlay.CopyUpListener listener) {
+        listeners.add(listener);
     }
 
     /** How many regular files have been copied up so far. */
@@ -127,6 +137,9 @@ final class CopyUp {
             }
             if (parentBefore.isPresent()) {
                 layers.upper().setTimes(parent, parentBefore.get().atimeNanos(), parentBefore.get().mtimeNanos());
+            }
+            for (Overlay.CopyUpListener listener : listeners) {
+                listener.copiedUp(entry.path());
             }
             return lookup.get(entry.path());
         } finally {

@@ -119,6 +119,14 @@ final class MergedOverlay implements Overlay {
         changeListeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
+    @Override
+    public void addCopyUpListener(CopyUpListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        if (copyUp != null) {
+            copyUp.addListener(listener);
+        }
+    }
+
     @FunctionalInterface
     private interface Action<T> {
         T run() throws IOException;

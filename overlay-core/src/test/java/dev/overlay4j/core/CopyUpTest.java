@@ -57,6 +57,21 @@ class CopyUpTest {
     }
 
     @Test
+    void copyUpListenersHearOfEveryEntryCopiedUpParentsFirstAndOfNothingElse() throws Exception {
+        LayerTree t = new LayerTree(tmp, 1).file(1, "a/b/f", "hello").file(1, "a/g", "g");
+        try (Overlay o = t.open()) {
+            List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+            o.addCopyUpListener(path -> heard.add(path.toString()));
+            o.setPermissions(p("a/b/f"), 0600);
+            assertEquals(List.of("/a", "/a/b", "/a/b/f"), heard);
+            heard.clear();
+            o.setPermissions(p("a/b/f"), 0644); // in the upper layer already
+            o.stat(p("a/g"));
+            assertEquals(List.of(), heard);
+        }
+    }
+
+    @Test
     void copiedUpDirectoryKeepsItsLowerContentMerged() throws Exception {
         LayerTree t = new LayerTree(tmp, 1).file(1, "d/a", "a").file(1, "d/b", "b");
         try (Overlay o = t.open()) {

@@ -189,6 +189,16 @@ class OperationsTest {
     }
 
     @Test
+    void listxattrShowsTrustedNamesToRootAloneAsTheKernelDoes() throws IOException {
+        when(overlay.listXattrs(EntryPath.ROOT)).thenReturn(List.of("user.a", "trusted.b", "security.c"));
+        send(Opcode.LISTXATTR, 1, args().u32(4096).u32(0)); // sent as uid 1000
+        assertEquals(0, error());
+        assertEquals("user.a\0security.c\0", new String(out.asSlice(Structs.OutHeader.SIZE,
+                out.get(JAVA_INT_UNALIGNED, Structs.OutHeader.LEN) - Structs.OutHeader.SIZE).toArray(JAVA_BYTE),
+                StandardCharsets.UTF_8));
+    }
+
+    @Test
     void namesLongerThanNameMaxAreRefused() {
         assertEquals(16, send(Opcode.LOOKUP, 1, args().string("n".repeat(256))));
         assertEquals(-Errno.ENAMETOOLONG.code(), error());
