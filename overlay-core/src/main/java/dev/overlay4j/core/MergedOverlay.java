@@ -203,7 +203,6 @@ final class MergedOverlay implements Overlay {
         return reading(path, () -> lookup.get(path).attributes());
     }
 
-    /** fstat of an open file: the entry at {@code path} if it still has the file's inode number. */
     /** How many regular files have been copied up; 0 for a read-only overlay. */
     long filesCopiedUp() {
         return copyUp == null ? 0 : copyUp.filesCopiedUp();
@@ -232,6 +231,21 @@ final class MergedOverlay implements Overlay {
         });
     }
 
+    /**
+     * Whether the file of overlay inode {@code inode} whose real inode in the upper store is
+     * {@code realInode} is the index copy of a lower hard link ({@link HardLinkIndex}), so one
+     * of its links is the index's.
+     */
+    boolean isIndexCopy(long inode, long realInode) throws IOException {
+        WritableLayer index = layers.index();
+        if (index == null) {
+            return false;
+        }
+        return reading(EntryPath.ROOT, () -> index.stat(HardLinkIndex.key(inode))
+                .filter(copy -> copy.isRegularFile() && copy.inode() == realInode).isPresent());
+    }
+
+    /** fstat of an open file: the entry at {@code path} if it still has the file's inode number. */
     Optional<EntryAttributes> statIfSame(EntryPath path, long inode) throws IOException {
         return reading(path, () -> {
             try {

@@ -136,16 +136,41 @@ final class OpenFile implements OverlayFile {
         }
     }
 
-    /** fstat: the entry at the opened path while it is still this file, else what it was at open with today's size. */
+    /**
+     * fstat: the entry at the opened path while it is still this file. Once the name leads
+     * elsewhere (unlinked, renamed over), the file itself as its layer reports it, as the
+     * kernel's overlayfs answers from the real inode: the link count falls to 0 when no name is
+     * left (a copied-up lower hard link does not count the link its index copy holds), and a
+     * lower file whose name was whited out keeps its lower link count. Owner and permissions
+     * stay those seen at open (they cannot change through the overlay without a name). A layer
+     * that cannot stat an open file ({@link ReadableContent#stat}) gives what was seen at open.
+     */
     @Override
     public EntryAttributes stat() throws IOException {
         checkOpen();
-        long size = current().size();
-        Optional<EntryAttributes> now = overlay.statIfSame(path, openedAs.inode());
-        EntryAttributes shown = now.orElse(openedAs);
-        return new EntryAttributes(shown.type(), shown.permissions(), shown.uid(), shown.gid(), size,
-                shown.blocks(), shown.atimeNanos(), shown.mtimeNanos(), shown.ctimeNanos(), shown.nlink(),
-                shown.inode(), shown.rdev(), false, null);
+        ReadableContent now = current();
+        Optional<EntryAttributes> named = overlay.statIfSame(path, openedAs.inode());
+        if (named.isPresent()) {
+            EntryAttributes shown = named.get();
+            return new EntryAttributes(shown.type(), shown.permissions(), shown.uid(), shown.gid(), now.size(),
+                    shown.blocks(), shown.atimeNanos(), shown.mtimeNanos(), shown.ctimeNanos(), shown.nlink(),
+                    shown.inode(), shown.rdev(), false, null);
+        }
+        Optional<EntryAttributes> real = now.stat();
+        if (real.isEmpty()) {
+            EntryAttributes shown = openedAs;
+            return new EntryAttributes(shown.type(), shown.permissions(), shown.uid(), shown.gid(), now.size(),
+                    shown.blocks(), shown.atimeNanos(), shown.mtimeNanos(), shown.ctimeNanos(), shown.nlink(),
+                    shown.inode(), shown.rdev(), false, null);
+        }
+        EntryAttributes file = real.get();
+        int nlink = file.nlink();
+        if (nlink > 0 && overlay.isIndexCopy(openedAs.inode(), file.inode())) {
+            nlink--; // the index's own link is no name
+        }
+        return new EntryAttributes(openedAs.type(), openedAs.permissions(), openedAs.uid(), openedAs.gid(), file.size(),
+                file.blocks(), file.atimeNanos(), file.mtimeNanos(), file.ctimeNanos(), nlink, openedAs.inode(),
+                openedAs.rdev(), false, null);
     }
 
     @Override
