@@ -129,6 +129,23 @@ final class OpenFile implements OverlayFile {
     }
 
     @Override
+    public void allocate(long offset, long length, int mode) throws IOException {
+        writableContent().allocate(offset, length, mode);
+    }
+
+    @Override
+    public long nextData(long offset) throws IOException {
+        checkOpen();
+        return current().nextData(offset);
+    }
+
+    @Override
+    public long nextHole(long offset) throws IOException {
+        checkOpen();
+        return current().nextHole(offset);
+    }
+
+    @Override
     public void force(boolean metadata) throws IOException {
         checkOpen();
         if (content instanceof WritableContent out && writable && overlay.syncs()) {

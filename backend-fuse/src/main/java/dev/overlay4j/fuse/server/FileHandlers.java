@@ -176,31 +176,24 @@ final class FileHandlers {
         return rp.ok();
     }
 
+    /** SEEK_DATA and SEEK_HOLE, answered by the file's layer (lseek(2) on a local file): ENXIO at or past the end. */
     int lseek(In.Lseek in, Reply rp) throws IOException {
         OverlayFile file = handles.use(in.fh());
-        long size = file.size();
-        if (in.whence() != Flags.SEEK_DATA && in.whence() != Flags.SEEK_HOLE) {
-            throw Errno.EINVAL.exception("file handle", "lseek whence " + in.whence());
-        }
-        if (in.offset() < 0 || in.offset() >= size) {
-            throw Errno.ENXIO.exception("file handle", "offset " + in.offset() + " is at or past the end");
-        }
-        // The overlay API does not expose holes: all data up to the end, one hole at the end.
-        return rp.lseek(in.whence() == Flags.SEEK_DATA ? in.offset() : size);
+        long found = switch (in.whence()) {
+            case Flags.SEEK_DATA -> file.nextData(in.offset());
+            case Flags.SEEK_HOLE -> file.nextHole(in.offset());
+            default -> throw Errno.EINVAL.exception("file handle " + in.fh(), "lseek whence " + in.whence());
+        };
+        return rp.lseek(found);
     }
 
+    /**
+     * fallocate(2) with the mode the kernel passes on (it sends KEEP_SIZE, PUNCH_HOLE and
+     * ZERO_RANGE alone, having checked the range and the handle's access mode): done by the
+     * file's layer, fallocate(2) on the upper file, with that call's errors.
+     */
     int fallocate(In.Fallocate in, Reply rp) throws IOException {
-        OverlayFile file = handles.use(in.fh());
-        if (in.mode() != 0) {
-            throw Errno.EOPNOTSUPP.exception("file handle", "fallocate mode " + in.mode());
-        }
-        if (!file.isWritable()) {
-            throw Errno.EBADF.exception("file handle", "not open for writing");
-        }
-        long end = Math.addExact(in.offset(), in.length());
-        if (end > file.size()) {
-            file.truncate(end);
-        }
+        handles.use(in.fh()).allocate(in.offset(), in.length(), in.mode());
         return rp.ok();
     }
 
