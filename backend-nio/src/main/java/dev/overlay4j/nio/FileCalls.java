@@ -21,6 +21,7 @@ final class FileCalls {
     private FileCalls() {
     }
 
+    static final int AT_SYMLINK_FOLLOW = 0x400;
     static final int SEEK_SET = 0;
     static final int SEEK_DATA = 3;
     static final int SEEK_HOLE = 4;

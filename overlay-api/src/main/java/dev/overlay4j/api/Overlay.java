@@ -65,6 +65,30 @@ public interface Overlay extends Closeable {
      */
     OverlayFile open(EntryPath path, Set<? extends OpenOption> options, NewEntryAttributes create) throws IOException;
 
+    /**
+     * {@code open(2)} with {@code O_TMPFILE}: a new regular file without a name, in the upper
+     * layer's copy of {@code directory} (copied up first, parents included, as the kernel's
+     * overlayfs does), open for reading and writing. It vanishes when closed unless
+     * {@link #linkUnnamed} gave it a name. ENOENT or ENOTDIR when {@code directory} is not a
+     * directory, EROFS when the overlay is read-only, EOPNOTSUPP when the upper layer cannot make
+     * unnamed files (the default).
+     *
+     * @param linkable false for {@code O_EXCL}: the file can never be given a name
+     */
+    default OverlayFile createUnnamed(EntryPath directory, NewEntryAttributes attributes, boolean linkable)
+            throws IOException {
+        throw Errno.EOPNOTSUPP.exception(directory, "this overlay cannot make unnamed files");
+    }
+
+    /**
+     * {@code linkat(fd, "", dir, name, AT_EMPTY_PATH)} of a file from {@link #createUnnamed}:
+     * gives it the name {@code link} (a later call gives it one more). EEXIST when the name is
+     * taken, ENOENT for a file created not linkable or one that is not unnamed.
+     */
+    default void linkUnnamed(OverlayFile file, EntryPath link) throws IOException {
+        throw Errno.ENOENT.exception(link, "this overlay has no unnamed files");
+    }
+
     void createDirectory(EntryPath directory, NewEntryAttributes attributes) throws IOException;
 
     void createSymlink(EntryPath link, String target, NewEntryAttributes attributes) throws IOException;

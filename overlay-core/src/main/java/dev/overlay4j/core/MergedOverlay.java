@@ -370,6 +370,55 @@ final class MergedOverlay implements Overlay {
         return file;
     }
 
+    /**
+     * O_TMPFILE, as the kernel's ovl_tmpfile: the directory is copied up, then the upper layer
+     * makes the file in it. Its inode number is the one its upper entry will have once named.
+     */
+    @Override
+    public OverlayFile createUnnamed(EntryPath directory, NewEntryAttributes attributes, boolean linkable)
+            throws IOException {
+        OpenFile file = reading(directory, () -> {
+            lookup.directory(directory);
+            requireWritable(directory);
+            MergedEntry upperDirectory = copyUp.upperDirectory(directory);
+            WritableContent content = layers.upper().createUnnamedFile(upperDirectory.upper().path(), attributes);
+            try {
+                long now = System.currentTimeMillis() * 1_000_000L;
+                EntryAttributes real = content.stat().orElse(new EntryAttributes(EntryType.REGULAR_FILE,
+                        attributes.permissions(), attributes.uid(), attributes.gid(), 0, 0, now, now, now, 0, 0, 0,
+                        false, null));
+                EntryAttributes shown = real.withInode(InodeNumbers.compose(LayerStack.UPPER, real.inode()));
+                return OpenFile.unnamed(this, directory, content, shown, linkable);
+            } catch (IOException | RuntimeException e) {
+                content.close();
+                throw e;
+            }
+        });
+        openFiles.add(file);
+        if (closed) {
+            file.closeForOverlay();
+            throw Errno.EBADF.exception(directory, "overlay closed");
+        }
+        return file;
+    }
+
+    /** linkat(fd, "", ..., AT_EMPTY_PATH) of an unnamed file: a new name, made as every new name is. */
+    @Override
+    public void linkUnnamed(OverlayFile file, EntryPath link) throws IOException {
+        if (!(file instanceof OpenFile open) || !open.isUnnamed() || !openFiles.contains(open)) {
+            throw Errno.ENOENT.exception(link, "not an open unnamed file of this overlay");
+        }
+        if (!open.isLinkable()) {
+            throw Errno.ENOENT.exception(link, "the unnamed file was made with O_EXCL: it can have no name");
+        }
+        WritableContent content = open.unnamedContent();
+        changingNames(link, () -> {
+            requireParent(link);
+            requireWritable(link);
+            directoryOperations.create(link, false, (layer, at) -> layer.linkUnnamed(content, at));
+        });
+    }
+
     void forget(OpenFile file) {
         openFiles.remove(file);
     }

@@ -29,6 +29,10 @@ final class OpenFile implements OverlayFile {
     private final boolean writable;
     private final boolean append;
     private final EntryAttributes openedAs;
+    /** A file made without a name ({@code O_TMPFILE}): {@code path} is its directory, and fstat always asks the file. */
+    private final boolean unnamed;
+    /** For an unnamed file: whether it may be given a name (not {@code O_EXCL}). */
+    private final boolean linkable;
     private final LocalFile localFileLookup;
     /** {@link #localFile()} once asked; most handles never are, and the answer costs a layer lookup. */
     private volatile Optional<Path> localFile;
@@ -47,6 +51,19 @@ final class OpenFile implements OverlayFile {
      */
     OpenFile(MergedOverlay overlay, EntryPath path, ReadableContent content, boolean writable, boolean append,
             EntryAttributes openedAs, LocalFile localFile) {
+        this(overlay, path, content, writable, append, openedAs, localFile, false, false);
+    }
+
+    /** An unnamed file ({@code O_TMPFILE}) in {@code directory}, open for reading and writing. */
+    static OpenFile unnamed(MergedOverlay overlay, EntryPath directory, WritableContent content,
+            EntryAttributes attributes, boolean linkable) {
+        return new OpenFile(overlay, directory, content, true, false, attributes, Optional::empty, true, linkable);
+    }
+
+    private OpenFile(MergedOverlay overlay, EntryPath path, ReadableContent content, boolean writable, boolean append,
+            EntryAttributes openedAs, LocalFile localFile, boolean unnamed, boolean linkable) {
+        this.unnamed = unnamed;
+        this.linkable = linkable;
         this.overlay = overlay;
         this.path = path;
         this.content = content;
@@ -54,6 +71,21 @@ final class OpenFile implements OverlayFile {
         this.append = append;
         this.openedAs = openedAs;
         this.localFileLookup = localFile;
+    }
+
+    /** Whether this file was made without a name ({@link MergedOverlay#createUnnamed}). */
+    boolean isUnnamed() {
+        return unnamed;
+    }
+
+    /** Whether this unnamed file may be given a name. */
+    boolean isLinkable() {
+        return linkable;
+    }
+
+    /** The content of this unnamed file, for the upper layer to link; EBADF once closed. */
+    WritableContent unnamedContent() throws IOException {
+        return writableContent();
     }
 
     @Override
@@ -166,7 +198,7 @@ final class OpenFile implements OverlayFile {
     public EntryAttributes stat() throws IOException {
         checkOpen();
         ReadableContent now = current();
-        Optional<EntryAttributes> named = overlay.statIfSame(path, openedAs.inode());
+        Optional<EntryAttributes> named = unnamed ? Optional.empty() : overlay.statIfSame(path, openedAs.inode());
         if (named.isPresent()) {
             EntryAttributes shown = named.get();
             return new EntryAttributes(shown.type(), shown.permissions(), shown.uid(), shown.gid(), now.size(),

@@ -20,7 +20,7 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * File I/O: OPEN, CREATE, READ, WRITE, FLUSH, FSYNC, RELEASE, LSEEK, FALLOCATE and
+ * File I/O: OPEN, CREATE, TMPFILE, READ, WRITE, FLUSH, FSYNC, RELEASE, LSEEK, FALLOCATE and
  * COPY_FILE_RANGE. An open decides how the kernel does the file's reads and writes: kernel
  * passthrough to a local file, or through this server, keeping cached pages where that is safe.
  */
@@ -101,6 +101,31 @@ final class FileHandlers {
         } catch (IOException | RuntimeException e) {
             if (nodeid != 0) {
                 nodes.forget(nodeid, 1); // the kernel never learns of this reference
+            }
+            closeQuietly(file);
+            throw e;
+        }
+    }
+
+    /**
+     * TMPFILE (open(2) with O_TMPFILE): an unnamed file in the request's directory, answered
+     * like CREATE with a node that has no name until a LINK gives it one.
+     */
+    int tmpfile(Request rq, In.Create in, Reply rp) throws IOException {
+        EntryPath directory = nodes.path(rq.nodeid());
+        boolean linkable = (in.flags() & Flags.O_EXCL) == 0;
+        OverlayFile file = overlay.createUnnamed(directory, replies.newEntry(rq, directory, in.mode(), false), linkable);
+        long nodeid = 0;
+        try {
+            EntryAttributes attributes = file.stat();
+            nodeid = nodes.unnamed(attributes.type());
+            Opened opened = opened(file, nodeid, directory);
+            // Link count 0, as the file has no name: the kernel keeps it so (fstat shows 0, as on overlayfs).
+            return rp.created(nodeid, cache.entryNanos(), cache.attrNanos(attributes), attributes, opened.fh(),
+                    opened.openFlags(), opened.backingId());
+        } catch (IOException | RuntimeException e) {
+            if (nodeid != 0) {
+                nodes.forget(nodeid, 1);
             }
             closeQuietly(file);
             throw e;

@@ -126,6 +126,7 @@ public final class Operations {
             // file I/O: FileHandlers
             case Opcode.OPEN -> files.open(rq, In.Open.decode(rq), rp);
             case Opcode.CREATE -> files.create(rq, In.Create.decode(rq), rp);
+            case Opcode.TMPFILE -> files.tmpfile(rq, In.Create.decodeTmpfile(rq), rp);
             case Opcode.READ -> files.read(In.Read.decode(rq), rp);
             case Opcode.WRITE -> files.write(In.Write.decode(rq), rp);
             case Opcode.FLUSH -> files.flush(In.Flush.decode(rq), rp);
