@@ -542,6 +542,16 @@ class DirectoryLayer implements Layer {
     }
 
     @Override
+    public int fileFlags(EntryPath path) throws IOException {
+        return InodeFlagIoctls.flags(this, path);
+    }
+
+    @Override
+    public dev.overlay4j.api.FsxAttributes fsxAttributes(EntryPath path) throws IOException {
+        return InodeFlagIoctls.fsx(this, path);
+    }
+
+    @Override
     public Optional<StoreSpace> space() throws IOException {
         checkOpen();
         try (Arena arena = Scratch.open()) {

@@ -397,6 +397,16 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
     }
 
     @Override
+    public void setFileFlags(EntryPath path, int flags) throws IOException {
+        InodeFlagIoctls.setFlags(this, path, flags);
+    }
+
+    @Override
+    public void setFsxAttributes(EntryPath path, dev.overlay4j.api.FsxAttributes attributes) throws IOException {
+        InodeFlagIoctls.setFsx(this, path, attributes);
+    }
+
+    @Override
     public void setOpaque(EntryPath directory, boolean opaque) throws IOException {
         requireDirectory(directory);
         if (opaque) {

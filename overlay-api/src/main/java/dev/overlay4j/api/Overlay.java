@@ -128,6 +128,37 @@ public interface Overlay extends Closeable {
 
     void removeXattr(EntryPath path, String name) throws IOException;
 
+    /**
+     * {@code FS_IOC_GETFLAGS} ({@code lsattr(1)}): the inode flags of the entry's layer, with
+     * the immutable and append-only flags that the overlay keeps itself (the kernel's
+     * {@code overlay.protattr} xattr) merged in. ENOTTY for an entry that is neither a regular
+     * file nor a directory or a layer without such flags, EOPNOTSUPP where its store lacks them.
+     */
+    default int fileFlags(EntryPath path) throws IOException {
+        throw Errno.ENOTTY.exception(path, "this overlay keeps no inode flags");
+    }
+
+    /** {@code FS_IOC_FSGETXATTR}: as {@link #fileFlags}, in the {@code struct fsxattr} form. */
+    default FsxAttributes fsxAttributes(EntryPath path) throws IOException {
+        throw Errno.ENOTTY.exception(path, "this overlay keeps no inode flags");
+    }
+
+    /**
+     * {@code FS_IOC_SETFLAGS} ({@code chattr(1)}), as the kernel's overlayfs does it: the entry is
+     * copied up, immutable and append-only are kept in the overlay's {@code protattr} xattr on
+     * the upper entry (removed when both are cleared), and the other flags are set on the upper
+     * entry, with its store's errors. EROFS when the overlay is read-only. The caller checks
+     * privileges (CAP_LINUX_IMMUTABLE, ownership) as the kernel's VFS does before the call.
+     */
+    default void setFileFlags(EntryPath path, int flags) throws IOException {
+        throw Errno.ENOTTY.exception(path, "this overlay keeps no inode flags");
+    }
+
+    /** {@code FS_IOC_FSSETXATTR}: as {@link #setFileFlags}, in the {@code struct fsxattr} form. */
+    default void setFsxAttributes(EntryPath path, FsxAttributes attributes) throws IOException {
+        throw Errno.ENOTTY.exception(path, "this overlay keeps no inode flags");
+    }
+
     /** {@code statfs(2)}: the upper layer's store, else the topmost lower's. */
     StoreSpace space() throws IOException;
 

@@ -106,6 +106,22 @@ public interface WritableLayer extends Layer {
     /** Removes an extended attribute; ENODATA when it does not exist. */
     void removeXattr(EntryPath path, String name) throws IOException;
 
+    /**
+     * Sets the entry's inode flags with {@code FS_IOC_SETFLAGS} ({@code chattr(1)}), with that
+     * call's errors (EOPNOTSUPP for a flag the store lacks, EPERM without the privilege a flag
+     * needs).
+     *
+     * @throws java.nio.file.FileSystemException with ENOTTY when the layer has no such flags (the default)
+     */
+    default void setFileFlags(EntryPath path, int flags) throws IOException {
+        throw Errno.ENOTTY.exception(path.toString(), null, description() + " keeps no inode flags");
+    }
+
+    /** Sets the entry's {@code struct fsxattr} with {@code FS_IOC_FSSETXATTR}; errors as {@link #setFileFlags}. */
+    default void setFsxAttributes(EntryPath path, FsxAttributes attributes) throws IOException {
+        throw Errno.ENOTTY.exception(path.toString(), null, description() + " keeps no inode flags");
+    }
+
     /** Marks a directory opaque, or clears the mark. */
     void setOpaque(EntryPath directory, boolean opaque) throws IOException;
 

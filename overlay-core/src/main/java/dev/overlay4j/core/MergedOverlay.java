@@ -5,6 +5,7 @@ import dev.overlay4j.api.EntryAttributes;
 import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.FsxAttributes;
 import dev.overlay4j.api.Layer;
 import dev.overlay4j.api.NewEntryAttributes;
 import dev.overlay4j.api.Overlay;
@@ -58,6 +59,7 @@ final class MergedOverlay implements Overlay {
     private final CopyUp copyUp;
     private final DirectoryOperations directoryOperations;
     private final Rename rename;
+    private final InodeFlags inodeFlags;
     private final ReentrantReadWriteLock namespace = new ReentrantReadWriteLock();
     private final Set<OpenFile> openFiles = ConcurrentHashMap.newKeySet();
     private final List<Layer.ChangeListener> changeListeners = new CopyOnWriteArrayList<>();
@@ -85,6 +87,7 @@ final class MergedOverlay implements Overlay {
             this.directoryOperations = null;
             this.rename = null;
         }
+        this.inodeFlags = new InodeFlags(layers, privateXattrPrefix);
         for (int i = 1; i <= layers.lowerCount(); i++) {
             layers.layer(i).addChangeListener(this::lowerChanged);
         }
@@ -616,6 +619,36 @@ final class MergedOverlay implements Overlay {
         if (isPrivate(name)) {
             throw Errno.EOPNOTSUPP.exception(path, name + " is reserved for the overlay");
         }
+    }
+
+    @Override
+    public int fileFlags(EntryPath path) throws IOException {
+        return reading(path, () -> inodeFlags.flags(lookup.get(path)));
+    }
+
+    @Override
+    public FsxAttributes fsxAttributes(EntryPath path) throws IOException {
+        return reading(path, () -> inodeFlags.fsxAttributes(lookup.get(path)));
+    }
+
+    @Override
+    public void setFileFlags(EntryPath path, int flags) throws IOException {
+        changingEntry(path, () -> {
+            MergedEntry entry = lookup.get(path);
+            InodeFlags.requireFlaggable(entry);
+            requireWritable(path);
+            inodeFlags.setFlags(copyUp.ensureUpper(entry, true), flags);
+        });
+    }
+
+    @Override
+    public void setFsxAttributes(EntryPath path, FsxAttributes attributes) throws IOException {
+        changingEntry(path, () -> {
+            MergedEntry entry = lookup.get(path);
+            InodeFlags.requireFlaggable(entry);
+            requireWritable(path);
+            inodeFlags.setFsxAttributes(copyUp.ensureUpper(entry, true), attributes);
+        });
     }
 
     @Override
