@@ -141,6 +141,42 @@ class FuseInodeFlagsTest {
         });
     }
 
+    /**
+     * The kernel's VFS refuses every change of an immutable inode and every change but
+     * appending of an append-only one (EPERM), on the overlay as anywhere; through FUSE the
+     * kernel does not know the flags, so the engine refuses the same.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(TwinMounts.Store.class)
+    void immutableAndAppendOnlyEntriesRefuseChangesAsOnTheKernel(TwinMounts.Store store) throws Throwable {
+        twin = TwinMounts.mount(tmp, store, FuseInodeFlagsTest::layers);
+        assertSame((mnt, upper, out) -> {
+            out.add(sh(mnt, "chattr +i upf lowf && lsattr upf lowf"));
+            for (String file : new String[] {"upf", "lowf"}) {
+                out.add(sh(mnt, "echo more >> " + file));
+                out.add(sh(mnt, "echo new > " + file));
+                out.add(sh(mnt, "truncate -s 0 " + file));
+                out.add(sh(mnt, "chmod 600 " + file));
+                out.add(sh(mnt, "chown 1:1 " + file));
+                out.add(sh(mnt, "touch " + file));
+                out.add(sh(mnt, "touch -d @1000 " + file));
+                out.add(sh(mnt, "setfattr -n user.x -v 1 " + file));
+                out.add(sh(mnt, "ln " + file + " " + file + ".link"));
+                out.add(sh(mnt, "mv " + file + " " + file + ".moved"));
+                out.add(sh(mnt, "mv plain " + file));
+                out.add(sh(mnt, "rm " + file));
+                out.add(sh(mnt, "cat " + file));
+            }
+            out.add(sh(mnt, "chattr -i upf lowf && chattr +a upf && echo more >> upf && cat upf"));
+            out.add(sh(mnt, "echo new > upf; truncate -s 0 upf; touch upf; touch -d @1000 upf; rm upf; cat upf"));
+            out.add(sh(mnt, "chattr +a upd && touch upd/new && mkdir upd/sub && echo x > upd/new && ls upd"));
+            out.add(sh(mnt, "rm upd/new; rmdir upd/sub; mv upd/new upd/other; mv plain upd/new; ls upd"));
+            out.add(sh(mnt, "chattr -a upd && chattr +i upd lowd && touch upd/new2; mkdir lowd/sub; touch lowd/f; ls upd lowd"));
+            out.add(sh(mnt, "rm upd/new; ln plain upd/plain; mv upd lowd/moved"));
+            out.add(sh(mnt, "chattr -i -a upd lowd upf && rm upd/new && ls upd"));
+        });
+    }
+
     @ParameterizedTest(name = "{0}")
     @EnumSource(TwinMounts.Store.class)
     void aReadOnlyOverlayRefusesChattrWithErofs(TwinMounts.Store store) throws Throwable {

@@ -119,4 +119,33 @@ final class InodeFlags {
             }
         }
     }
+
+    /**
+     * EPERM for a change of an immutable entry, or of an append-only one unless the change only
+     * appends ({@code appending}: an open for appending, a touch to the current time), as the
+     * kernel's VFS refuses them on the overlay's inode.
+     */
+    void requireChangeable(MergedEntry entry, boolean appending) throws IOException {
+        int protection = protection(entry);
+        if ((protection & FsxAttributes.FLAG_IMMUTABLE) != 0) {
+            throw Errno.EPERM.exception(entry.path(), "the file is immutable (chattr +i)");
+        }
+        if ((protection & FsxAttributes.FLAG_APPEND) != 0 && !appending) {
+            throw Errno.EPERM.exception(entry.path(), "the file is append-only (chattr +a)");
+        }
+    }
+
+    /**
+     * EPERM for adding a name to an immutable directory, or for removing one from a directory
+     * that is immutable or append-only.
+     */
+    void requireNamesChange(MergedEntry directory, boolean removing) throws IOException {
+        int protection = protection(directory);
+        if ((protection & FsxAttributes.FLAG_IMMUTABLE) != 0) {
+            throw Errno.EPERM.exception(directory.path(), "the directory is immutable (chattr +i)");
+        }
+        if ((protection & FsxAttributes.FLAG_APPEND) != 0 && removing) {
+            throw Errno.EPERM.exception(directory.path(), "the directory is append-only (chattr +a): names stay");
+        }
+    }
 }

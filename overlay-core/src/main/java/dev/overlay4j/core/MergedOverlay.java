@@ -304,6 +304,7 @@ final class MergedOverlay implements Overlay {
                 throw Errno.ENOENT.exception(path);
             }
             requireWritable(path);
+            guardNames(path, false);
             if (create == null) {
                 throw new IllegalArgumentException("creating " + path + " needs its owner and permissions");
             }
@@ -332,6 +333,7 @@ final class MergedOverlay implements Overlay {
         OpenFile file;
         if (write) {
             requireWritable(path);
+            inodeFlags.requireChangeable(entry, append && !truncate);
             MergedEntry copied = copyUp.ensureUpper(entry, !truncate);
             WritableContent content = layers.upper().openWrite(path);
             try {
@@ -381,8 +383,9 @@ final class MergedOverlay implements Overlay {
     public OverlayFile createUnnamed(EntryPath directory, NewEntryAttributes attributes, boolean linkable)
             throws IOException {
         OpenFile file = reading(directory, () -> {
-            lookup.directory(directory);
+            MergedEntry parent = lookup.directory(directory);
             requireWritable(directory);
+            inodeFlags.requireNamesChange(parent, false);
             MergedEntry upperDirectory = copyUp.upperDirectory(directory);
             WritableContent content = layers.upper().createUnnamedFile(upperDirectory.upper().path(), attributes);
             try {
@@ -418,6 +421,7 @@ final class MergedOverlay implements Overlay {
         changingNames(link, () -> {
             requireParent(link);
             requireWritable(link);
+            guardNames(link, false);
             directoryOperations.create(link, false, (layer, at) -> layer.linkUnnamed(content, at));
         });
     }
@@ -431,6 +435,7 @@ final class MergedOverlay implements Overlay {
         changingNames(directory, () -> {
             requireParent(directory);
             requireWritable(directory);
+            guardNames(directory, false);
             directoryOperations.create(directory, true, (layer, at) -> layer.createDirectory(at, attributes));
         });
     }
@@ -440,6 +445,7 @@ final class MergedOverlay implements Overlay {
         changingNames(link, () -> {
             requireParent(link);
             requireWritable(link);
+            guardNames(link, false);
             if (target.isEmpty()) {
                 throw Errno.ENOENT.exception(link, "a symlink target must not be empty");
             }
@@ -453,6 +459,7 @@ final class MergedOverlay implements Overlay {
         changingNames(path, () -> {
             requireParent(path);
             requireWritable(path);
+            guardNames(path, false);
             DirectoryOperations.Creation creation = switch (type) {
                 case CHARACTER_DEVICE, BLOCK_DEVICE, FIFO, SOCKET ->
                         (layer, at) -> layer.createSpecial(at, type, attributes, rdev);
@@ -467,9 +474,13 @@ final class MergedOverlay implements Overlay {
     @Override
     public void link(EntryPath existing, EntryPath link) throws IOException {
         changingNames(link, () -> {
-            lookup.get(existing);
+            MergedEntry source = lookup.get(existing);
             requireParent(link);
             requireWritable(link);
+            if (!source.isDirectory()) {
+                inodeFlags.requireChangeable(source, false);
+            }
+            guardNames(link, false);
             directoryOperations.link(existing, link);
         });
     }
@@ -479,6 +490,7 @@ final class MergedOverlay implements Overlay {
         changingNames(path, () -> {
             requireParent(path);
             requireWritable(path);
+            guardRemoval(path);
             directoryOperations.unlink(path);
         });
     }
@@ -488,6 +500,7 @@ final class MergedOverlay implements Overlay {
         changingNames(directory, () -> {
             requireParent(directory);
             requireWritable(directory);
+            guardRemoval(directory);
             directoryOperations.removeDirectory(directory);
         });
     }
@@ -498,8 +511,28 @@ final class MergedOverlay implements Overlay {
             requireParent(source);
             requireParent(target);
             requireWritable(source);
+            guardRemoval(source);
+            guardNames(target, false);
+            guardRemoval(target);
             rename.rename(source, target, mode);
         }, target);
+    }
+
+    /** EPERM when the parent of {@code path} is immutable, or append-only and a name goes ({@link InodeFlags}). */
+    private void guardNames(EntryPath path, boolean removing) throws IOException {
+        if (!path.isRoot()) {
+            inodeFlags.requireNamesChange(lookup.directory(path.parent()), removing);
+        }
+    }
+
+    /** For a name about to go (unlink, rmdir, rename, replaced): EPERM when it or its directory is protected. */
+    private void guardRemoval(EntryPath path) throws IOException {
+        Optional<MergedEntry> entry = path.isRoot() ? Optional.empty() : lookup.child(lookup.directory(path.parent()),
+                path.fileName());
+        if (entry.isPresent()) {
+            guardNames(path, true);
+            inodeFlags.requireChangeable(entry.get(), false);
+        }
     }
 
     /** The parent must exist and be a directory before EROFS is considered, as in the kernel's path walk. */
@@ -518,6 +551,7 @@ final class MergedOverlay implements Overlay {
                 throw Errno.EOPNOTSUPP.exception(path, "the permissions of a symbolic link cannot change");
             }
             requireWritable(path);
+            inodeFlags.requireChangeable(entry, false);
             copyUp.ensureUpper(entry, true);
             layers.upper().setPermissions(path, permissions);
         });
@@ -528,6 +562,7 @@ final class MergedOverlay implements Overlay {
         changingEntry(path, () -> {
             MergedEntry entry = lookup.get(path);
             requireWritable(path);
+            inodeFlags.requireChangeable(entry, false);
             copyUp.ensureUpper(entry, true);
             layers.upper().setOwner(path, uid, gid);
         });
@@ -538,6 +573,8 @@ final class MergedOverlay implements Overlay {
         changingEntry(path, () -> {
             MergedEntry entry = lookup.get(path);
             requireWritable(path);
+            // Touching to the current time is allowed on an append-only file, setting times is not.
+            inodeFlags.requireChangeable(entry, atimeNanos == WritableLayer.TIME_NOW && mtimeNanos == WritableLayer.TIME_NOW);
             copyUp.ensureUpper(entry, true);
             layers.upper().setTimes(path, atimeNanos, mtimeNanos);
         });
@@ -555,6 +592,7 @@ final class MergedOverlay implements Overlay {
                 throw Errno.EINVAL.exception(file, size < 0 ? "negative size " + size : "not a regular file");
             }
             requireWritable(file);
+            inodeFlags.requireChangeable(entry, false);
             copyUp.ensureUpper(entry, size > 0);
             try (WritableContent content = layers.upper().openWrite(file)) {
                 content.truncate(size);
@@ -591,6 +629,7 @@ final class MergedOverlay implements Overlay {
             MergedEntry entry = lookup.get(path);
             refusePrivate(path, name);
             requireWritable(path);
+            inodeFlags.requireChangeable(entry, false);
             copyUp.ensureUpper(entry, true);
             layers.upper().setXattr(path, name, value, mode);
         });
@@ -602,6 +641,7 @@ final class MergedOverlay implements Overlay {
             MergedEntry entry = lookup.get(path);
             refusePrivate(path, name);
             requireWritable(path);
+            inodeFlags.requireChangeable(entry, false);
             if (!entry.hasUpper() && valueOf(entry, name).isEmpty()) {
                 throw Errno.ENODATA.exception(path, "no attribute " + name); // no copy-up for nothing, as the kernel does
             }

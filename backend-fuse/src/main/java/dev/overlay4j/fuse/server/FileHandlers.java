@@ -55,7 +55,11 @@ final class FileHandlers {
                 options.add(StandardOpenOption.WRITE);
             }
         }
-        // O_APPEND is not passed on: the kernel turns it into the file size as each WRITE's offset.
+        // O_APPEND: the kernel sends the file size as each WRITE's offset, and the overlay writes
+        // at the end too; it is passed on because an append-only file opens for appending alone.
+        if ((flags & Flags.O_APPEND) != 0 && (flags & Flags.O_ACCMODE) != Flags.O_RDONLY) {
+            options.add(StandardOpenOption.APPEND);
+        }
         if ((flags & Flags.O_TRUNC) != 0 && (flags & Flags.O_ACCMODE) != Flags.O_RDONLY) {
             options.add(StandardOpenOption.TRUNCATE_EXISTING);
         }
