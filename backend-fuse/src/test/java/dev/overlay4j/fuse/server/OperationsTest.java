@@ -162,11 +162,11 @@ class OperationsTest {
         when(file.stat()).thenReturn(attributes(EntryType.REGULAR_FILE, 0644, 5));
         when(file.isWritable()).thenReturn(true);
         when(overlay.open(eq(EntryPath.of("f")), any(), any())).thenReturn(file);
-        // O_WRONLY | O_APPEND | O_TRUNC: opened (so copied up) for writing, truncated, append left to the kernel.
+        // O_WRONLY | O_APPEND | O_TRUNC: opened (so copied up) for appending, truncated.
         assertEquals(16 + 16, send(withInit, Opcode.OPEN, node, args().u32(01 | 02000 | 01000).u32(0)));
         assertEquals(0, error());
         verify(overlay).open(eq(EntryPath.of("f")),
-                eq(java.util.EnumSet.of(java.nio.file.StandardOpenOption.WRITE,
+                eq(java.util.EnumSet.of(java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.APPEND,
                         java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)), any());
         assertEquals(1, withInit.openHandles());
         long fh = bodyU64(Structs.OpenOut.FH);
