@@ -40,6 +40,12 @@ class FuseInodeFlagsTest {
         if (twin != null) {
             twin.close();
         }
+        for (String side : new String[] {"k", "o"}) { // an immutable file on the disk would outlive the test
+            Path immutable = tmp.resolve(side).resolve("lower2/lowi");
+            if (Files.exists(immutable)) {
+                TwinMounts.Shell.run("chattr", "-i", immutable.toString());
+            }
+        }
     }
 
     private static void layers(Path root) throws IOException {
@@ -51,6 +57,28 @@ class FuseInodeFlagsTest {
         TwinMounts.Shell.Result r = TwinMounts.Shell.run("chattr", "+d", root.resolve("lower2/lowf").toString());
         assumeTrue(r.ok(), "SKIPPED: chattr cannot set flags here: " + r.output());
         TwinMounts.Shell.run("mkfifo", root.resolve("upper/fifo").toString());
+        Files.writeString(root.resolve("lower2/lowi"), "immutable in its layer");
+        Files.writeString(root.resolve("lower2/lows"), "sync, noatime in its layer");
+        TwinMounts.Shell.run("chattr", "+S", "+A", root.resolve("lower2/lows").toString());
+        TwinMounts.Shell.run("chattr", "+i", root.resolve("lower2/lowi").toString());
+    }
+
+    /**
+     * Flags of the lower file count as the kernel copies them to the overlay's inode: immutable
+     * in its layer refuses changes, and a copy-up carries sync and noatime over to the upper file
+     * and immutable and append-only into protattr.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(TwinMounts.Store.class)
+    void flagsOfALowerFileCountAndCopyUpCarriesThemOver(TwinMounts.Store store) throws Throwable {
+        twin = TwinMounts.mount(tmp, store, FuseInodeFlagsTest::layers);
+        assertSame((mnt, upper, out) -> {
+            out.add(sh(mnt, "lsattr lowi lows"));
+            out.add(sh(mnt, "echo more >> lowi; touch lowi; rm lowi; ls " + upper));
+            out.add(sh(mnt, "echo more >> lows && lsattr " + upper.resolve("lows") + " | cut -c1-22"));
+            out.add(sh(mnt, "chattr -i lowi && echo more >> lowi && cat lowi && lsattr lowi"));
+            out.add("protattr " + protattr(upper.resolve("lowi")));
+        });
     }
 
     /** Runs a command in {@code dir}: its exit code and output, errors included. */

@@ -176,6 +176,9 @@ final class CopyUp {
                 }
             }
             work.writeOverlayXattr(staged, InodeNumbers.XATTR_KEY, InodeNumbers.encode(entry.inode()));
+            if (a.isRegularFile() || a.isDirectory()) {
+                InodeFlags.copyUp(from, source.path(), work, staged);
+            }
             for (Map.Entry<String, byte[]> mark : overlayXattrs.entrySet()) {
                 work.writeOverlayXattr(staged, mark.getKey(), mark.getValue());
             }

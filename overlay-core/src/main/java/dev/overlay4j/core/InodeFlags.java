@@ -24,6 +24,8 @@ final class InodeFlags {
     static final String PROTATTR_KEY = "protattr";
     private static final int PROTECTION = FsxAttributes.FLAG_APPEND | FsxAttributes.FLAG_IMMUTABLE;
     private static final int XPROTECTION = FsxAttributes.XFLAG_APPEND | FsxAttributes.XFLAG_IMMUTABLE;
+    /** {@code FS_SYNC_FL | FS_NOATIME_FL}: the flags a copy-up carries over to the upper entry, as the kernel's. */
+    private static final int COPIED = 0x08 | 0x80;
 
     private final LayerStack layers;
     /** The overlay's xattr prefix, for removing the mark by its full name. */
@@ -46,14 +48,14 @@ final class InodeFlags {
         requireFlaggable(entry);
         LayerEntry top = entry.top();
         int flags = layers.layer(top.layer()).fileFlags(top.path());
-        return flags | protection(entry);
+        return flags | marked(entry);
     }
 
     FsxAttributes fsxAttributes(MergedEntry entry) throws IOException {
         requireFlaggable(entry);
         LayerEntry top = entry.top();
         FsxAttributes fsx = layers.layer(top.layer()).fsxAttributes(top.path());
-        int protection = protection(entry);
+        int protection = marked(entry);
         int xflags = fsx.xflags()
                 | ((protection & FsxAttributes.FLAG_APPEND) != 0 ? FsxAttributes.XFLAG_APPEND : 0)
                 | ((protection & FsxAttributes.FLAG_IMMUTABLE) != 0 ? FsxAttributes.XFLAG_IMMUTABLE : 0);
@@ -76,10 +78,65 @@ final class InodeFlags {
     }
 
     /**
+     * A copy-up's share (the kernel's ovl_copy_fileattr): the lower entry's sync and noatime
+     * flags are set on the staged copy, its immutable and append-only flags become the copy's
+     * {@code protattr} mark. A lower layer without inode flags has nothing to carry over.
+     */
+    static void copyUp(dev.overlay4j.api.Layer from, EntryPath source, WritableLayer work, EntryPath staged)
+            throws IOException {
+        int flags;
+        try {
+            flags = from.fileFlags(source);
+        } catch (IOException e) {
+            Errno errno = Errno.of(e);
+            if (errno == Errno.ENOTTY || errno == Errno.EOPNOTSUPP || errno == Errno.EINVAL) {
+                return;
+            }
+            throw e;
+        }
+        if ((flags & PROTECTION) != 0) {
+            String mark = ((flags & FsxAttributes.FLAG_APPEND) != 0 ? "a" : "")
+                    + ((flags & FsxAttributes.FLAG_IMMUTABLE) != 0 ? "i" : "");
+            try {
+                work.writeOverlayXattr(staged, PROTATTR_KEY, mark.getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                if (Errno.of(e) != Errno.EOPNOTSUPP && Errno.of(e) != Errno.EPERM) {
+                    throw e; // else the upper store keeps no xattrs: the kernel goes on without the mark too
+                }
+            }
+        }
+        if ((flags & COPIED) != 0) {
+            int now = work.fileFlags(staged);
+            work.setFileFlags(staged, (now & ~COPIED) | (flags & COPIED));
+        }
+    }
+
+    /**
      * The protection flags of an entry ({@code FLAG_APPEND}, {@code FLAG_IMMUTABLE}): those its
-     * upper entry's {@code protattr} mark holds; a lower entry has none.
+     * upper entry's {@code protattr} mark holds, or for a lower entry those its layer has on it
+     * (the kernel copies them from the real inode).
      */
     int protection(MergedEntry entry) throws IOException {
+        if (!entry.hasUpper()) {
+            LayerEntry top = entry.top();
+            if (!top.attributes().isRegularFile() && !top.attributes().isDirectory()) {
+                return 0;
+            }
+            try {
+                return layers.layer(top.layer()).fileFlags(top.path()) & PROTECTION;
+            } catch (IOException e) {
+                Errno errno = Errno.of(e);
+                if (errno == Errno.ENOTTY || errno == Errno.EOPNOTSUPP || errno == Errno.EINVAL) {
+                    return 0;
+                }
+                throw e;
+            }
+        }
+        return marked(entry);
+    }
+
+    /** The protection flags the upper entry's {@code protattr} mark holds; none without an upper entry. */
+    private int marked(MergedEntry entry) throws IOException {
         if (!entry.hasUpper()) {
             return 0;
         }
@@ -109,7 +166,7 @@ final class InodeFlags {
                 }
                 throw e;
             }
-        } else if (protection(entry) != 0) {
+        } else if (marked(entry) != 0) {
             try {
                 upper.removeXattr(path, privatePrefix + PROTATTR_KEY);
             } catch (IOException e) {
