@@ -20,7 +20,6 @@ import dev.overlay4j.api.LayerOptions;
 import dev.overlay4j.api.ReadableContent;
 import dev.overlay4j.api.StoreSpace;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -429,7 +428,7 @@ class DirectoryLayer implements Layer {
             if (fd < 0) {
                 throw error(-fd, file, null);
             }
-            return new LowerFileContent(fd, file.toString() + " in layer " + description);
+            return new FileContent(fd, false, file.toString() + " in layer " + description);
         }
     }
 
@@ -454,8 +453,12 @@ class DirectoryLayer implements Layer {
         }
         checkRegular(out[0], file);
         // Reopening the descriptor's /proc link opens exactly this inode, with no further lookup.
-        RandomAccessFile raf = new RandomAccessFile("/proc/self/fd/" + fd, writable ? "rw" : "r");
-        return new FileContent(raf, file.toString() + " in layer " + description);
+        int opened = LinuxCalls.openat2(arena, AT_FDCWD, "/proc/self/fd/" + fd,
+                (writable ? LinuxCalls.O_RDWR : O_RDONLY) | O_CLOEXEC, 0, 0);
+        if (opened < 0) {
+            throw error(-opened, file, null);
+        }
+        return new FileContent(opened, writable, file.toString() + " in layer " + description);
     }
 
     /** EISDIR for a directory, ELOOP for a symlink, EINVAL for anything else but a regular file. */
@@ -536,6 +539,16 @@ class DirectoryLayer implements Layer {
         }
         Path local = root.resolve(file.relativeString());
         return fitsPathMax(local.toString()) ? Optional.of(local) : Optional.empty();
+    }
+
+    @Override
+    public int fileFlags(EntryPath path) throws IOException {
+        return InodeFlagIoctls.flags(this, path);
+    }
+
+    @Override
+    public dev.overlay4j.api.FsxAttributes fsxAttributes(EntryPath path) throws IOException {
+        return InodeFlagIoctls.fsx(this, path);
     }
 
     @Override

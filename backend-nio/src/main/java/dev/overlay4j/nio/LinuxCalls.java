@@ -118,7 +118,7 @@ final class LinuxCalls {
     }
 
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
     // struct statx from include/uapi/linux/stat.h: the same on every architecture, unlike struct stat.
@@ -173,18 +173,18 @@ final class LinuxCalls {
     private static final MethodHandle GETEGID = LINKER.downcallHandle(LINKER.defaultLookup().find("getegid").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT));
 
-    private static MethodHandle errno(String name, FunctionDescriptor descriptor) {
+    static MethodHandle errno(String name, FunctionDescriptor descriptor) {
         return LINKER.downcallHandle(LINKER.defaultLookup().find(name)
                         .orElseThrow(() -> new UnsatisfiedLinkError("the C library has no " + name + " (glibc 2.33 or newer is needed)")),
                 descriptor, Linker.Option.captureCallState("errno"));
     }
 
     /** The result of a call: itself, or {@code -errno} when it returned -1. */
-    private static long result(long value, MemorySegment capture) {
+    static long result(long value, MemorySegment capture) {
         return value == -1 ? -(int) ERRNO.get(capture, 0L) : value;
     }
 
-    private static long call(MethodHandle handle, Arena arena, Object... args) {
+    static long call(MethodHandle handle, Arena arena, Object... args) {
         MemorySegment capture = arena.allocate(CAPTURE);
         Object[] all = new Object[args.length + 1];
         all[0] = capture;

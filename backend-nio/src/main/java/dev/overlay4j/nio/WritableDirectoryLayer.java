@@ -89,21 +89,65 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
                 throw error(-fd, file, null);
             }
             try {
-                if (attributes.uid() != euid || attributes.gid() != egid) {
-                    int r = LinuxCalls.fchown(arena, fd, attributes.uid(), attributes.gid());
-                    if (r < 0) {
-                        throw error(-r, file, r == -LinuxCalls.EPERM ? "giving it owner " + attributes.uid() + ":"
-                                + attributes.gid() + " needs CAP_CHOWN (run as root)" : null);
-                    }
-                }
-                int r = LinuxCalls.fchmod(arena, fd, attributes.permissions());
-                if (r < 0) {
-                    throw error(-r, file, null);
-                }
+                ownNewFile(arena, fd, file, attributes);
                 return reopen(arena, fd, file, true);
             } finally {
                 LinuxCalls.close(fd);
             }
+        }
+    }
+
+    /** Gives a file just created its owner, then its exact permissions (after chown, which clears set-id bits; whatever the umask took). */
+    private void ownNewFile(Arena arena, int fd, EntryPath file, NewEntryAttributes attributes) throws IOException {
+        if (attributes.uid() != euid || attributes.gid() != egid) {
+            int r = LinuxCalls.fchown(arena, fd, attributes.uid(), attributes.gid());
+            if (r < 0) {
+                throw error(-r, file, r == -LinuxCalls.EPERM ? "giving it owner " + attributes.uid() + ":"
+                        + attributes.gid() + " needs CAP_CHOWN (run as root)" : null);
+            }
+        }
+        int r = LinuxCalls.fchmod(arena, fd, attributes.permissions());
+        if (r < 0) {
+            throw error(-r, file, null);
+        }
+    }
+
+    /** {@code O_TMPFILE} in the directory; EOPNOTSUPP where the file system under the layer has none. */
+    @Override
+    public WritableContent createUnnamedFile(EntryPath directory, NewEntryAttributes attributes) throws IOException {
+        try (Arena arena = Scratch.open(); At at = at(arena, directory)) {
+            int fd = LinuxCalls.openat2(arena, at.dirfd(), at.name(), FileCalls.O_TMPFILE | O_RDWR | O_CLOEXEC,
+                    attributes.permissions(), RESOLVE_IN_LAYER);
+            if (fd < 0) {
+                throw error(-fd == LinuxCalls.ELOOP ? LinuxCalls.ENOTDIR : -fd, directory,
+                        -fd == LinuxCalls.EOPNOTSUPP || -fd == LinuxCalls.EISDIR
+                                ? "the file system under the layer cannot make unnamed files (O_TMPFILE)" : null);
+            }
+            try {
+                ownNewFile(arena, fd, directory, attributes);
+            } catch (IOException | RuntimeException e) {
+                LinuxCalls.close(fd);
+                throw e;
+            }
+            return new FileContent(fd, true, "an unnamed file in " + directory + " in layer " + description);
+        }
+    }
+
+    /** {@code linkat} of the open file's {@code /proc} link, which needs no CAP_DAC_READ_SEARCH (AT_EMPTY_PATH would). */
+    @Override
+    public void linkUnnamed(WritableContent file, EntryPath link) throws IOException {
+        if (!(file instanceof FileContent content)) {
+            throw Errno.EXDEV.exception(file.toString(), link.toString(), "not a file of layer " + description);
+        }
+        content.enter();
+        try (Arena arena = Scratch.open(); At to = at(arena, link)) {
+            int r = FileCalls.linkat(arena, LinuxCalls.AT_FDCWD, "/proc/self/fd/" + content.fd(), to.dirfd(), to.name(),
+                    FileCalls.AT_SYMLINK_FOLLOW);
+            if (r < 0) {
+                throw Errno.ofCode(-r).exception(file.toString(), link.toString(), "in layer " + description);
+            }
+        } finally {
+            content.leave();
         }
     }
 
@@ -350,6 +394,16 @@ class WritableDirectoryLayer extends DirectoryLayer implements WritableLayer {
         if (!attributes.get().isDirectory()) {
             throw error(LinuxCalls.ENOTDIR, directory, "overlay marks belong on directories");
         }
+    }
+
+    @Override
+    public void setFileFlags(EntryPath path, int flags) throws IOException {
+        InodeFlagIoctls.setFlags(this, path, flags);
+    }
+
+    @Override
+    public void setFsxAttributes(EntryPath path, dev.overlay4j.api.FsxAttributes attributes) throws IOException {
+        InodeFlagIoctls.setFsx(this, path, attributes);
     }
 
     @Override

@@ -33,6 +33,7 @@ public enum Errno {
     EISDIR(21, "Is a directory"),
     EINVAL(22, "Invalid argument"),
     EMFILE(24, "Too many open files"),
+    ENOTTY(25, "Inappropriate ioctl for device"),
     ETXTBSY(26, "Text file busy"),
     EFBIG(27, "File too large"),
     ENOSPC(28, "No space left on device"),

@@ -63,6 +63,25 @@ public interface Layer extends Closeable {
         return Optional.empty();
     }
 
+    /**
+     * The entry's inode flags, as {@code FS_IOC_GETFLAGS} ({@code lsattr(1)}) reads them from
+     * a regular file or directory: the {@code FS_*_FL} bits.
+     *
+     * @throws java.nio.file.FileSystemException with ENOTTY when the layer has no such flags (the
+     *         default) or the entry is neither a file nor a directory, EOPNOTSUPP when its store lacks them
+     */
+    default int fileFlags(EntryPath path) throws IOException {
+        throw Errno.ENOTTY.exception(path.toString(), null, description() + " keeps no inode flags");
+    }
+
+    /**
+     * The entry's {@code struct fsxattr}, as {@code FS_IOC_FSGETXATTR} reads it; errors as
+     * {@link #fileFlags}.
+     */
+    default FsxAttributes fsxAttributes(EntryPath path) throws IOException {
+        throw Errno.ENOTTY.exception(path.toString(), null, description() + " keeps no inode flags");
+    }
+
     /** Capacity of the store under the layer, when it has one. */
     default Optional<StoreSpace> space() throws IOException {
         return Optional.empty();

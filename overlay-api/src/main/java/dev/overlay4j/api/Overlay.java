@@ -65,6 +65,30 @@ public interface Overlay extends Closeable {
      */
     OverlayFile open(EntryPath path, Set<? extends OpenOption> options, NewEntryAttributes create) throws IOException;
 
+    /**
+     * {@code open(2)} with {@code O_TMPFILE}: a new regular file without a name, in the upper
+     * layer's copy of {@code directory} (copied up first, parents included, as the kernel's
+     * overlayfs does), open for reading and writing. It vanishes when closed unless
+     * {@link #linkUnnamed} gave it a name. ENOENT or ENOTDIR when {@code directory} is not a
+     * directory, EROFS when the overlay is read-only, EOPNOTSUPP when the upper layer cannot make
+     * unnamed files (the default).
+     *
+     * @param linkable false for {@code O_EXCL}: the file can never be given a name
+     */
+    default OverlayFile createUnnamed(EntryPath directory, NewEntryAttributes attributes, boolean linkable)
+            throws IOException {
+        throw Errno.EOPNOTSUPP.exception(directory, "this overlay cannot make unnamed files");
+    }
+
+    /**
+     * {@code linkat(fd, "", dir, name, AT_EMPTY_PATH)} of a file from {@link #createUnnamed}:
+     * gives it the name {@code link} (a later call gives it one more). EEXIST when the name is
+     * taken, ENOENT for a file created not linkable or one that is not unnamed.
+     */
+    default void linkUnnamed(OverlayFile file, EntryPath link) throws IOException {
+        throw Errno.ENOENT.exception(link, "this overlay has no unnamed files");
+    }
+
     void createDirectory(EntryPath directory, NewEntryAttributes attributes) throws IOException;
 
     void createSymlink(EntryPath link, String target, NewEntryAttributes attributes) throws IOException;
@@ -103,6 +127,37 @@ public interface Overlay extends Closeable {
     void setXattr(EntryPath path, String name, byte[] value, XattrMode mode) throws IOException;
 
     void removeXattr(EntryPath path, String name) throws IOException;
+
+    /**
+     * {@code FS_IOC_GETFLAGS} ({@code lsattr(1)}): the inode flags of the entry's layer, with
+     * the immutable and append-only flags that the overlay keeps itself (the kernel's
+     * {@code overlay.protattr} xattr) merged in. ENOTTY for an entry that is neither a regular
+     * file nor a directory or a layer without such flags, EOPNOTSUPP where its store lacks them.
+     */
+    default int fileFlags(EntryPath path) throws IOException {
+        throw Errno.ENOTTY.exception(path, "this overlay keeps no inode flags");
+    }
+
+    /** {@code FS_IOC_FSGETXATTR}: as {@link #fileFlags}, in the {@code struct fsxattr} form. */
+    default FsxAttributes fsxAttributes(EntryPath path) throws IOException {
+        throw Errno.ENOTTY.exception(path, "this overlay keeps no inode flags");
+    }
+
+    /**
+     * {@code FS_IOC_SETFLAGS} ({@code chattr(1)}), as the kernel's overlayfs does it: the entry is
+     * copied up, immutable and append-only are kept in the overlay's {@code protattr} xattr on
+     * the upper entry (removed when both are cleared), and the other flags are set on the upper
+     * entry, with its store's errors. EROFS when the overlay is read-only. The caller checks
+     * privileges (CAP_LINUX_IMMUTABLE, ownership) as the kernel's VFS does before the call.
+     */
+    default void setFileFlags(EntryPath path, int flags) throws IOException {
+        throw Errno.ENOTTY.exception(path, "this overlay keeps no inode flags");
+    }
+
+    /** {@code FS_IOC_FSSETXATTR}: as {@link #setFileFlags}, in the {@code struct fsxattr} form. */
+    default void setFsxAttributes(EntryPath path, FsxAttributes attributes) throws IOException {
+        throw Errno.ENOTTY.exception(path, "this overlay keeps no inode flags");
+    }
 
     /** {@code statfs(2)}: the upper layer's store, else the topmost lower's. */
     StoreSpace space() throws IOException;

@@ -27,8 +27,48 @@ public interface OverlayFile extends Closeable {
     /** {@code fsync(2)} / {@code fdatasync(2)}. */
     void force(boolean metadata) throws IOException;
 
-    /** {@code fstat(2)}. */
+    /**
+     * {@code fstat(2)}: the attributes of the file this handle holds, also once its name is gone
+     * (then with the link count the store reports, 0 when no name is left).
+     */
     EntryAttributes stat() throws IOException;
+
+    /**
+     * {@code fallocate(2)} on a handle open for writing (EBADF otherwise); see
+     * {@link WritableContent#allocate} for {@code mode}.
+     */
+    default void allocate(long offset, long length, int mode) throws IOException {
+        if (!isWritable()) {
+            throw Errno.EBADF.exception(toString(), "the file is not open for writing");
+        }
+        if (mode != 0) {
+            throw Errno.EOPNOTSUPP.exception(toString(), "fallocate mode " + mode + " is not supported here");
+        }
+        if (offset < 0 || length <= 0) {
+            throw Errno.EINVAL.exception(toString(), "fallocate of " + length + " bytes at " + offset);
+        }
+        if (offset + length > size()) {
+            truncate(offset + length);
+        }
+    }
+
+    /** {@code lseek(2)} with {@code SEEK_DATA}; see {@link ReadableContent#nextData}. */
+    default long nextData(long offset) throws IOException {
+        long size = size();
+        if (offset < 0 || offset >= size) {
+            throw Errno.ENXIO.exception(toString(), "no data at or after offset " + offset + " of " + size);
+        }
+        return offset;
+    }
+
+    /** {@code lseek(2)} with {@code SEEK_HOLE}; see {@link ReadableContent#nextHole}. */
+    default long nextHole(long offset) throws IOException {
+        long size = size();
+        if (offset < 0 || offset >= size) {
+            throw Errno.ENXIO.exception(toString(), "offset " + offset + " is past the end " + size);
+        }
+        return size;
+    }
 
     /** The local file that holds the bytes this handle reads and writes, for kernel passthrough. */
     Optional<Path> localFile();

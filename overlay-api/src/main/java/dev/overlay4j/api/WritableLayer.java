@@ -22,6 +22,27 @@ public interface WritableLayer extends Layer {
     /** Creates a new, empty regular file and opens it; EEXIST when the name is taken. */
     WritableContent createFile(EntryPath file, NewEntryAttributes attributes) throws IOException;
 
+    /**
+     * Creates a regular file without a name in {@code directory} ({@code O_TMPFILE}) and opens
+     * it for reading and writing; it is gone once closed unless {@link #linkUnnamed} named it.
+     *
+     * @throws java.nio.file.FileSystemException with EOPNOTSUPP when the layer cannot (the default)
+     */
+    default WritableContent createUnnamedFile(EntryPath directory, NewEntryAttributes attributes) throws IOException {
+        throw Errno.EOPNOTSUPP.exception(directory.toString(), null, description() + " cannot make unnamed files");
+    }
+
+    /**
+     * Gives {@code file}, made by {@link #createUnnamedFile} of this layer or of its
+     * {@link #workArea()}, the name {@code link} in this tree ({@code linkat} of the open
+     * file); EEXIST when the name is taken.
+     *
+     * @throws java.nio.file.FileSystemException with EOPNOTSUPP when the layer cannot (the default)
+     */
+    default void linkUnnamed(WritableContent file, EntryPath link) throws IOException {
+        throw Errno.EOPNOTSUPP.exception(link.toString(), null, description() + " cannot name unnamed files");
+    }
+
     /** Creates a directory; EEXIST when the name is taken. */
     void createDirectory(EntryPath directory, NewEntryAttributes attributes) throws IOException;
 
@@ -84,6 +105,22 @@ public interface WritableLayer extends Layer {
 
     /** Removes an extended attribute; ENODATA when it does not exist. */
     void removeXattr(EntryPath path, String name) throws IOException;
+
+    /**
+     * Sets the entry's inode flags with {@code FS_IOC_SETFLAGS} ({@code chattr(1)}), with that
+     * call's errors (EOPNOTSUPP for a flag the store lacks, EPERM without the privilege a flag
+     * needs).
+     *
+     * @throws java.nio.file.FileSystemException with ENOTTY when the layer has no such flags (the default)
+     */
+    default void setFileFlags(EntryPath path, int flags) throws IOException {
+        throw Errno.ENOTTY.exception(path.toString(), null, description() + " keeps no inode flags");
+    }
+
+    /** Sets the entry's {@code struct fsxattr} with {@code FS_IOC_FSSETXATTR}; errors as {@link #setFileFlags}. */
+    default void setFsxAttributes(EntryPath path, FsxAttributes attributes) throws IOException {
+        throw Errno.ENOTTY.exception(path.toString(), null, description() + " keeps no inode flags");
+    }
 
     /** Marks a directory opaque, or clears the mark. */
     void setOpaque(EntryPath directory, boolean opaque) throws IOException;

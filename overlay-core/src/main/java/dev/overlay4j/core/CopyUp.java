@@ -218,6 +218,9 @@ final class CopyUp {
                     throw e;
                 }
             }
+            if (a.isRegularFile() || a.isDirectory()) {
+                InodeFlags.copyUp(from, source.path(), work, staged);
+            }
             for (Map.Entry<String, byte[]> mark : overlayXattrs.entrySet()) {
                 work.writeOverlayXattr(staged, mark.getKey(), mark.getValue());
             }

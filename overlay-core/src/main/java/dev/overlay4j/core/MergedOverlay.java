@@ -5,6 +5,7 @@ import dev.overlay4j.api.EntryAttributes;
 import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.FsxAttributes;
 import dev.overlay4j.api.Layer;
 import dev.overlay4j.api.NewEntryAttributes;
 import dev.overlay4j.api.Overlay;
@@ -60,6 +61,7 @@ final class MergedOverlay implements Overlay {
     private final Rename rename;
     /** Owners and link counts as shown, and owners as stored: id mappings, squash, static_nlink. */
     private final ShownAttributes shown;
+    private final InodeFlags inodeFlags;
     private final ReentrantReadWriteLock namespace = new ReentrantReadWriteLock();
     private final Set<OpenFile> openFiles = ConcurrentHashMap.newKeySet();
     private final List<Layer.ChangeListener> changeListeners = new CopyOnWriteArrayList<>();
@@ -88,6 +90,7 @@ final class MergedOverlay implements Overlay {
             this.directoryOperations = null;
             this.rename = null;
         }
+        this.inodeFlags = new InodeFlags(layers, privateXattrPrefix);
         for (int i = 1; i <= layers.lowerCount(); i++) {
             layers.layer(i).addChangeListener(this::lowerChanged);
         }
@@ -219,7 +222,6 @@ final class MergedOverlay implements Overlay {
         return shown.shown(attributes);
     }
 
-    /** fstat of an open file: the entry at {@code path} if it still has the file's inode number. */
     /** How many regular files have been copied up; 0 for a read-only overlay. */
     long filesCopiedUp() {
         return copyUp == null ? 0 : copyUp.filesCopiedUp();
@@ -248,6 +250,21 @@ final class MergedOverlay implements Overlay {
         });
     }
 
+    /**
+     * Whether the file of overlay inode {@code inode} whose real inode in the upper store is
+     * {@code realInode} is the index copy of a lower hard link ({@link HardLinkIndex}), so one
+     * of its links is the index's.
+     */
+    boolean isIndexCopy(long inode, long realInode) throws IOException {
+        WritableLayer index = layers.index();
+        if (index == null) {
+            return false;
+        }
+        return reading(EntryPath.ROOT, () -> index.stat(HardLinkIndex.key(inode))
+                .filter(copy -> copy.isRegularFile() && copy.inode() == realInode).isPresent());
+    }
+
+    /** fstat of an open file: the entry at {@code path} if it still has the file's inode number. */
     Optional<EntryAttributes> statIfSame(EntryPath path, long inode) throws IOException {
         return reading(path, () -> {
             try {
@@ -303,6 +320,7 @@ final class MergedOverlay implements Overlay {
                 throw Errno.ENOENT.exception(path);
             }
             requireWritable(path);
+            guardNames(path, false);
             if (create == null) {
                 throw new IllegalArgumentException("creating " + path + " needs its owner and permissions");
             }
@@ -332,6 +350,7 @@ final class MergedOverlay implements Overlay {
         OpenFile file;
         if (write) {
             requireWritable(path);
+            inodeFlags.requireChangeable(entry, append && !truncate);
             MergedEntry copied = copyUp.ensureUpper(entry, !truncate);
             WritableContent content = layers.upper().openWrite(path);
             try {
@@ -373,6 +392,60 @@ final class MergedOverlay implements Overlay {
         return file;
     }
 
+    /**
+     * O_TMPFILE, as the kernel's ovl_tmpfile: the directory is copied up, then the upper layer
+     * makes the file in it. Its inode number is the one its upper entry will have once named.
+     */
+    @Override
+    public OverlayFile createUnnamed(EntryPath directory, NewEntryAttributes attributes, boolean linkable)
+            throws IOException {
+        OpenFile file = reading(directory, () -> {
+            MergedEntry parent = lookup.directory(directory);
+            requireWritable(directory);
+            inodeFlags.requireNamesChange(parent, false);
+            // Owned as every new file (inode_init_owner applies to O_TMPFILE too), with its ids as stored.
+            NewEntryAttributes owned = DirectoryOperations.inherited(parent.attributes(), shown.stored(attributes), false);
+            MergedEntry upperDirectory = copyUp.upperDirectory(directory);
+            WritableContent content = layers.upper().createUnnamedFile(upperDirectory.upper().path(), owned);
+            try {
+                long now = System.currentTimeMillis() * 1_000_000L;
+                EntryAttributes real = content.stat().orElse(new EntryAttributes(EntryType.REGULAR_FILE,
+                        owned.permissions(), owned.uid(), owned.gid(), 0, 0, now, now, now, 0, 0, 0, false, null));
+                EntryAttributes shown = real.withInode(InodeNumbers.compose(LayerStack.UPPER, real.inode()));
+                return OpenFile.unnamed(this, directory, content, shown, linkable);
+            } catch (IOException | RuntimeException e) {
+                content.close();
+                throw e;
+            }
+        });
+        openFiles.add(file);
+        if (closed) {
+            file.closeForOverlay();
+            throw Errno.EBADF.exception(directory, "overlay closed");
+        }
+        return file;
+    }
+
+    /** linkat(fd, "", ..., AT_EMPTY_PATH) of an unnamed file: a new name, made as every new name is. */
+    @Override
+    public void linkUnnamed(OverlayFile file, EntryPath link) throws IOException {
+        if (!(file instanceof OpenFile open) || !open.isUnnamed() || !openFiles.contains(open)) {
+            throw Errno.ENOENT.exception(link, "not an open unnamed file of this overlay");
+        }
+        if (!open.isLinkable()) {
+            throw Errno.ENOENT.exception(link, "the unnamed file was made with O_EXCL: it can have no name");
+        }
+        WritableContent content = open.unnamedContent();
+        changingNames(link, () -> {
+            requireParent(link);
+            requireWritable(link);
+            guardNames(link, false);
+            // Linking makes no new inode: the owner and mode a creation gets are not used.
+            directoryOperations.create(link, false, new NewEntryAttributes(0, 0, 0),
+                    (layer, at, unused) -> layer.linkUnnamed(content, at));
+        });
+    }
+
     void forget(OpenFile file) {
         openFiles.remove(file);
     }
@@ -383,6 +456,7 @@ final class MergedOverlay implements Overlay {
         changingNames(directory, () -> {
             requireParent(directory);
             requireWritable(directory);
+            guardNames(directory, false);
             directoryOperations.create(directory, true, attributes, WritableLayer::createDirectory);
         });
     }
@@ -393,6 +467,7 @@ final class MergedOverlay implements Overlay {
         changingNames(link, () -> {
             requireParent(link);
             requireWritable(link);
+            guardNames(link, false);
             if (target.isEmpty()) {
                 throw Errno.ENOENT.exception(link, "a symlink target must not be empty");
             }
@@ -408,6 +483,7 @@ final class MergedOverlay implements Overlay {
         changingNames(path, () -> {
             requireParent(path);
             requireWritable(path);
+            guardNames(path, false);
             DirectoryOperations.Creation creation = switch (type) {
                 case CHARACTER_DEVICE, BLOCK_DEVICE, FIFO, SOCKET ->
                         (layer, at, owned) -> layer.createSpecial(at, type, owned, rdev);
@@ -422,9 +498,13 @@ final class MergedOverlay implements Overlay {
     @Override
     public void link(EntryPath existing, EntryPath link) throws IOException {
         changingNames(link, () -> {
-            lookup.get(existing);
+            MergedEntry source = lookup.get(existing);
             requireParent(link);
             requireWritable(link);
+            if (!source.isDirectory()) {
+                inodeFlags.requireChangeable(source, false);
+            }
+            guardNames(link, false);
             directoryOperations.link(existing, link);
         });
     }
@@ -434,6 +514,7 @@ final class MergedOverlay implements Overlay {
         changingNames(path, () -> {
             requireParent(path);
             requireWritable(path);
+            guardRemoval(path);
             directoryOperations.unlink(path);
         });
     }
@@ -443,6 +524,7 @@ final class MergedOverlay implements Overlay {
         changingNames(directory, () -> {
             requireParent(directory);
             requireWritable(directory);
+            guardRemoval(directory);
             directoryOperations.removeDirectory(directory);
         });
     }
@@ -453,8 +535,28 @@ final class MergedOverlay implements Overlay {
             requireParent(source);
             requireParent(target);
             requireWritable(source);
+            guardRemoval(source);
+            guardNames(target, false);
+            guardRemoval(target);
             rename.rename(source, target, mode);
         }, target);
+    }
+
+    /** EPERM when the parent of {@code path} is immutable, or append-only and a name goes ({@link InodeFlags}). */
+    private void guardNames(EntryPath path, boolean removing) throws IOException {
+        if (!path.isRoot()) {
+            inodeFlags.requireNamesChange(lookup.directory(path.parent()), removing);
+        }
+    }
+
+    /** For a name about to go (unlink, rmdir, rename, replaced): EPERM when it or its directory is protected. */
+    private void guardRemoval(EntryPath path) throws IOException {
+        Optional<MergedEntry> entry = path.isRoot() ? Optional.empty() : lookup.child(lookup.directory(path.parent()),
+                path.fileName());
+        if (entry.isPresent()) {
+            guardNames(path, true);
+            inodeFlags.requireChangeable(entry.get(), false);
+        }
     }
 
     /** The parent must exist and be a directory before EROFS is considered, as in the kernel's path walk. */
@@ -473,6 +575,7 @@ final class MergedOverlay implements Overlay {
                 throw Errno.EOPNOTSUPP.exception(path, "the permissions of a symbolic link cannot change");
             }
             requireWritable(path);
+            inodeFlags.requireChangeable(entry, false);
             copyUp.ensureUpper(entry, true);
             layers.upper().setPermissions(path, permissions);
         });
@@ -483,6 +586,7 @@ final class MergedOverlay implements Overlay {
         changingEntry(path, () -> {
             MergedEntry entry = lookup.get(path);
             requireWritable(path);
+            inodeFlags.requireChangeable(entry, false);
             copyUp.ensureUpper(entry, true);
             try {
                 layers.upper().setOwner(path, shown.storedUid(uid), shown.storedGid(gid));
@@ -501,6 +605,8 @@ final class MergedOverlay implements Overlay {
         changingEntry(path, () -> {
             MergedEntry entry = lookup.get(path);
             requireWritable(path);
+            // Touching to the current time is allowed on an append-only file, setting times is not.
+            inodeFlags.requireChangeable(entry, atimeNanos == WritableLayer.TIME_NOW && mtimeNanos == WritableLayer.TIME_NOW);
             copyUp.ensureUpper(entry, true);
             layers.upper().setTimes(path, atimeNanos, mtimeNanos);
         });
@@ -518,6 +624,7 @@ final class MergedOverlay implements Overlay {
                 throw Errno.EINVAL.exception(file, size < 0 ? "negative size " + size : "not a regular file");
             }
             requireWritable(file);
+            inodeFlags.requireChangeable(entry, false);
             copyUp.ensureUpper(entry, size > 0);
             try (WritableContent content = layers.upper().openWrite(file)) {
                 content.truncate(size);
@@ -558,6 +665,7 @@ final class MergedOverlay implements Overlay {
             refuseXattrs(path);
             refusePrivate(path, name);
             requireWritable(path);
+            inodeFlags.requireChangeable(entry, false);
             if (entry.indexed() != null) {
                 layers.index().setXattr(entry.indexed().path(), name, value, mode); // see indexedOnly
                 return;
@@ -574,6 +682,7 @@ final class MergedOverlay implements Overlay {
             refuseXattrs(path);
             refusePrivate(path, name);
             requireWritable(path);
+            inodeFlags.requireChangeable(entry, false);
             if (!entry.hasUpper() && valueOf(entry, name).isEmpty()) {
                 throw Errno.ENODATA.exception(path, "no attribute " + name); // no copy-up for nothing, as the kernel does
             }
@@ -609,6 +718,36 @@ final class MergedOverlay implements Overlay {
         if (isPrivate(name)) {
             throw Errno.EOPNOTSUPP.exception(path, name + " is reserved for the overlay");
         }
+    }
+
+    @Override
+    public int fileFlags(EntryPath path) throws IOException {
+        return reading(path, () -> inodeFlags.flags(lookup.get(path)));
+    }
+
+    @Override
+    public FsxAttributes fsxAttributes(EntryPath path) throws IOException {
+        return reading(path, () -> inodeFlags.fsxAttributes(lookup.get(path)));
+    }
+
+    @Override
+    public void setFileFlags(EntryPath path, int flags) throws IOException {
+        changingEntry(path, () -> {
+            MergedEntry entry = lookup.get(path);
+            InodeFlags.requireFlaggable(entry);
+            requireWritable(path);
+            inodeFlags.setFlags(copyUp.ensureUpper(entry, true), flags);
+        });
+    }
+
+    @Override
+    public void setFsxAttributes(EntryPath path, FsxAttributes attributes) throws IOException {
+        changingEntry(path, () -> {
+            MergedEntry entry = lookup.get(path);
+            InodeFlags.requireFlaggable(entry);
+            requireWritable(path);
+            inodeFlags.setFsxAttributes(copyUp.ensureUpper(entry, true), attributes);
+        });
     }
 
     @Override

@@ -29,6 +29,10 @@ final class OpenFile implements OverlayFile {
     private final boolean writable;
     private final boolean append;
     private final EntryAttributes openedAs;
+    /** A file made without a name ({@code O_TMPFILE}): {@code path} is its directory, and fstat always asks the file. */
+    private final boolean unnamed;
+    /** For an unnamed file: whether it may be given a name (not {@code O_EXCL}). */
+    private final boolean linkable;
     private final LocalFile localFileLookup;
     /** {@link #localFile()} once asked; most handles never are, and the answer costs a layer lookup. */
     private volatile Optional<Path> localFile;
@@ -47,6 +51,19 @@ final class OpenFile implements OverlayFile {
      */
     OpenFile(MergedOverlay overlay, EntryPath path, ReadableContent content, boolean writable, boolean append,
             EntryAttributes openedAs, LocalFile localFile) {
+        this(overlay, path, content, writable, append, openedAs, localFile, false, false);
+    }
+
+    /** An unnamed file ({@code O_TMPFILE}) in {@code directory}, open for reading and writing. */
+    static OpenFile unnamed(MergedOverlay overlay, EntryPath directory, WritableContent content,
+            EntryAttributes attributes, boolean linkable) {
+        return new OpenFile(overlay, directory, content, true, false, attributes, Optional::empty, true, linkable);
+    }
+
+    private OpenFile(MergedOverlay overlay, EntryPath path, ReadableContent content, boolean writable, boolean append,
+            EntryAttributes openedAs, LocalFile localFile, boolean unnamed, boolean linkable) {
+        this.unnamed = unnamed;
+        this.linkable = linkable;
         this.overlay = overlay;
         this.path = path;
         this.content = content;
@@ -54,6 +71,21 @@ final class OpenFile implements OverlayFile {
         this.append = append;
         this.openedAs = openedAs;
         this.localFileLookup = localFile;
+    }
+
+    /** Whether this file was made without a name ({@link MergedOverlay#createUnnamed}). */
+    boolean isUnnamed() {
+        return unnamed;
+    }
+
+    /** Whether this unnamed file may be given a name. */
+    boolean isLinkable() {
+        return linkable;
+    }
+
+    /** The content of this unnamed file, for the upper layer to link; EBADF once closed. */
+    WritableContent unnamedContent() throws IOException {
+        return writableContent();
     }
 
     @Override
@@ -129,6 +161,23 @@ final class OpenFile implements OverlayFile {
     }
 
     @Override
+    public void allocate(long offset, long length, int mode) throws IOException {
+        writableContent().allocate(offset, length, mode);
+    }
+
+    @Override
+    public long nextData(long offset) throws IOException {
+        checkOpen();
+        return current().nextData(offset);
+    }
+
+    @Override
+    public long nextHole(long offset) throws IOException {
+        checkOpen();
+        return current().nextHole(offset);
+    }
+
+    @Override
     public void force(boolean metadata) throws IOException {
         checkOpen();
         if (content instanceof WritableContent out && writable && overlay.syncs()) {
@@ -136,16 +185,41 @@ final class OpenFile implements OverlayFile {
         }
     }
 
-    /** fstat: the entry at the opened path while it is still this file, else what it was at open with today's size. */
+    /**
+     * fstat: the entry at the opened path while it is still this file. Once the name leads
+     * elsewhere (unlinked, renamed over), the file itself as its layer reports it, as the
+     * kernel's overlayfs answers from the real inode: the link count falls to 0 when no name is
+     * left (a copied-up lower hard link does not count the link its index copy holds), and a
+     * lower file whose name was whited out keeps its lower link count. Owner and permissions
+     * stay those seen at open (they cannot change through the overlay without a name). A layer
+     * that cannot stat an open file ({@link ReadableContent#stat}) gives what was seen at open.
+     */
     @Override
     public EntryAttributes stat() throws IOException {
         checkOpen();
-        long size = current().size();
-        Optional<EntryAttributes> now = overlay.statIfSame(path, openedAs.inode());
-        EntryAttributes shown = overlay.shown(now.orElse(openedAs));
-        return new EntryAttributes(shown.type(), shown.permissions(), shown.uid(), shown.gid(), size,
-                shown.blocks(), shown.atimeNanos(), shown.mtimeNanos(), shown.ctimeNanos(), shown.nlink(),
-                shown.inode(), shown.rdev(), false, null);
+        ReadableContent now = current();
+        Optional<EntryAttributes> named = unnamed ? Optional.empty() : overlay.statIfSame(path, openedAs.inode());
+        if (named.isPresent()) {
+            EntryAttributes shown = overlay.shown(named.get());
+            return new EntryAttributes(shown.type(), shown.permissions(), shown.uid(), shown.gid(), now.size(),
+                    shown.blocks(), shown.atimeNanos(), shown.mtimeNanos(), shown.ctimeNanos(), shown.nlink(),
+                    shown.inode(), shown.rdev(), false, null);
+        }
+        Optional<EntryAttributes> real = now.stat();
+        if (real.isEmpty()) {
+            EntryAttributes shown = overlay.shown(openedAs);
+            return new EntryAttributes(shown.type(), shown.permissions(), shown.uid(), shown.gid(), now.size(),
+                    shown.blocks(), shown.atimeNanos(), shown.mtimeNanos(), shown.ctimeNanos(), shown.nlink(),
+                    shown.inode(), shown.rdev(), false, null);
+        }
+        EntryAttributes file = real.get();
+        int nlink = file.nlink();
+        if (nlink > 0 && overlay.isIndexCopy(openedAs.inode(), file.inode())) {
+            nlink--; // the index's own link is no name
+        }
+        return overlay.shown(new EntryAttributes(openedAs.type(), openedAs.permissions(), openedAs.uid(),
+                openedAs.gid(), file.size(), file.blocks(), file.atimeNanos(), file.mtimeNanos(), file.ctimeNanos(),
+                nlink, openedAs.inode(), openedAs.rdev(), false, null));
     }
 
     @Override

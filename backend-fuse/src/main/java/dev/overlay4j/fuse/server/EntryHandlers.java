@@ -6,6 +6,7 @@ import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.NewEntryAttributes;
 import dev.overlay4j.api.Overlay;
+import dev.overlay4j.api.OverlayFile;
 import dev.overlay4j.api.RenameMode;
 import dev.overlay4j.fuse.protocol.Flags;
 import dev.overlay4j.fuse.protocol.In;
@@ -146,8 +147,11 @@ final class EntryHandlers {
     }
 
     int link(Request rq, In.Link in, Reply rp) throws IOException {
-        EntryPath existing = nodes.path(in.oldNodeid());
         EntryPath path = nodes.path(rq.nodeid()).resolve(in.name());
+        EntryPath existing = nodes.pathOrNull(in.oldNodeid());
+        if (existing == null) {
+            return linkUnnamed(rq, in, rp, path);
+        }
         overlay.link(existing, path);
         nodes.linked(in.oldNodeid());
         // The new name gets its own node, so the kernel does not learn that the existing one's
@@ -157,5 +161,22 @@ final class EntryHandlers {
             notifier.invalidateInode(in.oldNodeid(), -1, 0);
         }
         return replies.entry(rp, rq.nodeid(), in.name(), overlay.stat(path));
+    }
+
+    /**
+     * LINK of a node without a name: an unnamed file (O_TMPFILE) given its name, by linkat of
+     * its open file. Its first name keeps its node, as the kernel keeps the inode.
+     */
+    private int linkUnnamed(Request rq, In.Link in, Reply rp, EntryPath path) throws IOException {
+        OverlayFile file = handles.orphan(in.oldNodeid());
+        if (file == null) {
+            nodes.path(in.oldNodeid()); // throws: says why the node has no path
+        }
+        overlay.linkUnnamed(file, path);
+        EntryAttributes attributes = overlay.stat(path);
+        if (nodes.named(in.oldNodeid(), rq.nodeid(), in.name(), attributes)) {
+            return rp.entry(in.oldNodeid(), cache.entryNanos(), cache.attrNanos(attributes), attributes);
+        }
+        return replies.entry(rp, rq.nodeid(), in.name(), attributes);
     }
 }

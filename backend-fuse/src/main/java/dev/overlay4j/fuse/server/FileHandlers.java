@@ -20,7 +20,7 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * File I/O: OPEN, CREATE, READ, WRITE, FLUSH, FSYNC, RELEASE, LSEEK, FALLOCATE and
+ * File I/O: OPEN, CREATE, TMPFILE, READ, WRITE, FLUSH, FSYNC, RELEASE, LSEEK, FALLOCATE and
  * COPY_FILE_RANGE. An open decides how the kernel does the file's reads and writes: kernel
  * passthrough to a local file, or through this server, keeping cached pages where that is safe.
  */
@@ -55,7 +55,11 @@ final class FileHandlers {
                 options.add(StandardOpenOption.WRITE);
             }
         }
-        // O_APPEND is not passed on: the kernel turns it into the file size as each WRITE's offset.
+        // O_APPEND: the kernel sends the file size as each WRITE's offset, and the overlay writes
+        // at the end too; it is passed on because an append-only file opens for appending alone.
+        if ((flags & Flags.O_APPEND) != 0 && (flags & Flags.O_ACCMODE) != Flags.O_RDONLY) {
+            options.add(StandardOpenOption.APPEND);
+        }
         if ((flags & Flags.O_TRUNC) != 0 && (flags & Flags.O_ACCMODE) != Flags.O_RDONLY) {
             options.add(StandardOpenOption.TRUNCATE_EXISTING);
         }
@@ -101,6 +105,31 @@ final class FileHandlers {
         } catch (IOException | RuntimeException e) {
             if (nodeid != 0) {
                 nodes.forget(nodeid, 1); // the kernel never learns of this reference
+            }
+            closeQuietly(file);
+            throw e;
+        }
+    }
+
+    /**
+     * TMPFILE (open(2) with O_TMPFILE): an unnamed file in the request's directory, answered
+     * like CREATE with a node that has no name until a LINK gives it one.
+     */
+    int tmpfile(Request rq, In.Create in, Reply rp) throws IOException {
+        EntryPath directory = nodes.path(rq.nodeid());
+        boolean linkable = (in.flags() & Flags.O_EXCL) == 0;
+        OverlayFile file = overlay.createUnnamed(directory, EntryReplies.newEntry(rq, in.mode()), linkable);
+        long nodeid = 0;
+        try {
+            EntryAttributes attributes = file.stat();
+            nodeid = nodes.unnamed(attributes.type());
+            Opened opened = opened(file, nodeid, directory);
+            // Link count 0, as the file has no name: the kernel keeps it so (fstat shows 0, as on overlayfs).
+            return rp.created(nodeid, cache.entryNanos(), cache.attrNanos(attributes), attributes, opened.fh(),
+                    opened.openFlags(), opened.backingId());
+        } catch (IOException | RuntimeException e) {
+            if (nodeid != 0) {
+                nodes.forget(nodeid, 1);
             }
             closeQuietly(file);
             throw e;
@@ -176,31 +205,24 @@ final class FileHandlers {
         return rp.ok();
     }
 
+    /** SEEK_DATA and SEEK_HOLE, answered by the file's layer (lseek(2) on a local file): ENXIO at or past the end. */
     int lseek(In.Lseek in, Reply rp) throws IOException {
         OverlayFile file = handles.use(in.fh());
-        long size = file.size();
-        if (in.whence() != Flags.SEEK_DATA && in.whence() != Flags.SEEK_HOLE) {
-            throw Errno.EINVAL.exception("file handle", "lseek whence " + in.whence());
-        }
-        if (in.offset() < 0 || in.offset() >= size) {
-            throw Errno.ENXIO.exception("file handle", "offset " + in.offset() + " is at or past the end");
-        }
-        // The overlay API does not expose holes: all data up to the end, one hole at the end.
-        return rp.lseek(in.whence() == Flags.SEEK_DATA ? in.offset() : size);
+        long found = switch (in.whence()) {
+            case Flags.SEEK_DATA -> file.nextData(in.offset());
+            case Flags.SEEK_HOLE -> file.nextHole(in.offset());
+            default -> throw Errno.EINVAL.exception("file handle " + in.fh(), "lseek whence " + in.whence());
+        };
+        return rp.lseek(found);
     }
 
+    /**
+     * fallocate(2) with the mode the kernel passes on (it sends KEEP_SIZE, PUNCH_HOLE and
+     * ZERO_RANGE alone, having checked the range and the handle's access mode): done by the
+     * file's layer, fallocate(2) on the upper file, with that call's errors.
+     */
     int fallocate(In.Fallocate in, Reply rp) throws IOException {
-        OverlayFile file = handles.use(in.fh());
-        if (in.mode() != 0) {
-            throw Errno.EOPNOTSUPP.exception("file handle", "fallocate mode " + in.mode());
-        }
-        if (!file.isWritable()) {
-            throw Errno.EBADF.exception("file handle", "not open for writing");
-        }
-        long end = Math.addExact(in.offset(), in.length());
-        if (end > file.size()) {
-            file.truncate(end);
-        }
+        handles.use(in.fh()).allocate(in.offset(), in.length(), in.mode());
         return rp.ok();
     }
 

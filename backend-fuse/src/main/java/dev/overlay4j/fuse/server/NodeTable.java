@@ -118,6 +118,44 @@ public final class NodeTable {
         return nodeid;
     }
 
+    /**
+     * A node for a file the kernel holds without a name (TMPFILE), with the one reference the
+     * reply gives; it has no path until {@link #named}.
+     */
+    public synchronized long unnamed(EntryType type) {
+        Node node = new Node(nextId++, type, null, null);
+        node.detached = true;
+        node.lookups = 1;
+        byId.put(node.id, node);
+        return node.id;
+    }
+
+    /**
+     * After LINK of a node that never had a name (an unnamed file): the node takes the new name,
+     * so the kernel's inode and the name stay one, with one more reference for the reply.
+     *
+     * @return false, changing nothing, when the node has or had a name (it then keeps its own)
+     */
+    public synchronized boolean named(long nodeid, long parentId, String name, EntryAttributes attributes)
+            throws IOException {
+        Node node = byId.get(nodeid);
+        if (node == null || node.parent != null || node.name != null) {
+            return false;
+        }
+        Node parent = node(parentId);
+        Node previous = byName.get(new Key(parentId, name));
+        if (previous != null) {
+            detach(previous);
+        }
+        node.parent = parent;
+        node.name = name;
+        node.detached = false;
+        node.nlink = attributes.nlink();
+        node.lookups++;
+        byName.put(new Key(parentId, name), node);
+        return true;
+    }
+
     /** Whether {@code nodeid} is {@code ancestorId} or lies beneath it. */
     public synchronized boolean isWithin(long nodeid, long ancestorId) {
         for (Node n = byId.get(nodeid); n != null; n = n.parent) {

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * ({@link In}) and passes it to the handler of its concern, which makes the overlay calls that
  * do the same thing; every error the overlay raises goes back as its errno. The handlers:
  * {@link EntryHandlers} (names), {@link AttributeHandlers}, {@link FileHandlers} (file I/O),
- * {@link DirectoryHandlers}, {@link XattrHandlers} and {@link FilesystemHandlers}; what the
+ * {@link DirectoryHandlers}, {@link XattrHandlers}, {@link IoctlHandlers} and {@link FilesystemHandlers}; what the
  * kernel holds open is in {@link OpenHandles}. Safe for concurrent use by several readers of
  * one session.
  */
@@ -40,6 +40,7 @@ public final class Operations {
     private final DirectoryHandlers directories;
     private final XattrHandlers xattrs;
     private final FilesystemHandlers filesystem;
+    private final IoctlHandlers ioctls;
     /** Whether to ask the kernel to open directories without telling this server. */
     private final boolean kernelOpensDirectoriesWanted;
     /** Whether INIT asks for POSIX_ACL (not with option noacl). */
@@ -74,6 +75,7 @@ public final class Operations {
         this.directories = new DirectoryHandlers(overlay, nodes, cache, handles, replies);
         this.xattrs = new XattrHandlers(overlay, nodes);
         this.filesystem = new FilesystemHandlers(overlay);
+        this.ioctls = new IoctlHandlers(overlay, nodes);
         if (notifier != null) {
             overlay.addCopyUpListener(this::copiedUp);
         }
@@ -158,6 +160,7 @@ public final class Operations {
             // file I/O: FileHandlers
             case Opcode.OPEN -> files.open(rq, In.Open.decode(rq), rp);
             case Opcode.CREATE -> files.create(rq, In.Create.decode(rq), rp);
+            case Opcode.TMPFILE -> files.tmpfile(rq, In.Create.decodeTmpfile(rq), rp);
             case Opcode.READ -> files.read(In.Read.decode(rq), rp);
             case Opcode.WRITE -> files.write(In.Write.decode(rq), rp);
             case Opcode.FLUSH -> files.flush(In.Flush.decode(rq), rp);
@@ -177,6 +180,8 @@ public final class Operations {
             case Opcode.GETXATTR -> xattrs.getxattr(rq, In.Getxattr.decode(rq), rp);
             case Opcode.LISTXATTR -> xattrs.listxattr(rq, In.Listxattr.decode(rq), rp);
             case Opcode.REMOVEXATTR -> xattrs.removexattr(rq, In.Removexattr.decode(rq), rp);
+            // inode flags (lsattr, chattr): IoctlHandlers
+            case Opcode.IOCTL -> ioctls.ioctl(rq, In.Ioctl.decode(rq), rp);
             // the file system: FilesystemHandlers
             case Opcode.STATFS -> filesystem.statfs(rp);
             case Opcode.SYNCFS -> filesystem.syncfs(rp);

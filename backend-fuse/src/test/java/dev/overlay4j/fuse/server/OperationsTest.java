@@ -162,11 +162,11 @@ class OperationsTest {
         when(file.stat()).thenReturn(attributes(EntryType.REGULAR_FILE, 0644, 5));
         when(file.isWritable()).thenReturn(true);
         when(overlay.open(eq(EntryPath.of("f")), any(), any())).thenReturn(file);
-        // O_WRONLY | O_APPEND | O_TRUNC: opened (so copied up) for writing, truncated, append left to the kernel.
+        // O_WRONLY | O_APPEND | O_TRUNC: opened (so copied up) for appending, truncated.
         assertEquals(16 + 16, send(withInit, Opcode.OPEN, node, args().u32(01 | 02000 | 01000).u32(0)));
         assertEquals(0, error());
         verify(overlay).open(eq(EntryPath.of("f")),
-                eq(java.util.EnumSet.of(java.nio.file.StandardOpenOption.WRITE,
+                eq(java.util.EnumSet.of(java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.APPEND,
                         java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)), any());
         assertEquals(1, withInit.openHandles());
         long fh = bodyU64(Structs.OpenOut.FH);
@@ -208,8 +208,35 @@ class OperationsTest {
     void unknownOpcodesAreNotImplemented() {
         assertEquals(16, send(Opcode.GETLK, 1, args().u64(0)));
         assertEquals(-Errno.ENOSYS.code(), error());
-        assertEquals(16, send(Opcode.IOCTL, 1, args().u64(0)));
-        assertEquals(-Errno.ENOSYS.code(), error());
+    }
+
+    /** fuse_ioctl_in: fh, flags, cmd, arg, in_size, out_size, then the input bytes. */
+    private static Args ioctl(int cmd, int inSize, int outSize) {
+        return args().u64(0).u32(0).u32(cmd).u64(0).u32(inSize).u32(outSize);
+    }
+
+    @Test
+    void ioctlsOtherThanTheInodeFlagOnesAreAnsweredEnotty() throws IOException {
+        lookup(1, "f", EntryType.REGULAR_FILE, 5);
+        assertEquals(16, send(Opcode.IOCTL, 2, ioctl(0x541b /* FIONREAD */, 0, 4)));
+        assertEquals(-Errno.ENOTTY.code(), error());
+    }
+
+    @Test
+    void inodeFlagIoctlsReachTheOverlay() throws IOException {
+        long node = lookup(1, "f", EntryType.REGULAR_FILE, 5);
+        when(overlay.fileFlags(EntryPath.of("f"))).thenReturn(0x80 | 0x10);
+        assertEquals(16 + 16 + 4, send(Opcode.IOCTL, node, ioctl(0x80086601, 0, 4)));
+        assertEquals(0, error());
+        assertEquals(0, bodyU32(Structs.IoctlOut.RESULT));
+        assertEquals(0x90, bodyU32(Structs.IoctlOut.SIZE));
+        assertEquals(16 + 16, send(Opcode.IOCTL, node, ioctl(0x40086602, 4, 0).u32(0x20).u32(0)));
+        assertEquals(0, error());
+        verify(overlay).setFileFlags(EntryPath.of("f"), 0x20);
+        when(overlay.fsxAttributes(EntryPath.of("f"))).thenReturn(new dev.overlay4j.api.FsxAttributes(8, 1, 2, 3, 4));
+        assertEquals(16 + 16 + 28, send(Opcode.IOCTL, node, ioctl(0x801c581f, 0, 28)));
+        assertEquals(8, bodyU32(Structs.IoctlOut.SIZE));
+        assertEquals(3, bodyU32(Structs.IoctlOut.SIZE + 12));
     }
 
     @Test
@@ -409,7 +436,11 @@ class OperationsTest {
                 args().u64(fh).u64(4).u32(2).u32(0).u64(0).u32(0).u32(0).u32(0x4242)));
         assertEquals(2, bodyU32(0));
         assertEquals(16, send(Opcode.FALLOCATE, node, args().u64(fh).u64(0).u64(10).u32(1).u32(0)));
-        assertEquals(-Errno.EOPNOTSUPP.code(), error());
+        assertEquals(0, error());
+        verify(file).allocate(0, 10, 1); // KEEP_SIZE, passed on to the file
+        when(file.nextHole(5)).thenReturn(4096L);
+        assertEquals(16 + 8, send(Opcode.LSEEK, node, args().u64(fh).u64(5).u32(Flags.SEEK_HOLE).u32(0)));
+        assertEquals(4096, bodyU64(0));
         assertEquals(16, send(Opcode.RELEASE, node, args().u64(fh).u32(0).u32(0).u64(0)));
         verify(file).close();
         assertEquals(16, send(Opcode.READ, node, args().u64(fh).u64(0).u32(1).u32(0).u64(0).u32(0).u32(0)));
