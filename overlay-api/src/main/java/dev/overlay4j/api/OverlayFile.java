@@ -41,33 +41,20 @@ public interface OverlayFile extends Closeable {
         if (!isWritable()) {
             throw Errno.EBADF.exception(toString(), "the file is not open for writing");
         }
-        if (mode != 0) {
-            throw Errno.EOPNOTSUPP.exception(toString(), "fallocate mode " + mode + " is not supported here");
-        }
-        if (offset < 0 || length <= 0) {
-            throw Errno.EINVAL.exception(toString(), "fallocate of " + length + " bytes at " + offset);
-        }
-        if (offset + length > size()) {
-            truncate(offset + length);
+        long grown = PlainFile.grownSize(toString(), offset, length, mode, size());
+        if (grown > 0) {
+            truncate(grown);
         }
     }
 
     /** {@code lseek(2)} with {@code SEEK_DATA}; see {@link ReadableContent#nextData}. */
     default long nextData(long offset) throws IOException {
-        long size = size();
-        if (offset < 0 || offset >= size) {
-            throw Errno.ENXIO.exception(toString(), "no data at or after offset " + offset + " of " + size);
-        }
-        return offset;
+        return PlainFile.nextData(toString(), offset, size());
     }
 
     /** {@code lseek(2)} with {@code SEEK_HOLE}; see {@link ReadableContent#nextHole}. */
     default long nextHole(long offset) throws IOException {
-        long size = size();
-        if (offset < 0 || offset >= size) {
-            throw Errno.ENXIO.exception(toString(), "offset " + offset + " is past the end " + size);
-        }
-        return size;
+        return PlainFile.nextHole(toString(), offset, size());
     }
 
     /** The local file that holds the bytes this handle reads and writes, for kernel passthrough. */

@@ -35,11 +35,7 @@ public interface ReadableContent extends Closeable {
      *         or past the end (no data follows)
      */
     default long nextData(long offset) throws IOException {
-        long size = size();
-        if (offset < 0 || offset >= size) {
-            throw Errno.ENXIO.exception(toString(), "no data at or after offset " + offset + " of " + size);
-        }
-        return offset;
+        return PlainFile.nextData(toString(), offset, size());
     }
 
     /**
@@ -50,11 +46,7 @@ public interface ReadableContent extends Closeable {
      * @throws java.nio.file.FileSystemException with ENXIO when {@code offset} is negative or past the end
      */
     default long nextHole(long offset) throws IOException {
-        long size = size();
-        if (offset < 0 || offset >= size) {
-            throw Errno.ENXIO.exception(toString(), "offset " + offset + " is past the end " + size);
-        }
-        return size;
+        return PlainFile.nextHole(toString(), offset, size());
     }
 
     /**

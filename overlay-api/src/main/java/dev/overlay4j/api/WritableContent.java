@@ -32,18 +32,9 @@ public interface WritableContent extends ReadableContent {
      * growing the file to {@code offset + length} when it is shorter, which reserves no space.
      */
     default void allocate(long offset, long length, int mode) throws IOException {
-        if (mode != 0) {
-            throw Errno.EOPNOTSUPP.exception(toString(), "fallocate mode " + mode + " is not supported here");
-        }
-        if (offset < 0 || length <= 0) {
-            throw Errno.EINVAL.exception(toString(), "fallocate of " + length + " bytes at " + offset);
-        }
-        long end = offset + length;
-        if (end < 0) {
-            throw Errno.EFBIG.exception(toString(), "fallocate past the largest file size");
-        }
-        if (end > size()) {
-            truncate(end);
+        long grown = PlainFile.grownSize(toString(), offset, length, mode, size());
+        if (grown > 0) {
+            truncate(grown);
         }
     }
 

@@ -384,6 +384,11 @@ final class MergedOverlay implements Overlay {
                 throw e;
             }
         }
+        return registered(file, path);
+    }
+
+    /** Keeps {@code file} among the open files, closed with the overlay; EBADF when that closed meanwhile. */
+    private OpenFile registered(OpenFile file, EntryPath path) throws IOException {
         openFiles.add(file);
         if (closed) {
             file.closeForOverlay();
@@ -418,12 +423,7 @@ final class MergedOverlay implements Overlay {
                 throw e;
             }
         });
-        openFiles.add(file);
-        if (closed) {
-            file.closeForOverlay();
-            throw Errno.EBADF.exception(directory, "overlay closed");
-        }
-        return file;
+        return registered(file, directory);
     }
 
     /** linkat(fd, "", ..., AT_EMPTY_PATH) of an unnamed file: a new name, made as every new name is. */
