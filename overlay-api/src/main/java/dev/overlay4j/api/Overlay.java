@@ -140,6 +140,24 @@ public interface Overlay extends Closeable {
     default void addChangeListener(Layer.ChangeListener listener) {
     }
 
+    /** Hears of copy-ups (see {@link #addCopyUpListener}). */
+    @FunctionalInterface
+    interface CopyUpListener {
+        /** The entry at {@code path}, and so its parent directory, just got their upper copies. */
+        void copiedUp(EntryPath path);
+    }
+
+    /**
+     * Registers a listener for copy-ups. A copy-up changes attributes of entries the operation
+     * that caused it did not name: the copied directories' and their parents' change times, and
+     * a copied directory's link count (a merged directory counts 1), as on the kernel's overlayfs.
+     * A frontend that caches attributes drops those of {@code path} and its parent. Called on the
+     * thread of the operation, before it returns: it must be quick and must not call the overlay.
+     * Engines without copy-up never call it.
+     */
+    default void addCopyUpListener(CopyUpListener listener) {
+    }
+
     /** Closes the overlay and all its layers. Files still open fail afterwards with EBADF. */
     @Override
     void close() throws IOException;

@@ -6,14 +6,17 @@ import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Layer;
 import dev.overlay4j.api.NewEntryAttributes;
+import dev.overlay4j.api.Overlay;
 import dev.overlay4j.api.ReadableContent;
 import dev.overlay4j.api.RenameMode;
 import dev.overlay4j.api.WritableContent;
 import dev.overlay4j.api.WritableLayer;
 import dev.overlay4j.api.XattrMode;
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -47,6 +50,8 @@ final class CopyUp {
     /** Counts regular files copied up, so handles opened on lower files notice a copy-up cheaply. */
     private final java.util.concurrent.atomic.AtomicLong filesCopiedUp = new java.util.concurrent.atomic.AtomicLong();
 
+    private final List<Overlay.CopyUpListener> listeners = new CopyOnWriteArrayList<>();
+
     CopyUp(LayerStack layers, Lookup lookup, Staging staging, PathLocks locks, HardLinkIndex index, boolean syncs) {
         this.layers = layers;
         this.lookup = lookup;
@@ -54,6 +59,11 @@ final class CopyUp {
         this.locks = locks;
         this.index = index;
         this.syncs = syncs;
+    }
+
+    /** Told of every entry copied up (see {@link Overlay#addCopyUpListener}). */
+    void addListener(Overlay.CopyUpListener listener) {
+        listeners.add(listener);
     }
 
     /** How many regular files have been copied up so far. */
@@ -93,6 +103,22 @@ final class CopyUp {
         return copy(entry, withData);
     }
 
+    /**
+     * Copies up a name of a lower hard link that is about to be removed or renamed over (the
+     * kernel's {@code ovl_nlink_start} with index=on), so that the index entry exists to count
+     * the name's loss: the other names then show one link less (and a changed ctime). Any other
+     * entry is returned as it is.
+     *
+     * @return the entry as it is now
+     */
+    MergedEntry beforeCovering(MergedEntry entry) throws IOException {
+        if (index == null || entry.hasUpper() || entry.isDirectory()
+                || !HardLinkIndex.isLowerHardLink(entry.lowers().getFirst())) {
+            return entry;
+        }
+        return ensureUpper(entry, true);
+    }
+
     /** Copies one entry whose parent is already in the upper layer. */
     private MergedEntry copy(MergedEntry entry, boolean withData) throws IOException {
         ReentrantLock lock = locks.of(entry.path());
@@ -112,6 +138,9 @@ final class CopyUp {
             }
             if (parentBefore.isPresent()) {
                 layers.upper().setTimes(parent, parentBefore.get().atimeNanos(), parentBefore.get().mtimeNanos());
+            }
+            for (Overlay.CopyUpListener listener : listeners) {
+                listener.copiedUp(entry.path());
             }
             return lookup.get(entry.path());
         } finally {
@@ -148,7 +177,12 @@ final class CopyUp {
         EntryAttributes a = source.attributes();
         WritableLayer work = staging.work();
         EntryPath staged = staging.newName("copyup");
-        NewEntryAttributes create = new NewEntryAttributes(a.permissions(), a.uid(), a.gid());
+        // Built with the owner's read and write (and search) rights, which the exact permissions replace
+        // last: a server without CAP_DAC_OVERRIDE (an unprivileged mount) must still write the data and
+        // the xattrs (user.* ones need write permission) of a read-only file or directory.
+        int building = a.isDirectory() ? a.permissions() | 0700 : a.isRegularFile() ? a.permissions() | 0600
+                : a.permissions();
+        NewEntryAttributes create = new NewEntryAttributes(building, a.uid(), a.gid());
         WritableContent data = null;
         try {
             switch (a.type()) {
@@ -164,6 +198,8 @@ final class CopyUp {
                 case WHITEOUT -> throw Errno.EIO.exception(entry.path(), "cannot copy up a whiteout");
             }
             copyXattrs(from, source.path(), a.type(), work, staged);
+            // Where the upper keeps no mark (userxattr on a symlink or device, no overlay xattrs at all) it drops it
+            // (WritableLayer#writeOverlayXattr): such an entry shows its upper inode once renamed.
             work.writeOverlayXattr(staged, InodeNumbers.XATTR_KEY, InodeNumbers.encode(entry.inode()));
             for (Map.Entry<String, byte[]> mark : overlayXattrs.entrySet()) {
                 work.writeOverlayXattr(staged, mark.getKey(), mark.getValue());

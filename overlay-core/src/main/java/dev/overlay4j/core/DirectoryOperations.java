@@ -20,10 +20,10 @@ import java.util.Optional;
  */
 final class DirectoryOperations {
 
-    /** Builds a new entry at a path of a layer (the upper tree or the work area). */
+    /** Builds a new entry at a path of a layer (the upper tree or the work area), with this owner and mode. */
     @FunctionalInterface
     interface Creation {
-        void create(WritableLayer layer, EntryPath at) throws IOException;
+        void create(WritableLayer layer, EntryPath at, NewEntryAttributes attributes) throws IOException;
     }
 
     private final WritableLayer upper;
@@ -46,8 +46,11 @@ final class DirectoryOperations {
     /**
      * Creates a new entry at {@code path}, whose parent must be a directory and whose name must
      * be free (EEXIST otherwise).
+     *
+     * @param requested the owner and mode the caller asks for; the parent may change the group (see {@link #inherited})
      */
-    void create(EntryPath path, boolean directory, Creation creation) throws IOException {
+    void create(EntryPath path, boolean directory, NewEntryAttributes requested, Creation creation)
+            throws IOException {
         if (path.isRoot()) {
             throw Errno.EEXIST.exception(path);
         }
@@ -55,6 +58,7 @@ final class DirectoryOperations {
         if (lookup.child(parent, path.fileName()).isPresent()) {
             throw Errno.EEXIST.exception(path);
         }
+        NewEntryAttributes attributes = inherited(lookup.get(path.parent()).attributes(), requested, directory);
         parent = copyUp.upperDirectory(path.parent());
         Optional<EntryAttributes> existing = upper.stat(path);
         boolean overWhiteout = existing.isPresent() && existing.get().isWhiteout();
@@ -63,12 +67,12 @@ final class DirectoryOperations {
         }
         boolean opaque = directory && (overWhiteout || parent.hasLower());
         if (!overWhiteout && !opaque) {
-            creation.create(upper, path);
+            creation.create(upper, path, attributes);
             return;
         }
         EntryPath staged = staging.newName("create");
         try {
-            creation.create(staging.work(), staged);
+            creation.create(staging.work(), staged, attributes);
             if (opaque) {
                 staging.work().setOpaque(staged, true);
             }
@@ -84,6 +88,22 @@ final class DirectoryOperations {
             throw e;
         }
     }
+
+    /**
+     * The owner and mode of a new entry in {@code parent} (the kernel's {@code inode_init_owner},
+     * which overlayfs applies to the merged parent): in a set-group-ID directory the entry takes
+     * the directory's group, and a new directory the set-group-ID bit too. Whoever builds the
+     * entry, in the upper tree or in the work area, then gives it exactly that.
+     */
+    static NewEntryAttributes inherited(EntryAttributes parent, NewEntryAttributes requested, boolean directory) {
+        if ((parent.permissions() & SET_GROUP_ID) == 0) {
+            return requested;
+        }
+        int permissions = directory ? requested.permissions() | SET_GROUP_ID : requested.permissions();
+        return new NewEntryAttributes(permissions, requested.uid(), parent.gid());
+    }
+
+    private static final int SET_GROUP_ID = 02000;
 
     /** {@code link(2)}: the existing file is copied up first, so both names share its upper inode. */
     void link(EntryPath existing, EntryPath link) throws IOException {
@@ -121,7 +141,7 @@ final class DirectoryOperations {
         if (entry.isDirectory()) {
             throw Errno.EISDIR.exception(path);
         }
-        remove(entry);
+        remove(copyUp.beforeCovering(entry));
     }
 
     /** {@code rmdir(2)}: only a directory whose merged view is empty. */

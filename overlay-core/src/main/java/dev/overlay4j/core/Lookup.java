@@ -265,7 +265,8 @@ final class Lookup {
                 }
                 upper = new LayerEntry(LayerStack.UPPER, path, attributes);
                 if (!attributes.isDirectory()) {
-                    return Optional.of(entry(path, upper, List.of(), parent, name));
+                    MergedEntry file = entry(path, upper, List.of(), parent, name);
+                    return Optional.of(index == null ? file : index.withIndexedNlink(file));
                 }
                 if (attributes.opaque()) {
                     stop = true;
@@ -429,9 +430,10 @@ final class Lookup {
             LayerEntry origin = lowers.getFirst();
             return InodeNumbers.compose(origin.layer(), origin.attributes().inode());
         }
-        if (parent != null && !upper.isDirectory()
+        if (parent != null && !upper.isDirectory() && upper.attributes().nlink() == 1
                 && layers.upper().readOverlayXattr(upper.path(), KERNEL_ORIGIN_KEY).isPresent()) {
             // Copied up by the kernel: its origin is the lower entry of the same name and type, if still there.
+            // Not for a file with several names: they would get different numbers; the upper inode's is one.
             Optional<LayerEntry> origin = topLowerByName(parent, name);
             if (origin.isPresent() && origin.get().attributes().type() == upper.attributes().type()) {
                 return InodeNumbers.compose(origin.get().layer(), origin.get().attributes().inode());

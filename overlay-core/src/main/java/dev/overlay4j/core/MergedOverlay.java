@@ -119,6 +119,14 @@ final class MergedOverlay implements Overlay {
         changeListeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
+    @Override
+    public void addCopyUpListener(CopyUpListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        if (copyUp != null) {
+            copyUp.addListener(listener);
+        }
+    }
+
     @FunctionalInterface
     private interface Action<T> {
         T run() throws IOException;
@@ -299,8 +307,8 @@ final class MergedOverlay implements Overlay {
                 throw new IllegalArgumentException("creating " + path + " needs its owner and permissions");
             }
             try {
-                NewEntryAttributes stored = shown.stored(create);
-                directoryOperations.create(path, false, (layer, at) -> layer.createFile(at, stored).close());
+                directoryOperations.create(path, false, shown.stored(create),
+                        (layer, at, owned) -> layer.createFile(at, owned).close());
             } finally {
                 lookup.invalidate(path);
             }
@@ -375,7 +383,7 @@ final class MergedOverlay implements Overlay {
         changingNames(directory, () -> {
             requireParent(directory);
             requireWritable(directory);
-            directoryOperations.create(directory, true, (layer, at) -> layer.createDirectory(at, attributes));
+            directoryOperations.create(directory, true, attributes, WritableLayer::createDirectory);
         });
     }
 
@@ -388,7 +396,8 @@ final class MergedOverlay implements Overlay {
             if (target.isEmpty()) {
                 throw Errno.ENOENT.exception(link, "a symlink target must not be empty");
             }
-            directoryOperations.create(link, false, (layer, at) -> layer.createSymlink(at, target, attributes));
+            directoryOperations.create(link, false, attributes,
+                    (layer, at, owned) -> layer.createSymlink(at, target, owned));
         });
     }
 
@@ -401,12 +410,12 @@ final class MergedOverlay implements Overlay {
             requireWritable(path);
             DirectoryOperations.Creation creation = switch (type) {
                 case CHARACTER_DEVICE, BLOCK_DEVICE, FIFO, SOCKET ->
-                        (layer, at) -> layer.createSpecial(at, type, attributes, rdev);
-                case REGULAR_FILE -> (layer, at) -> layer.createFile(at, attributes).close();
+                        (layer, at, owned) -> layer.createSpecial(at, type, owned, rdev);
+                case REGULAR_FILE -> (layer, at, owned) -> layer.createFile(at, owned).close();
                 case DIRECTORY -> throw Errno.EPERM.exception(path, "mknod cannot create a directory");
                 case SYMLINK, WHITEOUT -> throw Errno.EINVAL.exception(path, "mknod cannot create a " + type);
             };
-            directoryOperations.create(path, false, creation);
+            directoryOperations.create(path, false, attributes, creation);
         });
     }
 
@@ -549,6 +558,10 @@ final class MergedOverlay implements Overlay {
             refuseXattrs(path);
             refusePrivate(path, name);
             requireWritable(path);
+            if (entry.indexed() != null) {
+                layers.index().setXattr(entry.indexed().path(), name, value, mode); // see indexedOnly
+                return;
+            }
             copyUp.ensureUpper(entry, true);
             layers.upper().setXattr(path, name, shown.storedXattr(name, value), mode);
         });
@@ -564,6 +577,10 @@ final class MergedOverlay implements Overlay {
             if (!entry.hasUpper() && valueOf(entry, name).isEmpty()) {
                 throw Errno.ENODATA.exception(path, "no attribute " + name); // no copy-up for nothing, as the kernel does
             }
+            if (entry.indexed() != null) {
+                layers.index().removeXattr(entry.indexed().path(), name); // see indexedOnly
+                return;
+            }
             copyUp.ensureUpper(entry, true);
             layers.upper().removeXattr(path, name);
         });
@@ -575,6 +592,13 @@ final class MergedOverlay implements Overlay {
             throw Errno.EOPNOTSUPP.exception(path, "extended attributes are off (option noxattrs=1)");
         }
     }
+
+    /*
+     * indexedOnly: a name of a lower hard link seen through the index copy of its file has its
+     * xattrs set and removed on that copy, without being copied up itself: the kernel's
+     * ovl_xattr_set copies up only an inode that has no upper yet, and for such a name the index
+     * copy is its upper. Every other change (chmod, chown, times, writes) copies the name up.
+     */
 
     private boolean isPrivate(String name) {
         return name.startsWith(privateXattrPrefix);

@@ -15,7 +15,8 @@ import java.util.Optional;
  *
  * <p>Errors come in the order the VFS reports them: ENOENT, EEXIST (NOREPLACE), EINVAL (into its
  * own subtree), ENOTEMPTY (over an ancestor), then ENOTDIR/EISDIR for mismatched types, then the
- * overlay's own EXDEV and ENOTEMPTY (the merged target directory is not empty).
+ * overlay's own EXDEV and ENOTEMPTY (the merged target directory is not empty); a target directory
+ * only the upper layer has is found not empty by the upper layer's rename, after the copy-ups.
  *
  * <p>Both entries are copied up and renamed within the upper layer. A directory with lower
  * content is copied without its content and gets a redirect to the absolute path of that
@@ -83,13 +84,19 @@ final class Rename {
             throw Errno.EXDEV.exception(source.toString(), target.toString(),
                     "a directory with lower content moves only with redirect_dir=on");
         }
-        if (to != null && !exchange && to.isDirectory() && !directories.isEmpty(to)) {
+        // A target with lower content is checked now, before anything is copied up (the kernel's
+        // ovl_check_empty_dir); a pure upper one by the upper layer's own rename, after the copy-ups,
+        // as in the kernel, whose failed rename leaves them behind.
+        if (to != null && !exchange && to.isDirectory() && to.hasLower() && !directories.isEmpty(to)) {
             throw Errno.ENOTEMPTY.exception(target.toString(), source.toString(), null);
         }
 
         sourceParent = copyUp.upperDirectory(source.parent());
         targetParent = copyUp.upperDirectory(target.parent());
         prepare(from, targetParent);
+        if (to != null && !exchange) {
+            copyUp.beforeCovering(to);
+        }
         if (exchange) {
             prepare(to, sourceParent);
             upper.rename(source, target, RenameMode.EXCHANGE);

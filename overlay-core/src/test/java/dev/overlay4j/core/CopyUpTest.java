@@ -10,6 +10,7 @@ import dev.overlay4j.api.EntryAttributes;
 import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Overlay;
 import dev.overlay4j.api.OverlayFile;
+import dev.overlay4j.api.RenameMode;
 import dev.overlay4j.api.WritableLayer;
 import dev.overlay4j.api.XattrMode;
 import java.nio.ByteBuffer;
@@ -20,6 +21,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -51,6 +53,21 @@ class CopyUpTest {
             assertEquals(before.inode(), o.stat(p("a/b/f")).inode());
             assertFalse(t.upperXattr("a/b", "trusted.overlay.opaque").isPresent(), "a copied-up directory is not opaque");
             assertEquals(t.upperNames(""), java.util.List.of("a"));
+        }
+    }
+
+    @Test
+    void copyUpListenersHearOfEveryEntryCopiedUpParentsFirstAndOfNothingElse() throws Exception {
+        LayerTree t = new LayerTree(tmp, 1).file(1, "a/b/f", "hello").file(1, "a/g", "g");
+        try (Overlay o = t.open()) {
+            List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+            o.addCopyUpListener(path -> heard.add(path.toString()));
+            o.setPermissions(p("a/b/f"), 0600);
+            assertEquals(List.of("/a", "/a/b", "/a/b/f"), heard);
+            heard.clear();
+            o.setPermissions(p("a/b/f"), 0644); // in the upper layer already
+            o.stat(p("a/g"));
+            assertEquals(List.of(), heard);
         }
     }
 
@@ -172,5 +189,17 @@ class CopyUpTest {
                 assertEquals(0, s.count(), "the kernel-style scratch dir work/ is empty");
             }
         }
+    }
+
+    @Test
+    void withUserXattrASymlinkIsCopiedUpThoughItCannotCarryTheInodeMark() throws Exception {
+        // user.* xattrs (the marks with userxattr) are refused on symlinks with EPERM.
+        LayerTree t = new LayerTree(tmp, 1).symlink(1, "d/l", "target");
+        try (Overlay o = t.open(b -> b.userXattr(true))) {
+            o.rename(p("d/l"), p("d/m"), RenameMode.NOREPLACE);
+            assertEquals("target", o.readLink(p("d/m")));
+            o.setOwner(p("d/m"), 0, 0);
+        }
+        assertEquals(List.of("l", "m"), t.upperNames("d"));
     }
 }

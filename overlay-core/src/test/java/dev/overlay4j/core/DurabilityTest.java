@@ -132,8 +132,9 @@ class DurabilityTest {
             calls.clear();
             overlay.setPermissions(p("f"), 0600);
             List<String> copyUp = callsAfter("work.createFile");
-            // Its origin mark too is written before the fsync: nothing of the index copy is left unsynced.
-            assertEquals(List.of("work.writeOverlayXattr", "work.writeOverlayXattr", "work.setOwner", "work.setPermissions",
+            // Its origin and link-count marks too are written before the fsync: nothing of the index copy is left unsynced.
+            assertEquals(List.of("work.writeOverlayXattr", "work.writeOverlayXattr", "work.writeOverlayXattr",
+                    "work.setOwner", "work.setPermissions",
                     "work.setTimes", "file.force(true)", "file.close"),
                     copyUp.subList(copyUp.indexOf("work.writeOverlayXattr"), copyUp.indexOf("file.close") + 1));
             assertTrue(copyUp.get(copyUp.indexOf("file.close") + 1).startsWith("index.publish("),

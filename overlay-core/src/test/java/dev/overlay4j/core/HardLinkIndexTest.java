@@ -152,4 +152,78 @@ class HardLinkIndexTest {
         }
         assertEquals(2, indexEntries(t).size());
     }
+
+    /** Lower layer with one file of three names: {@code d/a}, {@code d/b} and {@code e/c}. */
+    private LayerTree threeNamedLower() throws IOException {
+        LayerTree t = hardLinkedLower();
+        Files.createDirectories(t.layer(1).resolve("e"));
+        Files.createLink(t.layer(1).resolve("e/c"), t.layer(1).resolve("d/a"));
+        return t;
+    }
+
+    private static List<Integer> nlinks(Overlay o, String... paths) throws IOException {
+        List<Integer> counts = new java.util.ArrayList<>();
+        for (String path : paths) {
+            counts.add(o.stat(p(path)).nlink());
+        }
+        return counts;
+    }
+
+    @Test
+    void theLinkCountIsTheNumberOfNamesInTheOverlayThroughCopyUpLinkUnlinkAndReopening() throws Exception {
+        LayerTree t = threeNamedLower();
+        try (Overlay o = t.open()) {
+            assertEquals(List.of(3, 3, 3), nlinks(o, "d/a", "d/b", "e/c"));
+            append(o, "d/a", "+a");
+            assertEquals(List.of(3, 3, 3), nlinks(o, "d/a", "d/b", "e/c"), "copy-up adds no name");
+            append(o, "e/c", "+c");
+            assertEquals(List.of(3, 3, 3), nlinks(o, "d/a", "d/b", "e/c"), "nor does copying up a second one");
+            o.link(p("d/b"), p("e/n"));
+            assertEquals(List.of(4, 4, 4, 4), nlinks(o, "d/a", "d/b", "e/c", "e/n"));
+            o.unlink(p("d/a"));
+            assertEquals(List.of(3, 3, 3), nlinks(o, "d/b", "e/c", "e/n"));
+        }
+        try (Overlay o = t.open()) {
+            assertEquals(List.of(3, 3, 3), nlinks(o, "d/b", "e/c", "e/n"));
+            o.rename(p("e/n"), p("e/c"), dev.overlay4j.api.RenameMode.REPLACE);
+            assertEquals(List.of(3, 3, 3), nlinks(o, "d/b", "e/c", "e/n"), "two names of one file: rename does nothing");
+            o.unlink(p("e/n"));
+            assertEquals(List.of(2, 2), nlinks(o, "d/b", "e/c"));
+            assertEquals("old+a+c", read(o, "d/b"));
+        }
+    }
+
+    @Test
+    void removingANameThatIsStillLowerCopiesItUpFirstSoTheOthersCountOneLess() throws Exception {
+        LayerTree t = threeNamedLower();
+        try (Overlay o = t.open()) {
+            long ctimeBefore = o.stat(p("d/b")).ctimeNanos();
+            o.unlink(p("d/a"));
+            assertEquals(List.of(2, 2), nlinks(o, "d/b", "e/c"));
+            assertEquals("old", read(o, "d/b"));
+            assertNotEquals(ctimeBefore, o.stat(p("d/b")).ctimeNanos(), "d/b now shows the index copy, changed");
+            assertEquals(List.of("b"), LayerTree.names(o, "d"));
+            o.createDirectory(p("f"), LayerTree.DIR);
+            LayerTree.write(o, "f/x", "x");
+            o.rename(p("f/x"), p("e/c"), dev.overlay4j.api.RenameMode.REPLACE);
+            assertEquals(1, o.stat(p("d/b")).nlink(), "renamed over, e/c is another file now");
+            assertEquals("x", read(o, "e/c"));
+        }
+        assertEquals(1, indexEntries(t).size());
+        assertEquals(EntryType.CHARACTER_DEVICE.formatBits(), mode(t.upper().resolve("d/a")) & 0170000);
+    }
+
+    @Test
+    void anXattrSetThroughANameSeenThroughTheIndexChangesTheFileWithoutCopyingThatNameUp() throws Exception {
+        LayerTree t = threeNamedLower();
+        try (Overlay o = t.open()) {
+            append(o, "d/a", "+a");
+            o.setXattr(p("e/c"), "user.k", "v".getBytes(StandardCharsets.UTF_8), dev.overlay4j.api.XattrMode.CREATE);
+            assertEquals("v", new String(o.readXattr(p("d/b"), "user.k"), StandardCharsets.UTF_8));
+            o.removeXattr(p("d/b"), "user.k");
+            assertEquals(List.of(), o.listXattrs(p("e/c")));
+        }
+        assertEquals(List.of("d"), t.upperNames(""), "e is not copied up, as the kernel leaves it");
+        assertEquals(List.of("a"), t.upperNames("d"));
+    }
 }

@@ -106,4 +106,16 @@ class InodeNumbersTest {
             assertEquals(o.stat(p("a")).inode(), o.stat(p("b")).inode());
         }
     }
+
+    @Test
+    void theNamesOfAFileTheKernelCopiedUpAndLinkedShareOneInodeNumber() throws Exception {
+        // As the kernel leaves it after copying up d/f (origin xattr) and linking it as g.
+        LayerTree t = new LayerTree(tmp, 1).file(1, "d/f", "x").file(0, "d/f", "x");
+        LayerTree.run("setfattr", "-n", "trusted.overlay.origin", "-v", "0sAPsdAAE=", t.upper().resolve("d/f").toString());
+        Files.createLink(t.upper().resolve("g"), t.upper().resolve("d/f"));
+        try (Overlay o = t.open()) {
+            assertEquals(o.stat(p("d/f")).inode(), o.stat(p("g")).inode());
+            assertEquals(1L << 48 | realInode(t.upper().resolve("g")), o.stat(p("g")).inode());
+        }
+    }
 }

@@ -165,4 +165,29 @@ class RenameTest {
             assertEquals(Optional.of("y"), t.upperXattr("d", "trusted.overlay.opaque"));
         }
     }
+
+    @Test
+    void aRenameOntoANonEmptyUpperDirectoryFailsAfterTheCopyUpsAsTheKernelsDoes() throws Exception {
+        // The kernel checks a target with lower content before copying anything up, a pure upper
+        // one in the upper layer's rename: by then the source is copied up, with its redirect.
+        LayerTree t = new LayerTree(tmp, 1).file(1, "a/e/f", "x").dir(1, "b");
+        try (Overlay o = t.open()) {
+            o.createDirectory(p("b/full"), LayerTree.DIR);
+            LayerTree.write(o, "b/full/g", "y");
+            assertErrno(Errno.ENOTEMPTY, () -> o.rename(p("a/e"), p("b/full"), RenameMode.REPLACE));
+            assertEquals("x", read(o, "a/e/f"));
+            assertEquals(Map.of("g", "f"), listing(o, "b/full"));
+        }
+        assertEquals(List.of("e"), t.upperNames("a"), "the source is copied up");
+        assertEquals(Optional.of("/a/e"), t.upperXattr("a/e", "trusted.overlay.redirect"));
+    }
+
+    @Test
+    void aRenameOntoANonEmptyMergedDirectoryFailsBeforeCopyingAnythingUp() throws Exception {
+        LayerTree t = new LayerTree(tmp, 1).file(1, "a/e/f", "x").file(1, "b/full/g", "y");
+        try (Overlay o = t.open()) {
+            assertErrno(Errno.ENOTEMPTY, () -> o.rename(p("a/e"), p("b/full"), RenameMode.REPLACE));
+        }
+        assertEquals(List.of(), t.upperNames(""));
+    }
 }

@@ -81,7 +81,7 @@ final class EntryHandlers {
     int symlink(Request rq, In.Symlink in, Reply rp) throws IOException {
         EntryPath parent = nodes.path(rq.nodeid());
         EntryPath path = parent.resolve(in.name());
-        overlay.createSymlink(path, in.target(), replies.newEntry(rq, parent, 0777, false));
+        overlay.createSymlink(path, in.target(), EntryReplies.newEntry(rq, 0777));
         return replies.entry(rp, rq.nodeid(), in.name(), overlay.stat(path));
     }
 
@@ -89,7 +89,7 @@ final class EntryHandlers {
         EntryPath parent = nodes.path(rq.nodeid());
         EntryPath path = parent.resolve(in.name());
         EntryType type = (in.mode() & 0170000) == 0 ? EntryType.REGULAR_FILE : EntryType.ofFormatBits(in.mode());
-        NewEntryAttributes attributes = replies.newEntry(rq, parent, in.mode(), false);
+        NewEntryAttributes attributes = EntryReplies.newEntry(rq, in.mode());
         switch (type) {
             case REGULAR_FILE -> overlay.open(path, EnumSet.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
                     attributes).close();
@@ -103,7 +103,7 @@ final class EntryHandlers {
     int mkdir(Request rq, In.Mkdir in, Reply rp) throws IOException {
         EntryPath parent = nodes.path(rq.nodeid());
         EntryPath path = parent.resolve(in.name());
-        overlay.createDirectory(path, replies.newEntry(rq, parent, in.mode(), true));
+        overlay.createDirectory(path, EntryReplies.newEntry(rq, in.mode()));
         return replies.entry(rp, rq.nodeid(), in.name(), overlay.stat(path));
     }
 

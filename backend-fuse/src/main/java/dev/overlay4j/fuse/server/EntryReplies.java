@@ -11,8 +11,8 @@ import java.io.IOException;
 /**
  * Hands names to the kernel: every reply that gives it a reference to a node (LOOKUP, the
  * calls that create a name, READDIRPLUS) counts that reference in the {@link NodeTable} and
- * says how long the kernel may cache it ({@link CachePolicy}). Also the rule for the owner of
- * what those calls create.
+ * says how long the kernel may cache it ({@link CachePolicy}). Also the owner of what those
+ * calls create.
  */
 final class EntryReplies {
 
@@ -41,20 +41,12 @@ final class EntryReplies {
     }
 
     /**
-     * Owner and permissions of a new entry. The kernel has already applied the caller's umask
-     * (FUSE_DONT_MASK is not negotiated). A set-group-ID parent passes its group on, and to new
-     * directories its set-group-ID bit too, as Linux file systems do.
+     * Owner and permissions of a new entry, as the caller asks: the kernel has already applied
+     * its umask (FUSE_DONT_MASK is not negotiated), and the engine gives an entry in a
+     * set-group-ID directory that directory's group (and a new directory the bit), as every
+     * frontend needs.
      */
-    NewEntryAttributes newEntry(Request rq, EntryPath parent, int mode, boolean directory) throws IOException {
-        int permissions = mode & 07777;
-        int gid = rq.gid();
-        EntryAttributes parentAttributes = overlay.stat(parent);
-        if ((parentAttributes.permissions() & 02000) != 0) {
-            gid = parentAttributes.gid();
-            if (directory) {
-                permissions |= 02000;
-            }
-        }
-        return new NewEntryAttributes(permissions, rq.uid(), gid);
+    static NewEntryAttributes newEntry(Request rq, int mode) {
+        return new NewEntryAttributes(mode & 07777, rq.uid(), rq.gid());
     }
 }

@@ -90,7 +90,7 @@ final class FileHandlers {
         EntryPath path = parent.resolve(in.name());
         Set<OpenOption> options = new HashSet<>(openOptions(in.flags()));
         options.add((in.flags() & Flags.O_EXCL) != 0 ? StandardOpenOption.CREATE_NEW : StandardOpenOption.CREATE);
-        OverlayFile file = overlay.open(path, options, replies.newEntry(rq, parent, in.mode(), false));
+        OverlayFile file = overlay.open(path, options, EntryReplies.newEntry(rq, in.mode()));
         long nodeid = 0;
         try {
             EntryAttributes attributes = overlay.stat(path);

@@ -74,6 +74,28 @@ public final class Operations {
         this.directories = new DirectoryHandlers(overlay, nodes, cache, handles, replies);
         this.xattrs = new XattrHandlers(overlay, nodes);
         this.filesystem = new FilesystemHandlers(overlay);
+        if (notifier != null) {
+            overlay.addCopyUpListener(this::copiedUp);
+        }
+    }
+
+    /**
+     * A copy-up changed the attributes of {@code path} and of its parent behind the kernel's
+     * cache (change times; a directory now merged counts one link): drop them. Attributes only,
+     * which is safe while answering the request that caused the copy-up.
+     */
+    private void copiedUp(EntryPath path) {
+        dropAttributes(path);
+        if (!path.isRoot()) {
+            dropAttributes(path.parent());
+        }
+    }
+
+    private void dropAttributes(EntryPath path) {
+        long node = nodes.find(path);
+        if (node > 0) {
+            notifier.invalidateInode(node, -1, 0);
+        }
     }
 
     /** With POSIX ACLs handled by the kernel. */

@@ -189,6 +189,16 @@ class OperationsTest {
     }
 
     @Test
+    void listxattrShowsTrustedNamesToRootAloneAsTheKernelDoes() throws IOException {
+        when(overlay.listXattrs(EntryPath.ROOT)).thenReturn(List.of("user.a", "trusted.b", "security.c"));
+        send(Opcode.LISTXATTR, 1, args().u32(4096).u32(0)); // sent as uid 1000
+        assertEquals(0, error());
+        assertEquals("user.a\0security.c\0", new String(out.asSlice(Structs.OutHeader.SIZE,
+                out.get(JAVA_INT_UNALIGNED, Structs.OutHeader.LEN) - Structs.OutHeader.SIZE).toArray(JAVA_BYTE),
+                StandardCharsets.UTF_8));
+    }
+
+    @Test
     void namesLongerThanNameMaxAreRefused() {
         assertEquals(16, send(Opcode.LOOKUP, 1, args().string("n".repeat(256))));
         assertEquals(-Errno.ENAMETOOLONG.code(), error());
@@ -240,12 +250,13 @@ class OperationsTest {
     }
 
     @Test
-    void aSetgidParentPassesItsGroupOn() throws IOException {
-        when(overlay.stat(EntryPath.ROOT)).thenReturn(
-                new EntryAttributes(EntryType.DIRECTORY, 02775, 0, 50, 0, 0, 0, 0, 0, 2, 1, 0, false, null));
+    void newEntriesGetTheCallersIdsAndModeAndTheEngineDecidesTheGroupOfASetgidParent() throws IOException {
+        // The set-group-ID rule is the engine's (every frontend needs it): the server passes the caller's own.
         when(overlay.stat(EntryPath.of("d"))).thenReturn(attributes(EntryType.DIRECTORY, 02755, 9));
         send(Opcode.MKDIR, 1, args().u32(040755).u32(022).string("d"));
-        verify(overlay).createDirectory(EntryPath.of("d"), new NewEntryAttributes(02755, 1000, 50));
+        assertEquals(0, error());
+        verify(overlay).createDirectory(EntryPath.of("d"), new NewEntryAttributes(0755, 1000, 100));
+        verify(overlay, org.mockito.Mockito.never()).stat(EntryPath.ROOT);
     }
 
     @Test

@@ -1,15 +1,11 @@
 package dev.overlay4j.it.differential;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -20,47 +16,75 @@ import java.util.TreeSet;
 
 /**
  * Generates three lower layers from a seed, in the kernel's on-disk format: files of varied
- * sizes and modes, directories that merge across layers, names that are a file in one layer
- * and a directory in another, symlinks, whiteouts (char device 0/0) and opaque directories
- * ({@code trusted.overlay.opaque=y}) in the upper two lowers, user xattrs, and fixed old
- * timestamps on everything. Names come from small alphabets so layers collide often.
+ * sizes and modes (set-id bits among them), directories that merge across layers (set-group-ID,
+ * sticky and world-writable ones among them), names that are a file in one layer and a
+ * directory in another, symlinks, hard links (a file with two or three names across the
+ * directories of one layer), whiteouts (char device 0/0) and opaque directories in the upper
+ * two lowers, user.* and trusted.* xattrs (trusted.* on symlinks too), entries owned by the
+ * {@link Identity} users and group, and fixed old timestamps on everything. Names come from
+ * small alphabets so layers collide often.
  */
 final class LayerGenerator {
     static final int LAYERS = 3;
     static final String[][] ALPHABETS = {{"a", "b", "c", "d", "e", "f"}, {"a", "b", "c", "d", "e"}, {"a", "b", "c", "d"}};
-    static final String[] FILE_MODES = {"rw-r--r--", "rw-------", "rwxr-xr-x", "r--r--r--", "rw-r-----"};
-    static final String[] DIR_MODES = {"rwxr-xr-x", "rwx------", "r-xr-xr-x", "rwxrwxr-x"};
+    static final int[] FILE_MODES = {0644, 0600, 0755, 0444, 0640, 0664, 0666, 04755, 02755, 06777, 02644};
+    static final int[] DIR_MODES = {0755, 0700, 0555, 0775, 0777, 01777, 02775, 03777, 02755};
     static final String[] XATTR_NAMES = {"k0", "k1", "k2", "k3"};
+    /** The other names a few files of each layer get. */
+    private static final String[] LINK_NAMES = {"h0", "h1", "a", "b"};
 
-    private enum Kind { FILE, DIR, OPAQUE_DIR, SYMLINK, WHITEOUT }
+    private enum Kind { FILE, LINK, DIR, OPAQUE_DIR, SYMLINK, WHITEOUT }
 
-    /** The generated layers (top first) and every path named in any of them, whiteouts included. */
-    record Template(List<Path> lowers, List<String> paths) {
+    /**
+     * How the layers are made.
+     *
+     * @param hardLinks       whether files get more names
+     * @param owner           the one owner {uid, gid} of every entry, or null for owners drawn from {@link Identity#OWNERS}
+     * @param overlayXattrs   the prefix of the overlay's own xattrs ("trusted.overlay." or with userxattr "user.overlay.")
+     * @param ownerFullRights whether every directory mode gives its owner rwx (see
+     *                        {@link KnownDifference#UNPRIVILEGED_SERVER_HAS_ONLY_THE_USERS_RIGHTS})
+     */
+    record Options(boolean hardLinks, int[] owner, String overlayXattrs, boolean ownerFullRights) {
+        static final Options PRIVILEGED = new Options(true, null, "trusted.overlay.", false);
+    }
+
+    /**
+     * The generated layers (top first), every path named in any of them (whiteouts included),
+     * and the names of each file that has several, across the directories of one layer.
+     */
+    record Template(List<Path> lowers, List<String> paths, List<List<String>> hardLinks) {
     }
 
     private final SplittableRandom random;
+    private final Options options;
 
-    private LayerGenerator(long seed) {
+    private LayerGenerator(long seed, Options options) {
         this.random = new SplittableRandom(seed);
+        this.options = options;
     }
 
     static Template generate(long seed, Path dir) throws IOException {
-        return new LayerGenerator(seed).generate(dir);
+        return generate(seed, dir, Options.PRIVILEGED);
+    }
+
+    static Template generate(long seed, Path dir, Options options) throws IOException {
+        return new LayerGenerator(seed, options).generate(dir);
     }
 
     private Template generate(Path dir) throws IOException {
         List<Path> lowers = new ArrayList<>();
         List<Map<String, Kind>> layers = new ArrayList<>();
         TreeSet<String> paths = new TreeSet<>();
+        List<List<String>> hardLinks = new ArrayList<>();
         for (int layer = 0; layer < LAYERS; layer++) {
             Path root = Files.createDirectories(dir.resolve("L" + (layer + 1)));
             lowers.add(root);
-            Map<String, Kind> entries = fill(root, layer < LAYERS - 1);
+            Map<String, Kind> entries = fill(root, layer < LAYERS - 1, hardLinks);
             layers.add(entries);
             paths.addAll(entries.keySet());
         }
         dropWhiteoutsInUnmergedDirs(lowers, layers);
-        return new Template(lowers, List.copyOf(paths));
+        return new Template(lowers, List.copyOf(paths), List.copyOf(hardLinks));
     }
 
     /**
@@ -113,7 +137,8 @@ final class LayerGenerator {
     }
 
     /** Fills one layer; whiteouts and opaque dirs only where a layer below can be hidden. */
-    private Map<String, Kind> fill(Path root, boolean hidesLayersBelow) throws IOException {
+    private Map<String, Kind> fill(Path root, boolean hidesLayersBelow, List<List<String>> hardLinks)
+            throws IOException {
         Map<String, Kind> entries = new LinkedHashMap<>();
         int count = 25 + random.nextInt(15);
         for (int i = 0; i < count; i++) {
@@ -125,8 +150,45 @@ final class LayerGenerator {
             create(root, path, kind);
             entries.put(path, kind);
         }
+        if (options.hardLinks()) {
+            addHardLinks(root, entries, hardLinks);
+        }
         finish(root, entries);
         return entries;
+    }
+
+    /** Gives up to three files of the layer one or two more names, in directories of the same layer. */
+    private void addHardLinks(Path root, Map<String, Kind> entries, List<List<String>> hardLinks) throws IOException {
+        List<String> files = entries.entrySet().stream().filter(e -> e.getValue() == Kind.FILE)
+                .map(Map.Entry::getKey).toList();
+        List<String> dirs = new ArrayList<>(List.of(""));
+        entries.forEach((name, kind) -> {
+            if (kind == Kind.DIR || kind == Kind.OPAQUE_DIR) {
+                dirs.add(name);
+            }
+        });
+        int linked = Math.min(files.size(), 1 + random.nextInt(3));
+        for (int i = 0; i < linked; i++) {
+            String file = files.get(random.nextInt(files.size()));
+            if (hardLinks.stream().anyMatch(group -> group.contains(file))) {
+                continue;
+            }
+            List<String> names = new ArrayList<>(List.of(file));
+            int more = 1 + random.nextInt(2);
+            for (int j = 0; j < more * 3 && names.size() <= more; j++) {
+                String dir = dirs.get(random.nextInt(dirs.size()));
+                String leaf = LINK_NAMES[random.nextInt(LINK_NAMES.length)];
+                String name = dir.isEmpty() ? leaf : dir + "/" + leaf;
+                if (!entries.containsKey(name)) {
+                    Files.createLink(root.resolve(name), root.resolve(file));
+                    entries.put(name, Kind.LINK);
+                    names.add(name);
+                }
+            }
+            if (names.size() > 1) {
+                hardLinks.add(List.copyOf(names));
+            }
+        }
     }
 
     private String randomPath() {
@@ -174,17 +236,21 @@ final class LayerGenerator {
         switch (kind) {
             case FILE -> {
                 Files.write(path, new Op.Content(random.nextLong(), randomSize()).bytes());
-                maybeAddXattrs(path);
+                maybeAddXattrs(path, XATTR_NAMESPACES);
             }
             case DIR, OPAQUE_DIR -> {
                 Files.createDirectory(path);
                 if (kind == Kind.OPAQUE_DIR) {
-                    Native.lsetxattr(path, "trusted.overlay.opaque", "y");
+                    Native.lsetxattr(path, options.overlayXattrs() + "opaque", "y");
                 }
-                maybeAddXattrs(path);
+                maybeAddXattrs(path, XATTR_NAMESPACES);
             }
-            case SYMLINK -> Files.createSymbolicLink(path, path.getFileSystem().getPath(symlinkTarget(name)));
+            case SYMLINK -> {
+                Files.createSymbolicLink(path, path.getFileSystem().getPath(symlinkTarget(name)));
+                maybeAddXattrs(path, SYMLINK_XATTR_NAMESPACES); // Linux allows no user.* on a symlink
+            }
             case WHITEOUT -> Native.mknodWhiteout(path);
+            case LINK -> throw new IllegalArgumentException("hard links are made by addHardLinks");
         }
     }
 
@@ -220,19 +286,24 @@ final class LayerGenerator {
         return linkPath.substring(linkPath.lastIndexOf('/') + 1);
     }
 
-    private void maybeAddXattrs(Path path) throws IOException {
-        if (random.nextInt(5) == 0) {
-            UserDefinedFileAttributeView view = Files.getFileAttributeView(path, UserDefinedFileAttributeView.class);
-            int count = 1 + random.nextInt(2);
+    private static final String[] XATTR_NAMESPACES = {"user.", "trusted."};
+    private static final String[] SYMLINK_XATTR_NAMESPACES = {"trusted."};
+
+    private void maybeAddXattrs(Path path, String[] namespaces) throws IOException {
+        if (random.nextInt(4) == 0) {
+            int count = 1 + random.nextInt(3);
             for (int i = 0; i < count; i++) {
-                String value = "v" + random.nextInt(1000);
-                view.write(XATTR_NAMES[random.nextInt(XATTR_NAMES.length)],
-                        ByteBuffer.wrap(value.getBytes(StandardCharsets.UTF_8)));
+                String name = namespaces[random.nextInt(namespaces.length)]
+                        + XATTR_NAMES[random.nextInt(XATTR_NAMES.length)];
+                Native.lsetxattr(path, name, "v" + random.nextInt(1000));
             }
         }
     }
 
-    /** Modes and old mtimes last, deepest first, so creating children does not touch them. */
+    /**
+     * Owners, modes and old mtimes last, deepest first, so creating children does not touch
+     * them; the owner before the mode, since chown clears set-id bits.
+     */
     private void finish(Path root, Map<String, Kind> entries) throws IOException {
         List<String> names = new ArrayList<>(entries.keySet());
         names.sort(Comparator.comparingLong((String name) -> name.chars().filter(c -> c == '/').count())
@@ -244,12 +315,19 @@ final class LayerGenerator {
                 continue;
             }
             Path path = name.isEmpty() ? root : root.resolve(name);
-            if (kind == Kind.FILE) {
-                Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(
-                        FILE_MODES[random.nextInt(FILE_MODES.length)]));
+            int[] owner = options.owner();
+            if (owner == null && !name.isEmpty() && random.nextInt(2) == 0) {
+                owner = Identity.OWNERS[random.nextInt(Identity.OWNERS.length)];
+            }
+            if (owner != null) {
+                Files.setAttribute(path, "unix:uid", owner[0], LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(path, "unix:gid", owner[1], LinkOption.NOFOLLOW_LINKS);
+            }
+            if (kind == Kind.FILE || kind == Kind.LINK) {
+                Files.setAttribute(path, "unix:mode", FILE_MODES[random.nextInt(FILE_MODES.length)]);
             } else if (kind != Kind.SYMLINK && !name.isEmpty()) {
-                Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(
-                        DIR_MODES[random.nextInt(DIR_MODES.length)]));
+                int mode = DIR_MODES[random.nextInt(DIR_MODES.length)];
+                Files.setAttribute(path, "unix:mode", options.ownerFullRights() ? mode | 0700 : mode);
             }
             FileTime time = oldTime(random);
             Files.getFileAttributeView(path, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
@@ -264,7 +342,7 @@ final class LayerGenerator {
         return FileTime.fromMillis(random.nextLong(from, to));
     }
 
-    /** Copies the generated layers with cp -a (keeping whiteouts, trusted xattrs and times) into {@code dir}. */
+    /** Copies the generated layers with cp -a (keeping whiteouts, hard links, owners, trusted xattrs and times) into {@code dir}. */
     static List<Path> copy(Template template, Path dir) throws IOException {
         Files.createDirectories(dir);
         List<Path> copies = new ArrayList<>();

@@ -30,9 +30,8 @@ record Layout(List<Path> lowers, Path upper, Path work) {
         return lowers.stream().map(Path::toString).collect(Collectors.joining(":"));
     }
 
-    /** Kernel mount options; redirect_dir is always explicit since module defaults vary (off on some machines). */
-    String mountOptions(boolean redirectDir) {
-        return "lowerdir=" + lowerdir() + ",upperdir=" + upper + ",workdir=" + work + ",redirect_dir="
-                + (redirectDir ? "on" : "off");
+    /** Mount options naming these directories, followed by {@code more} (comma-separated, may be empty). */
+    String mountOptions(String more) {
+        return "lowerdir=" + lowerdir() + ",upperdir=" + upper + ",workdir=" + work + (more.isEmpty() ? "" : "," + more);
     }
 }

@@ -4,12 +4,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryIteratorException;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -17,14 +17,18 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 import dev.overlay4j.api.Errno;
 
 /**
  * What the differential test compares, normalized so that only what overlayfs defines is
- * compared: never inode numbers, ctime or atime, and no directory sizes (they depend on the
- * backing filesystem's block allocation history, not on overlay semantics).
+ * compared: never absolute inode numbers, ctimes or new mtimes (the two sides run at different
+ * instants: {@link TreeWalk} compares how each operation moved them), no atime, and no
+ * directory sizes (they depend on the backing filesystem's block allocation history, not on
+ * overlay semantics).
  */
 final class Observe {
     /**
@@ -46,17 +50,21 @@ final class Observe {
 
     /**
      * The errno an operation failed with: Errno.of reads the JDK's exception types and its
-     * strerror reasons, however the JDK words them; an UncheckedIOException (from a directory
-     * stream) carries its IOException.
+     * strerror reasons, however the JDK words them; an UncheckedIOException or a
+     * DirectoryIteratorException (from a directory stream) carries its IOException.
      */
     static Errno errnoOf(Throwable error) {
-        return Errno.of(error instanceof UncheckedIOException unchecked ? unchecked.getCause() : error);
+        return Errno.of(switch (error) {
+            case UncheckedIOException unchecked -> unchecked.getCause();
+            case DirectoryIteratorException iteration -> iteration.getCause();
+            default -> error;
+        });
     }
 
     /** An errno outcome; exceptions that are not I/O errors are kept by class so they never match a real errno. */
     static String failure(Throwable error) {
         if (error instanceof IOException || error instanceof UncheckedIOException
-                || error instanceof UnsupportedOperationException) {
+                || error instanceof DirectoryIteratorException || error instanceof UnsupportedOperationException) {
             return "ERR " + errnoOf(error);
         }
         return "THROWN " + error;
@@ -75,16 +83,40 @@ final class Observe {
         }
     }
 
-    /** lstat (or stat when following links) as compared: type, mode, size and nlink of non-dirs, mtime. */
+    /** The xattr namespaces compared where both sides can show them (security.* and system.* belong to others). */
+    static final Set<String> ALL_NAMESPACES = Set.of("user", "trusted");
+    static final Set<String> USER_NAMESPACE = Set.of("user");
+
+    static final int S_IFMT = 0170000;
+    static final int S_IFDIR = 0040000;
+    static final int S_IFREG = 0100000;
+    static final int S_IFLNK = 0120000;
+
+    /**
+     * lstat (or stat when following links) as compared: type, mode with the set-id and sticky
+     * bits, owner and group, size of non-dirs, link count, mtime.
+     */
     static String stat(Path path, boolean follow) throws IOException {
-        PosixFileAttributes attributes = Files.readAttributes(path, PosixFileAttributes.class, links(follow));
-        StringBuilder text = new StringBuilder(type(attributes)).append(' ')
-                .append(PosixFilePermissions.toString(attributes.permissions()));
-        if (!attributes.isDirectory()) {
-            text.append(" size=").append(attributes.size())
-                    .append(" nlink=").append(Files.getAttribute(path, "unix:nlink", links(follow)));
+        Map<String, Object> stat = Files.readAttributes(path, "unix:mode,uid,gid,nlink,size,lastModifiedTime",
+                links(follow));
+        int mode = (Integer) stat.get("mode");
+        StringBuilder text = new StringBuilder(type(mode)).append(' ')
+                .append(String.format("%04o", mode & 07777)).append(' ')
+                .append(stat.get("uid")).append(':').append(stat.get("gid"));
+        if ((mode & S_IFMT) != S_IFDIR) {
+            text.append(" size=").append(stat.get("size"));
         }
-        return text.append(" mtime=").append(time(attributes.lastModifiedTime())).toString();
+        text.append(" nlink=").append(stat.get("nlink"));
+        return text.append(" mtime=").append(time((FileTime) stat.get("lastModifiedTime"))).toString();
+    }
+
+    static String type(int mode) {
+        return switch (mode & S_IFMT) {
+            case S_IFLNK -> "symlink";
+            case S_IFDIR -> "dir";
+            case S_IFREG -> "file";
+            default -> "other";
+        };
     }
 
     static String statOrError(Path path) {
@@ -93,16 +125,6 @@ final class Observe {
         } catch (IOException | RuntimeException e) {
             return failure(e);
         }
-    }
-
-    static String type(PosixFileAttributes attributes) {
-        if (attributes.isSymbolicLink()) {
-            return "symlink";
-        }
-        if (attributes.isDirectory()) {
-            return "dir";
-        }
-        return attributes.isRegularFile() ? "file" : "other";
     }
 
     static String listing(Path dir) throws IOException {
@@ -124,6 +146,36 @@ final class Observe {
         TreeMap<String, String> values = new TreeMap<>();
         for (String name : view.list()) {
             values.put(name, readXattr(view, name));
+        }
+        return values.toString();
+    }
+
+    /**
+     * Every xattr of the entry itself (not following a symlink) in the namespaces {@code
+     * namespaces} (e.g. "user", "trusted"), sorted: {user.k0=v1, trusted.k2=v3}. On the default
+     * file system through the l*xattr calls, elsewhere through the user view (user.* only).
+     */
+    static String allXattrs(Path path, Set<String> namespaces) throws IOException {
+        TreeMap<String, String> values = new TreeMap<>();
+        if (path.getFileSystem() == FileSystems.getDefault()) {
+            for (String name : Native.llistxattr(path)) {
+                if (namespaces.contains(name.substring(0, Math.max(0, name.indexOf('.'))))) {
+                    try {
+                        values.put(name, Native.lgetxattr(path, name));
+                    } catch (IOException e) {
+                        values.put(name, "(listed, get " + failure(e) + ")");
+                    }
+                }
+            }
+        } else if (namespaces.contains("user") && !Files.isSymbolicLink(path)) { // no user.* on symlinks
+            UserDefinedFileAttributeView view = Files.getFileAttributeView(path, UserDefinedFileAttributeView.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            if (view == null) {
+                return "xattrs-unsupported";
+            }
+            for (String name : view.list()) {
+                values.put("user." + name, readXattr(view, name));
+            }
         }
         return values.toString();
     }

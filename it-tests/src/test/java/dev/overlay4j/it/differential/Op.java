@@ -14,6 +14,7 @@ import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -24,6 +25,19 @@ import java.util.SplittableRandom;
 sealed interface Op {
     /** Performs the operation; exceptions become the outcome via {@link #outcome(Path)}. */
     String apply(Path root) throws IOException;
+
+    /**
+     * The renames this operation makes, {source, target} each: times of the entry under its
+     * new name are compared with its own under the old one (see {@link TreeWalk#changes}).
+     */
+    default List<String[]> renames() {
+        return List.of();
+    }
+
+    /** The operation itself, inside those that run it as another user or around a held handle. */
+    default Op innermost() {
+        return this;
+    }
 
     /** The normalized outcome of applying this operation to {@code root}. */
     default String outcome(Path root) {
@@ -207,6 +221,11 @@ sealed interface Op {
 
     record Move(String source, String target, MoveMode mode) implements Op {
         @Override
+        public List<String[]> renames() {
+            return List.<String[]>of(new String[] {source, target});
+        }
+
+        @Override
         public String apply(Path root) throws IOException {
             Files.move(at(root, source), at(root, target), mode.options());
             return after(root, source) + " | " + target + ": " + Observe.statOrError(at(root, target));
@@ -243,6 +262,42 @@ sealed interface Op {
         public String apply(Path root) throws IOException {
             Files.setPosixFilePermissions(at(root, path), PosixFilePermissions.fromString(permissions));
             return after(root, path) + " | followed: " + Observe.stat(at(root, path), true);
+        }
+    }
+
+    /** chmod with the set-id and sticky bits (unix:mode), following symlinks. */
+    record SetMode(String path, int mode) implements Op {
+        @Override
+        public String apply(Path root) throws IOException {
+            Files.setAttribute(at(root, path), "unix:mode", mode);
+            return after(root, path) + " | followed: " + Observe.stat(at(root, path), true);
+        }
+
+        @Override
+        public String toString() {
+            return "SetMode[path=" + path + ", mode=" + String.format("%04o", mode) + "]";
+        }
+    }
+
+    /**
+     * chown (lchown when not following): the uid, then the gid, each skipped when -1, as two
+     * calls, the way java.nio sets them; the second one runs even when the first failed.
+     */
+    record Chown(String path, int uid, int gid, boolean follow) implements Op {
+        @Override
+        public String apply(Path root) throws IOException {
+            String first = uid < 0 ? "-" : set("unix:uid", uid, root);
+            String second = gid < 0 ? "-" : set("unix:gid", gid, root);
+            return "uid: " + first + " gid: " + second + " | " + path + ": " + Observe.statOrError(at(root, path));
+        }
+
+        private String set(String attribute, int value, Path root) {
+            try {
+                Files.setAttribute(at(root, path), attribute, value, Observe.links(follow));
+                return "ok";
+            } catch (IOException | RuntimeException e) {
+                return Observe.failure(e);
+            }
         }
     }
 
@@ -287,6 +342,99 @@ sealed interface Op {
         }
     }
 
+    /** lsetxattr of any namespace (trusted.* too) on the entry itself, symlinks included. */
+    record LXattrSet(String path, String name, String value) implements Op {
+        @Override
+        public String apply(Path root) throws IOException {
+            Native.lsetxattr(at(root, path), name, value);
+            return after(root, path) + " | xattrs: " + Observe.allXattrs(at(root, path), Observe.ALL_NAMESPACES);
+        }
+    }
+
+    record LXattrGet(String path, String name) implements Op {
+        @Override
+        public String apply(Path root) throws IOException {
+            return Native.lgetxattr(at(root, path), name);
+        }
+    }
+
+    record LXattrRemove(String path, String name) implements Op {
+        @Override
+        public String apply(Path root) throws IOException {
+            Native.lremovexattr(at(root, path), name);
+            return after(root, path) + " | xattrs: " + Observe.allXattrs(at(root, path), Observe.ALL_NAMESPACES);
+        }
+    }
+
+    /** llistxattr, in the namespaces the differential test compares (not security.*, system.*). */
+    record LXattrList(String path) implements Op {
+        @Override
+        public String apply(Path root) throws IOException {
+            return Observe.allXattrs(at(root, path), Observe.ALL_NAMESPACES);
+        }
+    }
+
+    /** {@code inner} run by another user, on a thread that is that user (see {@link Callers}). */
+    record AsUser(Identity who, Op inner, Callers callers) implements Op {
+        @Override
+        public Op innermost() {
+            return inner.innermost();
+        }
+
+        @Override
+        public List<String[]> renames() {
+            return inner.renames();
+        }
+
+        @Override
+        public String apply(Path root) throws IOException {
+            return who + ": " + callers.of(who).call(() -> inner.outcome(root));
+        }
+
+        @Override
+        public String toString() {
+            return "AsUser[" + who + ", " + inner + "]";
+        }
+    }
+
+    /**
+     * {@code inner} on one name of a file with several (a hard link), then what every name
+     * shows: metadata, content and xattrs, so a copy-up that keeps the names one file (or
+     * breaks them apart) shows at once.
+     */
+    record OnHardLink(List<String> names, Op inner, Set<String> xattrNamespaces) implements Op {
+        @Override
+        public Op innermost() {
+            return inner.innermost();
+        }
+
+        @Override
+        public List<String[]> renames() {
+            return inner.renames();
+        }
+
+        @Override
+        public String apply(Path root) {
+            StringBuilder text = new StringBuilder(inner.outcome(root));
+            for (String name : names) {
+                Path path = at(root, name);
+                text.append(" || ").append(name).append(": ").append(Observe.statOrError(path));
+                try {
+                    text.append(' ').append(Observe.hash(Files.readAllBytes(path)))
+                            .append(" xattrs=").append(Observe.allXattrs(path, xattrNamespaces));
+                } catch (IOException | RuntimeException e) {
+                    text.append(' ').append(Observe.failure(e));
+                }
+            }
+            return text.toString();
+        }
+
+        @Override
+        public String toString() {
+            return "OnHardLink[" + inner + ", then " + names + "]";
+        }
+    }
+
     /** Files.isSameFile: whether two paths (links followed) name the same file. */
     record SameFile(String path, String other) implements Op {
         @Override
@@ -302,6 +450,16 @@ sealed interface Op {
      * does not matter whether an implementation refuses a directory at open or at read.
      */
     record HeldRead(String path, Op inner) implements Op {
+        @Override
+        public Op innermost() {
+            return inner.innermost();
+        }
+
+        @Override
+        public List<String[]> renames() {
+            return inner.renames();
+        }
+
         @Override
         public String apply(Path root) {
             SeekableByteChannel channel = null;

@@ -1,13 +1,9 @@
 package dev.overlay4j.it.differential;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
 
@@ -25,56 +21,45 @@ final class OpGenerator {
 
     /** What exists in the merged tree right now (never the root): all entries, dirs, regular files. */
     record Live(List<String> entries, List<String> dirs, List<String> files) {
-        static Live of(Path root) throws IOException {
-            List<String> entries = new ArrayList<>();
-            List<String> dirs = new ArrayList<>();
-            List<String> files = new ArrayList<>();
-            collect(root, "", entries, dirs, files);
-            return new Live(entries, dirs, files);
-        }
-
-        private static void collect(Path dir, String prefix, List<String> entries, List<String> dirs,
-                List<String> files) throws IOException {
-            List<Path> children = new ArrayList<>();
-            try (var stream = Files.newDirectoryStream(dir)) {
-                stream.forEach(children::add);
-            }
-            children.sort(null);
-            for (Path child : children) {
-                String name = prefix + child.getFileName();
-                BasicFileAttributes attributes;
-                try {
-                    attributes = Files.readAttributes(child, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                } catch (IOException listedButMissing) {
-                    continue;
-                }
-                entries.add(name);
-                if (attributes.isDirectory()) {
-                    dirs.add(name);
-                    collect(child, name + "/", entries, dirs, files);
-                } else if (attributes.isRegularFile()) {
-                    files.add(name);
-                }
-            }
-        }
     }
 
     private final SplittableRandom random;
     private final List<String> pool;
     private final LinkedHashSet<String> known;
+    private final List<List<String>> hardLinks;
+    private final OverlayUnderTest.Features features;
+    private final Callers callers;
+    private final String privateXattrs;
+    private final java.util.function.Predicate<Op> avoided;
     private final List<Weighted> table;
     private final int totalWeight;
+    /** The operations another user may run (everything but those that hold handles or nest). */
+    private final List<Weighted> userTable;
+    private final int userWeight;
     private Live live = new Live(List.of(), List.of(), List.of());
 
     private record Weighted(int weight, Supplier<Op> make) {
     }
 
-    OpGenerator(long seed, List<String> layerPaths) {
+    /**
+     * @param template      the generated layers: their paths and hard links
+     * @param features      what both overlays compared can be asked
+     * @param callers       the threads that run operations as other users (when {@code features} has identities)
+     * @param privateXattrs the overlay's own xattr prefix ("trusted.overlay." or "user.overlay.")
+     * @param avoided       operations not to make (see {@link KnownDifference#avoids}); others are drawn instead
+     */
+    OpGenerator(long seed, LayerGenerator.Template template, OverlayUnderTest.Features features, Callers callers,
+            String privateXattrs, java.util.function.Predicate<Op> avoided) {
+        this.avoided = avoided;
         // A different stream than the layer generator's, so changing one does not shift the other.
         this.random = new SplittableRandom(seed ^ 0x5DEECE66DL);
-        this.pool = new ArrayList<>(layerPaths);
-        this.known = new LinkedHashSet<>(layerPaths);
-        this.table = List.of(
+        this.pool = new ArrayList<>(template.paths());
+        this.known = new LinkedHashSet<>(template.paths());
+        this.hardLinks = template.hardLinks();
+        this.features = features;
+        this.callers = callers;
+        this.privateXattrs = privateXattrs;
+        List<Weighted> basic = List.of(
                 new Weighted(8, this::stat),
                 new Weighted(7, () -> new Op.Read(filePath())),
                 new Weighted(6, () -> new Op.ListDir(random.nextInt(8) == 0 ? "" : dirPath())),
@@ -98,22 +83,105 @@ final class OpGenerator {
                 new Weighted(2, () -> new Op.XattrGet(path(), xattrName())),
                 new Weighted(2, () -> new Op.XattrRemove(path(), xattrName())),
                 new Weighted(2, () -> new Op.XattrList(path())),
-                new Weighted(1, () -> new Op.SameFile(path(), path())),
-                new Weighted(3, this::heldRead));
-        this.totalWeight = table.stream().mapToInt(Weighted::weight).sum();
+                new Weighted(3, () -> new Op.SetMode(path(), mode())),
+                new Weighted(3, this::chown));
+        List<Weighted> real = !features.realPaths() ? List.of() : List.of(
+                new Weighted(4, () -> new Op.LXattrSet(path(), anyXattrName(), "t" + random.nextInt(1000))),
+                new Weighted(2, () -> new Op.LXattrGet(path(), anyXattrName())),
+                new Weighted(2, () -> new Op.LXattrRemove(path(), anyXattrName())),
+                new Weighted(1, () -> new Op.LXattrList(path())));
+        List<Weighted> all = new ArrayList<>(basic);
+        all.addAll(real);
+        this.userTable = List.copyOf(all);
+        this.userWeight = weight(userTable);
+        all.add(new Weighted(1, () -> new Op.SameFile(path(), path())));
+        all.add(new Weighted(3, this::heldRead));
+        if (!hardLinks.isEmpty()) {
+            all.add(new Weighted(8, this::onHardLink));
+        }
+        if (features.identities()) {
+            all.add(new Weighted(25, this::asUser));
+        }
+        this.table = List.copyOf(all);
+        this.totalWeight = weight(table);
+    }
+
+    private static int weight(List<Weighted> table) {
+        return table.stream().mapToInt(Weighted::weight).sum();
     }
 
     /** The next operation, choosing paths with {@code live} as the current merged tree. */
     Op next(Live current) {
         this.live = current;
-        int roll = random.nextInt(totalWeight);
-        for (Weighted entry : table) {
+        Op op = draw(table, totalWeight);
+        while (avoided.test(op)) {
+            op = draw(table, totalWeight);
+        }
+        return op;
+    }
+
+    private Op draw(List<Weighted> from, int total) {
+        int roll = random.nextInt(total);
+        for (Weighted entry : from) {
             roll -= entry.weight();
             if (roll < 0) {
                 return entry.make().get();
             }
         }
         throw new IllegalStateException("weights");
+    }
+
+    private Op asUser() {
+        Identity who = Identity.USERS.get(random.nextInt(Identity.USERS.size()));
+        return new Op.AsUser(who, draw(userTable, userWeight), callers);
+    }
+
+    /** A change through one name of a generated hard link, then a look at all its names. */
+    private Op onHardLink() {
+        List<String> names = hardLinks.get(random.nextInt(hardLinks.size()));
+        String name = pick(random, names);
+        Op inner = switch (random.nextInt(12)) {
+            case 0 -> new Op.WriteAt(name, random.nextInt(50), content());
+            case 1 -> new Op.Append(name, content());
+            case 2 -> new Op.Overwrite(name, content());
+            case 3 -> new Op.Truncate(name, random.nextInt(30));
+            case 4 -> new Op.Chmod(name, MODES[random.nextInt(MODES.length)]);
+            case 5 -> new Op.Chown(name, owner()[0], owner()[1], false);
+            case 6 -> new Op.XattrSet(name, xattrName(), "l" + random.nextInt(100));
+            case 7 -> new Op.Delete(name);
+            case 8 -> new Op.Move(name, newPath(), Op.MoveMode.ATOMIC);
+            case 9 -> new Op.Link(newPath(), name);
+            case 10 -> new Op.SetMtime(name, LayerGenerator.oldTime(random).toMillis());
+            default -> new Op.Read(name);
+        };
+        if (features.identities() && random.nextInt(4) == 0) {
+            inner = new Op.AsUser(Identity.USERS.get(random.nextInt(Identity.USERS.size())), inner, callers);
+        }
+        Set<String> namespaces = features.realPaths() ? Observe.ALL_NAMESPACES : Observe.USER_NAMESPACE;
+        return new Op.OnHardLink(names, inner, namespaces);
+    }
+
+    private int mode() {
+        int[] modes = random.nextBoolean() ? LayerGenerator.FILE_MODES : LayerGenerator.DIR_MODES;
+        return modes[random.nextInt(modes.length)];
+    }
+
+    private int[] owner() {
+        return Identity.OWNERS[random.nextInt(Identity.OWNERS.length)];
+    }
+
+    /** chown to one of the owners: uid and gid, or one of them only. */
+    private Op chown() {
+        int[] owner = owner();
+        int roll = random.nextInt(4);
+        return new Op.Chown(path(), roll == 1 ? -1 : owner[0], roll == 2 ? -1 : owner[1], random.nextInt(3) == 0);
+    }
+
+    /** user.*, trusted.* or the overlay's own prefix (which both sides must refuse). */
+    private String anyXattrName() {
+        int roll = random.nextInt(10);
+        String prefix = roll < 5 ? "user." : roll < 9 ? "trusted." : privateXattrs;
+        return prefix + xattrName();
     }
 
     private static String pick(SplittableRandom random, List<String> from) {

@@ -12,7 +12,7 @@ import java.util.Map;
 final class Overlay4jFileSystem implements OverlayUnderTest {
     static final String SCHEME = "overlay";
 
-    static final Kind KIND = Kind.of("overlay4j", (layout, scratch) -> Overlay4jFileSystem.open(layout));
+    static final Kind KIND = Kind.of("overlay4j", Features.IN_PROCESS, (layout, scratch) -> Overlay4jFileSystem.open(layout));
 
     private final FileSystem fileSystem;
 

@@ -17,8 +17,8 @@ import java.nio.file.Path;
  */
 final class Overlay4jFuseMount implements OverlayUnderTest {
 
-    static final Kind KIND = Kind.of("overlay4j(fuse)", (layout, scratch) -> mount(layout, scratch, FuseOptions.defaults()));
-    static final Kind KIND_PASSTHROUGH = Kind.of("overlay4j(fuse, passthrough=on)",
+    static final Kind KIND = Kind.of("overlay4j(fuse)", Features.MOUNT, (layout, scratch) -> mount(layout, scratch, FuseOptions.defaults()));
+    static final Kind KIND_PASSTHROUGH = Kind.of("overlay4j(fuse, passthrough=on)", Features.MOUNT,
             (layout, scratch) -> mount(layout, scratch, FuseOptions.defaults().withPassthrough(true)));
 
     private final Overlay overlay;
@@ -33,7 +33,7 @@ final class Overlay4jFuseMount implements OverlayUnderTest {
 
     static Overlay4jFuseMount mount(Layout layout, Path scratch, FuseOptions options) throws IOException {
         Path mountPoint = Files.createDirectories(scratch.resolve("fuse-merged"));
-        Overlay overlay = Overlay.open(OverlayConfig.fromMountOptions(layout.mountOptions(true)));
+        Overlay overlay = Overlay.open(OverlayConfig.fromMountOptions(layout.mountOptions("redirect_dir=on")));
         try {
             return new Overlay4jFuseMount(overlay, FuseMount.mount(overlay, mountPoint, options),
                     mountPoint);

@@ -105,6 +105,11 @@ final class CopyMove {
             if (!options.replace()) {
                 throw Errno.EEXIST.exception(target);
             }
+            if (existing.get().isDirectory() && !overlay.listDirectory(targetEntry).isEmpty()) {
+                // As the JDK, which tries rmdir first: refused before anything moves (a rename would
+                // copy the source up before the overlay finds the target not empty).
+                throw new DirectoryNotEmptyException(target.toString());
+            }
             if (existing.get().isDirectory() == attributes.isDirectory()) {
                 mode = RenameMode.REPLACE; // rename(2) replaces a file or an empty directory atomically
             } else {

@@ -41,6 +41,16 @@ class CopyMoveTest extends WritableOverlayFixture {
     }
 
     @Test
+    void replacingANonEmptyDirectoryFailsBeforeAnythingIsCopiedUpAsTheJdkDoes() throws IOException {
+        Files.createDirectory(layers.path("/full"));
+        Files.writeString(layers.path("/full/f"), "f");
+        assertThrows(DirectoryNotEmptyException.class,
+                () -> Files.move(layers.path("/dir"), layers.path("/full"), StandardCopyOption.REPLACE_EXISTING));
+        assertEquals("a-top", Files.readString(layers.path("/dir/a")));
+        assertFalse(Files.exists(layers.upper.resolve("dir")), "the source stays lower");
+    }
+
+    @Test
     void moveOfAMissingFileFails() {
         assertThrows(NoSuchFileException.class, () -> Files.move(layers.path("/missing"), layers.path("/x")));
     }
