@@ -24,7 +24,9 @@ import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
@@ -124,8 +126,21 @@ class DirectoryLayer implements Layer {
         }
     }
 
-    /** Resolves the parent of {@code path} inside the layer. */
+    /**
+     * Resolves the parent of {@code path} inside the layer, for an entry that may exist: a name
+     * that is an image-layer mark ({@link WhiteoutFormats#isMark}) is no entry, so ENOENT.
+     */
     At at(Arena arena, EntryPath path) throws IOException {
+        if (!path.isRoot() && WhiteoutFormats.isMark(path.fileName())) {
+            checkOpen();
+            throw error(LinuxCalls.ENOENT, path, "names beginning with " + WhiteoutFormats.MARK_PREFIX
+                    + " are whiteouts, not entries");
+        }
+        return parentOf(arena, path);
+    }
+
+    /** Resolves the parent of {@code path} inside the layer, whatever its last name. */
+    At parentOf(Arena arena, EntryPath path) throws IOException {
         checkOpen();
         if (path.isRoot()) {
             return new At(rootFd, SELF, false);
@@ -154,11 +169,24 @@ class DirectoryLayer implements Layer {
         if (path.isRoot()) {
             return LinuxCalls.openat2(arena, rootFd, SELF, flags, 0, RESOLVE_IN_LAYER);
         }
+        if (throughMark(path)) {
+            return -LinuxCalls.ENOENT;
+        }
         String relative = path.relativeString();
         if (fitsPathMax(relative)) {
             return LinuxCalls.openat2(arena, rootFd, relative, flags, 0, RESOLVE_IN_LAYER);
         }
         return openInPieces(arena, path, flags);
+    }
+
+    /** Whether a name of {@code path} is an image-layer mark, which no lookup goes through. */
+    private static boolean throughMark(EntryPath path) {
+        for (int i = 0; i < path.nameCount(); i++) {
+            if (WhiteoutFormats.isMark(path.name(i))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether {@code path} fits a system call's path argument: fewer than {@link #PATH_MAX} bytes of UTF-8. */
@@ -288,13 +316,35 @@ class DirectoryLayer implements Layer {
             }
             try (at) {
                 LinuxCalls.Stat st = rawStat(arena, at.dirfd(), at.name(), path);
-                return st == null ? Optional.empty() : Optional.of(attributes(arena, at, st));
+                if (st != null) {
+                    return Optional.of(attributes(arena, at, st, path));
+                }
+                return path.isRoot() ? Optional.empty() : markedWhiteout(arena, at, path);
             }
         }
     }
 
+    /** The whiteout a {@code .wh.NAME} file makes of the missing NAME, or empty when there is none. */
+    private Optional<EntryAttributes> markedWhiteout(Arena arena, At at, EntryPath path) throws IOException {
+        LinuxCalls.Stat[] out = new LinuxCalls.Stat[1];
+        int r = WhiteoutFormats.statMark(arena, at.dirfd(), at.name(), out);
+        if (r == -LinuxCalls.ENOENT) {
+            return Optional.empty();
+        }
+        if (r < 0) {
+            throw error(-r, path, "looking for its whiteout " + WhiteoutFormats.markOf(at.name()));
+        }
+        return Optional.of(markAttributes(out[0]));
+    }
+
+    /** A whiteout kept as a {@code .wh.} file, described as the kernel's: a character device 0/0 of mode 0. */
+    static EntryAttributes markAttributes(LinuxCalls.Stat mark) {
+        return new EntryAttributes(EntryType.WHITEOUT, EntryType.WHITEOUT.formatBits(), mark.uid(), mark.gid(), 0, 0,
+                mark.atimeNanos(), mark.mtimeNanos(), mark.ctimeNanos(), 1, mark.inode(), 0, false, null);
+    }
+
     /** Turns {@code statx} into attributes, reading overlay xattrs only where they can matter. */
-    EntryAttributes attributes(Arena arena, At at, LinuxCalls.Stat st) {
+    EntryAttributes attributes(Arena arena, At at, LinuxCalls.Stat st, EntryPath path) throws IOException {
         EntryType type = EntryType.ofFormatBits(st.mode());
         boolean opaque = false;
         String redirect = null;
@@ -308,8 +358,13 @@ class DirectoryLayer implements Layer {
                 // One call finds out whether there is any mark to read: most directories have none.
                 List<String> names = LinuxCalls.listxattr(arena, at.dirfd(), at.name(), new int[1]);
                 if (names != null && names.contains(prefix + "opaque")) {
-                    byte[] mark = xattr(arena, at, prefix + "opaque");
-                    opaque = mark != null && mark.length == 1 && mark[0] == 'y';
+                    opaque = WhiteoutFormats.opaqueValue(xattr(arena, at, prefix + "opaque"));
+                }
+                if (!opaque && names != null && names.contains(WhiteoutFormats.FUSE_OVERLAYFS_OPAQUE)) {
+                    opaque = WhiteoutFormats.opaqueValue(xattr(arena, at, WhiteoutFormats.FUSE_OVERLAYFS_OPAQUE));
+                }
+                if (!opaque) {
+                    opaque = hasOpaqueMark(arena, at, path);
                 }
                 if (names != null && names.contains(prefix + "redirect")) {
                     byte[] target = xattr(arena, at, prefix + "redirect");
@@ -317,7 +372,8 @@ class DirectoryLayer implements Layer {
                 }
             }
             case REGULAR_FILE -> {
-                if (st.size() == 0 && !SELF.equals(at.name()) && isXattrWhiteout(arena, at)) {
+                // The kernel's lookup takes any empty file with the whiteout xattr for a whiteout, marked parent or not.
+                if (st.size() == 0 && !SELF.equals(at.name()) && xattr(arena, at, prefix + "whiteout") != null) {
                     type = EntryType.WHITEOUT;
                 }
             }
@@ -328,10 +384,30 @@ class DirectoryLayer implements Layer {
                 st.mtimeNanos(), st.ctimeNanos(), st.nlink(), st.inode(), st.rdev(), opaque, redirect);
     }
 
-    /** The layer tools' whiteout: a zero-size file with {@code <prefix>whiteout} in a directory marked {@code opaque=x}. */
-    private boolean isXattrWhiteout(Arena arena, At at) {
-        return parentHasXattrWhiteouts(arena, at.dirfd())
-                && xattr(arena, at, prefix + "whiteout") != null;
+    /**
+     * Whether the directory at {@code at} holds {@code .wh..wh..opq}, looked up in its kept
+     * descriptor (opened and kept here when there is none: its entries are likely next).
+     */
+    private boolean hasOpaqueMark(Arena arena, At at, EntryPath path) throws IOException {
+        if (SELF.equals(at.name())) {
+            return WhiteoutFormats.hasOpaqueMark(arena, at.dirfd());
+        }
+        DirectoryHandles.Handle handle = handles.hold(path);
+        if (handle == null) {
+            long seen = handles.generation();
+            int fd = LinuxCalls.openat2(arena, at.dirfd(), at.name(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+                    RESOLVE_IN_LAYER);
+            if (fd < 0) {
+                // Gone or replaced since its statx: what it held is for the next lookup to find.
+                return false;
+            }
+            handle = handles.add(path, fd, seen);
+        }
+        try {
+            return WhiteoutFormats.hasOpaqueMark(arena, handle.fd);
+        } finally {
+            handle.release();
+        }
     }
 
     private boolean parentHasXattrWhiteouts(Arena arena, int dirfd) {
@@ -360,7 +436,18 @@ class DirectoryLayer implements Layer {
                 }
                 Boolean xattrWhiteouts = null;
                 List<DirectoryEntry> entries = new ArrayList<>(dirents.size());
+                Map<String, Long> marked = null; // names hidden by .wh. files, with the files' inodes
                 for (LinuxCalls.Dirent d : dirents) {
+                    if (WhiteoutFormats.isMark(d.name())) {
+                        String hidden = WhiteoutFormats.hiddenBy(d.name());
+                        if (hidden != null) {
+                            if (marked == null) {
+                                marked = new HashMap<>();
+                            }
+                            marked.put(hidden, d.inode());
+                        }
+                        continue;
+                    }
                     EntryType type = direntType(d.type());
                     if (type == null || type == EntryType.CHARACTER_DEVICE) {
                         LinuxCalls.Stat st = rawStat(arena, fd, d.name(), directory.resolve(d.name()));
@@ -385,6 +472,13 @@ class DirectoryLayer implements Layer {
                         }
                     }
                     entries.add(new DirectoryEntry(d.name(), type, d.inode()));
+                }
+                if (marked != null) {
+                    // A real entry wins over the .wh. file of its name in the same directory.
+                    for (DirectoryEntry entry : entries) {
+                        marked.remove(entry.name());
+                    }
+                    marked.forEach((name, inode) -> entries.add(new DirectoryEntry(name, EntryType.WHITEOUT, inode)));
                 }
                 return entries.stream();
             } finally {
@@ -498,14 +592,14 @@ class DirectoryLayer implements Layer {
                 }
                 throw error(errno[0], path, null);
             }
-            names.removeIf(name -> name.startsWith(prefix));
+            names.removeIf(name -> name.startsWith(prefix) || WhiteoutFormats.isForeignMark(name));
             return List.copyOf(names);
         }
     }
 
     @Override
     public Optional<byte[]> readXattr(EntryPath path, String name) throws IOException {
-        if (name.startsWith(prefix)) {
+        if (name.startsWith(prefix) || WhiteoutFormats.isForeignMark(name)) {
             return Optional.empty(); // the overlay's own marks are read through readOverlayXattr only
         }
         return readRawXattr(path, name);

@@ -35,6 +35,7 @@ final class LinuxCalls {
     static final int AT_EMPTY_PATH = 0x1000;
 
     static final int O_RDONLY = 0;
+    static final int O_WRONLY = 1;
     static final int O_RDWR = 2;
     static final int O_CREAT = 0100;
     static final int O_EXCL = 0200;

@@ -38,7 +38,18 @@ final class UpperDirectories {
     private UpperDirectories() {
     }
 
+    private static final System.Logger LOG = System.getLogger(UpperDirectories.class.getName());
+
     static WritableDirectoryLayer open(Path upper, Path work, LayerOptions options) throws IOException {
+        return open(upper, work, options, null);
+    }
+
+    /**
+     * Opens the upper layer writing {@code form}, or (null) the forms its file system takes, as
+     * {@link WhiteoutFormats#probe} finds them.
+     */
+    static WritableDirectoryLayer open(Path upper, Path work, LayerOptions options, WhiteoutFormats.UpperForm form)
+            throws IOException {
         requireDirectory(upper, "upperdir");
         requireDirectory(work, "workdir");
         Path upperReal = upper.toRealPath();
@@ -62,31 +73,53 @@ final class UpperDirectories {
             } else if (!Files.isDirectory(indexDir, LinkOption.NOFOLLOW_LINKS)) {
                 throw Errno.ENOTDIR.exception(indexDir, "the workdir's hard-link index is not a directory");
             }
-            WritableDirectoryLayer workArea = new WritableDirectoryLayer(scratch, scratch.toString(), options,
+            if (form == null) {
+                form = probe(scratch, options, upper.toString());
+            }
+            WritableDirectoryLayer workArea = new WritableDirectoryLayer(scratch, scratch.toString(), options, form,
                     null, null, null);
-            WritableDirectoryLayer index;
+            WritableDirectoryLayer index = null;
             try {
                 removeBelow(workArea, EntryPath.ROOT);
-                index = new WritableDirectoryLayer(indexDir, indexDir.toString(), options, workArea, null, null);
+                if (form.keepsXattrMarks()) {
+                    // Index entries are recognised by their origin mark: without xattrs there is no index.
+                    index = new WritableDirectoryLayer(indexDir, indexDir.toString(), options, form, workArea, null, null);
+                }
             } catch (IOException | RuntimeException e) {
                 workArea.close();
                 throw e;
             }
+            WritableDirectoryLayer indexArea = index;
             Closeable resources = () -> {
-                try (lock; workArea; index) {
+                try (lock; workArea; indexArea) {
                     // closed in reverse order: the index, the work area, then the lock
                 }
             };
             try {
-                return new WritableDirectoryLayer(upper, upper.toString(), options, workArea, index, resources);
+                return new WritableDirectoryLayer(upper, upper.toString(), options, form, workArea, index, resources);
             } catch (IOException | RuntimeException e) {
-                try (workArea; index) {
+                try (workArea; indexArea) {
                     throw e;
                 }
             }
         } catch (IOException | RuntimeException e) {
             lock.close();
             throw e;
+        }
+    }
+
+    /** The forms the upper's file system takes, found in the scratch directory; logged when not the kernel's. */
+    private static WhiteoutFormats.UpperForm probe(Path scratch, LayerOptions options, String upper) throws IOException {
+        int fd = DirectoryLayer.openRoot(scratch, "the workdir's work directory");
+        try (Arena arena = Scratch.open()) {
+            WhiteoutFormats.UpperForm form = WhiteoutFormats.probe(arena, fd, options.overlayXattrPrefix(), upper);
+            String forms = form.describe(options.overlayXattrPrefix());
+            if (forms != null) {
+                LOG.log(System.Logger.Level.INFO, "upper layer " + upper + ": " + forms);
+            }
+            return form;
+        } finally {
+            LinuxCalls.close(fd);
         }
     }
 

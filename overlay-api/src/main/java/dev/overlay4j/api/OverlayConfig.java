@@ -54,7 +54,9 @@ public final class OverlayConfig {
         this.lowers = List.copyOf(b.lowers);
         this.upper = b.upper;
         this.work = b.work;
-        this.redirectDir = b.redirectDir;
+        // As the kernel: userxattr turns the default to redirect_dir=nofollow, so that a mount without privilege
+        // never writes a redirect (which that mount would refuse to follow: EPERM).
+        this.redirectDir = b.redirectDir == null ? !b.userXattr : b.redirectDir;
         this.userXattr = b.userXattr;
         this.readOnly = b.readOnly || b.upper == null;
         this.volatileMount = b.volatileMount;
@@ -88,7 +90,8 @@ public final class OverlayConfig {
 
     /**
      * {@code redirect_dir=on} (the default): renaming a directory that has lower content works
-     * and is recorded with the kernel's redirect xattr. Off: such a rename fails with EXDEV.
+     * and is recorded with the kernel's redirect xattr. Off: such a rename fails with EXDEV, the
+     * default with {@code userxattr}, which (as in the kernel) cannot be combined with on.
      */
     public boolean redirectDir() {
         return redirectDir;
@@ -364,7 +367,8 @@ public final class OverlayConfig {
         private final List<LayerSource> lowers = new ArrayList<>();
         private LayerSource upper;
         private String work;
-        private boolean redirectDir = true;
+        /** Null until set: then on, or off with userxattr. */
+        private Boolean redirectDir;
         private boolean userXattr;
         private boolean readOnly;
         private boolean volatileMount;
@@ -478,6 +482,10 @@ public final class OverlayConfig {
             }
             if (upper instanceof LayerSource.Opened(Layer layer) && !(layer instanceof WritableLayer)) {
                 throw new IllegalArgumentException("the upper layer " + layer.description() + " is not writable");
+            }
+            if (userXattr && Boolean.TRUE.equals(redirectDir)) {
+                throw new IllegalArgumentException("conflicting options: userxattr,redirect_dir=on (the kernel refuses"
+                        + " them together: a redirect in user.overlay.* is not followed); leave redirect_dir out or set it off");
             }
             return new OverlayConfig(this);
         }

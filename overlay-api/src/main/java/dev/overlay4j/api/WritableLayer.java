@@ -125,10 +125,18 @@ public interface WritableLayer extends Layer {
     /** Marks a directory opaque, or clears the mark. */
     void setOpaque(EntryPath directory, boolean opaque) throws IOException;
 
-    /** Sets a directory's redirect (see {@link EntryAttributes#redirect()}); {@code null} removes it. */
+    /**
+     * Sets a directory's redirect (see {@link EntryAttributes#redirect()}); {@code null} removes it.
+     * EXDEV when the layer cannot record redirects (its store takes no overlay xattrs from this
+     * process): the overlay then refuses the rename, as the kernel does without redirects.
+     */
     void setRedirect(EntryPath directory, String redirect) throws IOException;
 
-    /** Writes an overlay-private attribute (see {@link Layer#readOverlayXattr}). */
+    /**
+     * Writes an overlay-private attribute (see {@link Layer#readOverlayXattr}). A layer that
+     * cannot keep it on this entry (no overlay xattrs on its store, none on a symlink) drops it:
+     * {@code readOverlayXattr} then answers empty.
+     */
     void writeOverlayXattr(EntryPath path, String key, byte[] value) throws IOException;
 
     /**

@@ -37,6 +37,17 @@ class OverlayConfigOptionsTest {
     }
 
     @Test
+    void userxattrTurnsRedirectsOffAsTheKernelDoesAndRefusesThemOn() {
+        assertTrue(options("ro").redirectDir());
+        assertFalse(options("userxattr").redirectDir(), "the kernel's userxattr means redirect_dir=nofollow");
+        assertFalse(options("userxattr,redirect_dir=off").redirectDir());
+        assertFalse(options("redirect_dir=nofollow,userxattr").redirectDir());
+        assertTrue(refused("userxattr,redirect_dir=on").startsWith("conflicting options: userxattr,redirect_dir=on"));
+        assertTrue(refused("redirect_dir=follow,userxattr").startsWith("conflicting options: userxattr,redirect_dir=on"));
+        assertFalse(OverlayConfig.builder().lower("/l").userXattr(true).build().redirectDir());
+    }
+
+    @Test
     void aMappingShowsStoredIdsInItsRangesAndTheOverflowIdOutside() {
         IdMapping mapping = IdMapping.parse("0:1000:1:1:110000:65536");
         assertEquals(1000, mapping.shown(0, 65534));

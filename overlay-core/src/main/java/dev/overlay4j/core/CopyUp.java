@@ -2,6 +2,7 @@ package dev.overlay4j.core;
 
 import dev.overlay4j.api.EntryAttributes;
 import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Layer;
 import dev.overlay4j.api.NewEntryAttributes;
@@ -196,28 +197,10 @@ final class CopyUp {
                 case CHARACTER_DEVICE, BLOCK_DEVICE, FIFO, SOCKET -> work.createSpecial(staged, a.type(), create, a.rdev());
                 case WHITEOUT -> throw Errno.EIO.exception(entry.path(), "cannot copy up a whiteout");
             }
-            for (String name : from.listXattrs(source.path())) {
-                Optional<byte[]> value = from.readXattr(source.path(), name);
-                if (value.isPresent()) {
-                    try {
-                        work.setXattr(staged, name, value.get(), XattrMode.CREATE_OR_REPLACE);
-                    } catch (IOException e) {
-                        // An xattr namespace the upper store lacks (e.g. user.* on a symlink) is dropped, as the kernel does.
-                        if (Errno.of(e) != Errno.EOPNOTSUPP && Errno.of(e) != Errno.EPERM) {
-                            throw e;
-                        }
-                    }
-                }
-            }
-            try {
-                work.writeOverlayXattr(staged, InodeNumbers.XATTR_KEY, InodeNumbers.encode(entry.inode()));
-            } catch (IOException e) {
-                // With userxattr the mark is a user.* xattr, which Linux keeps on files and directories only:
-                // a symlink or device copied up goes without (and shows its upper inode once renamed).
-                if (Errno.of(e) != Errno.EOPNOTSUPP && Errno.of(e) != Errno.EPERM) {
-                    throw e;
-                }
-            }
+            copyXattrs(from, source.path(), a.type(), work, staged);
+            // Where the upper keeps no mark (userxattr on a symlink or device, no overlay xattrs at all) it drops it
+            // (WritableLayer#writeOverlayXattr): such an entry shows its upper inode once renamed.
+            work.writeOverlayXattr(staged, InodeNumbers.XATTR_KEY, InodeNumbers.encode(entry.inode()));
             if (a.isRegularFile() || a.isDirectory()) {
                 InodeFlags.copyUp(from, source.path(), work, staged);
             }
@@ -250,6 +233,40 @@ final class CopyUp {
             staging.discard(staged);
             throw e;
         }
+    }
+
+    /**
+     * The kernel's {@code ovl_copy_xattr}: every xattr is copied, an unknown one the upper store
+     * does not support (EOPNOTSUPP) is dropped, and any other failure fails the copy-up, as does
+     * EOPNOTSUPP for what must be copied (POSIX ACLs and {@code security.*}, which carry
+     * permissions). {@code user.*} names on anything but a regular file or directory are dropped
+     * unasked: Linux keeps them nowhere else (EPERM), so a lower layer that has them is not one
+     * of its file systems.
+     */
+    private static void copyXattrs(Layer from, EntryPath source, EntryType type, WritableLayer work, EntryPath staged)
+            throws IOException {
+        boolean userXattrs = type == EntryType.REGULAR_FILE || type == EntryType.DIRECTORY;
+        for (String name : from.listXattrs(source)) {
+            if (!userXattrs && name.startsWith("user.")) {
+                continue;
+            }
+            Optional<byte[]> value = from.readXattr(source, name);
+            if (value.isPresent()) {
+                try {
+                    work.setXattr(staged, name, value.get(), XattrMode.CREATE_OR_REPLACE);
+                } catch (IOException e) {
+                    if (Errno.of(e) != Errno.EOPNOTSUPP || mustCopy(name)) {
+                        throw e;
+                    }
+                }
+            }
+        }
+    }
+
+    /** The kernel's {@code ovl_must_copy_xattr}. */
+    private static boolean mustCopy(String name) {
+        return name.equals(ShownAttributes.ACL_ACCESS) || name.equals(ShownAttributes.ACL_DEFAULT)
+                || name.startsWith("security.");
     }
 
     private static void copyData(Layer from, EntryPath file, WritableContent out) throws IOException {

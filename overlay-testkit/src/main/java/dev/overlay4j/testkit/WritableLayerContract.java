@@ -63,6 +63,16 @@ public abstract class WritableLayerContract {
         return true;
     }
 
+    /**
+     * Whether redirects and overlay-private xattrs are kept. A layer on a store that cannot hold
+     * them (no xattrs, or none this process may write) refuses {@link WritableLayer#setRedirect}
+     * with EXDEV, as the kernel refuses such a rename, and drops overlay xattrs; opaque
+     * directories it still keeps, in a form of its own.
+     */
+    protected boolean keepsOverlayXattrs() {
+        return true;
+    }
+
     /** Whether entries can be given to another owner (chown needs privilege on most systems). */
     protected boolean supportsChown() {
         return true;
@@ -255,6 +265,108 @@ public abstract class WritableLayerContract {
         assertErrno(Errno.EEXIST, () -> layer.createWhiteout(p("taken")));
         layer.delete(p("gone"));
         assertTrue(layer.stat(p("gone")).isEmpty());
+    }
+
+    @Test
+    void aWhiteoutTakesItsNameForEveryKindOfCreation() throws IOException {
+        writeFile(layer, "f", "x");
+        layer.createWhiteout(p("w"));
+        assertErrno(Errno.EEXIST, () -> layer.createFile(p("w"), owned(0644)).close());
+        assertErrno(Errno.EEXIST, () -> layer.createDirectory(p("w"), owned(0755)));
+        assertErrno(Errno.EEXIST, () -> layer.createSymlink(p("w"), "f", owned(0777)));
+        assertErrno(Errno.EEXIST, () -> layer.createSpecial(p("w"), EntryType.FIFO, owned(0644), 0));
+        assertErrno(Errno.EEXIST, () -> layer.link(p("f"), p("w")));
+        assertErrno(Errno.EEXIST, () -> layer.rename(p("f"), p("w"), RenameMode.NOREPLACE));
+        writeFile(layer.workArea(), "staged", "y");
+        assertErrno(Errno.EEXIST, () -> layer.publish(p("staged"), p("w"), RenameMode.NOREPLACE));
+        assertEquals(EntryType.WHITEOUT, stat(layer, "w").type());
+        assertEquals("x", read(layer, "f"));
+        assertEquals("y", read(layer.workArea(), "staged"));
+    }
+
+    @Test
+    void renameAndPublishReplaceAWhiteoutWithTheEntry() throws IOException {
+        writeFile(layer, "f", "moved");
+        layer.createWhiteout(p("w"));
+        layer.rename(p("f"), p("w"), RenameMode.REPLACE);
+        assertEquals("moved", read(layer, "w"));
+        assertTrue(layer.stat(p("f")).isEmpty());
+        layer.createWhiteout(p("v"));
+        writeFile(layer.workArea(), "staged", "published");
+        layer.publish(p("staged"), p("v"), RenameMode.REPLACE);
+        assertEquals("published", read(layer, "v"));
+        layer.createWhiteout(p("u"));
+        layer.workArea().createDirectory(p("dir"), owned(0755));
+        assertErrno(Errno.ENOTDIR, () -> layer.publish(p("dir"), p("u"), RenameMode.REPLACE));
+        assertEquals(EntryType.WHITEOUT, stat(layer, "u").type(), "a whiteout is not a directory to rename over");
+        layer.delete(p("u"));
+        assertEquals(Set.of("w", "v"), names(layer, ""));
+        layer.delete(p("w"));
+        assertTrue(layer.stat(p("w")).isEmpty(), "the name is free once its entry is gone, not whited out");
+    }
+
+    @Test
+    void aWhiteoutBuiltInTheWorkAreaIsPublishedOverAFileOrToAFreeName() throws IOException {
+        writeFile(layer, "f", "x");
+        WritableLayer work = layer.workArea();
+        work.createWhiteout(p("s1"));
+        assertEquals(EntryType.WHITEOUT, stat(work, "s1").type());
+        layer.publish(p("s1"), p("f"), RenameMode.REPLACE);
+        assertEquals(EntryType.WHITEOUT, stat(layer, "f").type());
+        work.createWhiteout(p("s2"));
+        layer.publish(p("s2"), p("free"), RenameMode.NOREPLACE);
+        assertEquals(EntryType.WHITEOUT, stat(layer, "free").type());
+        work.createWhiteout(p("s3"));
+        assertErrno(Errno.EEXIST, () -> layer.publish(p("s3"), p("free"), RenameMode.NOREPLACE));
+        layer.publish(p("s3"), p("free"), RenameMode.REPLACE);
+        assertEquals(EntryType.WHITEOUT, stat(layer, "free").type());
+        assertEquals(Set.of(), names(work, ""));
+        try (Stream<DirectoryEntry> entries = layer.list(EntryPath.ROOT)) {
+            assertEquals(Set.of("f", "free"), entries.filter(e -> e.type() == EntryType.WHITEOUT)
+                    .map(DirectoryEntry::name).collect(Collectors.toSet()));
+        }
+    }
+
+    @Test
+    void exchangeSwapsAnEntryWithAWhiteout() throws IOException {
+        layer.createDirectory(p("d"), owned(0755));
+        writeFile(layer, "d/f", "F");
+        layer.createWhiteout(p("w"));
+        layer.rename(p("d"), p("w"), RenameMode.EXCHANGE);
+        assertEquals("F", read(layer, "w/f"));
+        assertEquals(EntryType.WHITEOUT, stat(layer, "d").type());
+        layer.rename(p("d"), p("w"), RenameMode.EXCHANGE);
+        assertEquals("F", read(layer, "d/f"));
+        assertEquals(EntryType.WHITEOUT, stat(layer, "w").type());
+        layer.workArea().createWhiteout(p("staged"));
+        layer.publish(p("staged"), p("d"), RenameMode.EXCHANGE);
+        assertEquals(EntryType.WHITEOUT, stat(layer, "d").type());
+        assertEquals("F", read(layer.workArea(), "staged/f"));
+    }
+
+    @Test
+    void renameLeavingWhiteoutReplacesAWhiteoutAtTheTarget() throws IOException {
+        assumeTrue(supportsAtomicWhiteoutSteps());
+        writeFile(layer, "a", "A");
+        layer.createWhiteout(p("b"));
+        assertErrno(Errno.EEXIST, () -> layer.renameLeavingWhiteout(p("a"), p("b"), RenameMode.NOREPLACE));
+        layer.renameLeavingWhiteout(p("a"), p("b"), RenameMode.REPLACE);
+        assertEquals("A", read(layer, "b"));
+        assertEquals(EntryType.WHITEOUT, stat(layer, "a").type());
+        layer.delete(p("a"));
+        assertEquals(Set.of("b"), names(layer, ""));
+    }
+
+    @Test
+    void aDirectoryHoldingAWhiteoutIsNotEmptyAndAnOpaqueEmptyOneIs() throws IOException {
+        layer.createDirectory(p("d"), owned(0755));
+        layer.createWhiteout(p("d/w"));
+        assertErrno(Errno.ENOTEMPTY, () -> layer.delete(p("d")));
+        layer.delete(p("d/w"));
+        layer.setOpaque(p("d"), true);
+        assertEquals(Set.of(), names(layer, "d"));
+        layer.delete(p("d"));
+        assertTrue(layer.stat(p("d")).isEmpty());
     }
 
     @Test
@@ -460,14 +572,22 @@ public abstract class WritableLayerContract {
         layer.setOpaque(p("d"), false);
         assertFalse(stat(layer, "d").opaque());
         layer.setOpaque(p("d"), false);
-        layer.setRedirect(p("d"), "/a/b");
-        assertEquals("/a/b", stat(layer, "d").redirect());
-        layer.setRedirect(p("d"), "sibling");
-        assertEquals("sibling", stat(layer, "d").redirect());
-        layer.setRedirect(p("d"), null);
-        assertNull(stat(layer, "d").redirect());
-        layer.writeOverlayXattr(p("d"), "origin", new byte[] {7, 8});
-        assertArrayEquals(new byte[] {7, 8}, layer.readOverlayXattr(p("d"), "origin").orElseThrow());
+        if (keepsOverlayXattrs()) {
+            layer.setRedirect(p("d"), "/a/b");
+            assertEquals("/a/b", stat(layer, "d").redirect());
+            layer.setRedirect(p("d"), "sibling");
+            assertEquals("sibling", stat(layer, "d").redirect());
+            layer.setRedirect(p("d"), null);
+            assertNull(stat(layer, "d").redirect());
+            layer.writeOverlayXattr(p("d"), "origin", new byte[] {7, 8});
+            assertArrayEquals(new byte[] {7, 8}, layer.readOverlayXattr(p("d"), "origin").orElseThrow());
+        } else {
+            assertErrno(Errno.EXDEV, () -> layer.setRedirect(p("d"), "/a/b"));
+            layer.setRedirect(p("d"), null);
+            assertNull(stat(layer, "d").redirect());
+            layer.writeOverlayXattr(p("d"), "origin", new byte[] {7, 8});
+            assertTrue(layer.readOverlayXattr(p("d"), "origin").isEmpty());
+        }
         layer.setOpaque(p("d"), true);
         assertEquals(List.of(), layer.listXattrs(p("d")), "overlay marks are hidden");
         writeFile(layer, "f", "x");
