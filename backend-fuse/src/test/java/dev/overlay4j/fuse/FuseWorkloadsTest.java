@@ -184,7 +184,7 @@ class FuseWorkloadsTest {
     @Test
     void aLowerFilesAclIsEnforcedLikeOverlayfsDoes() throws IOException, InterruptedException {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/setfacl")) && Files.isExecutable(Path.of("/usr/bin/setpriv")),
-                "needs setfacl (package acl) and setpriv");
+                "FUSE SKIPPED: needs setfacl (package acl) and setpriv");
         MountedOverlay.createLayers(root);
         Path lower = root.resolve("lower1/secret");
         Files.writeString(lower, "secret\n");

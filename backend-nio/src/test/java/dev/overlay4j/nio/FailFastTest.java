@@ -86,7 +86,7 @@ class FailFastTest {
         Path upper = Files.createDirectory(scratch.resolve("upper"));
         Path shm = Path.of("/dev/shm");
         assumeTrue(Files.isDirectory(shm) && !Files.getFileStore(shm).equals(Files.getFileStore(upper)),
-                "needs /dev/shm on another filesystem than " + scratch);
+                "SKIPPED: needs /dev/shm on another filesystem than " + scratch);
         Path work = Files.createTempDirectory(shm, "overlay4j-work");
         try {
             assertFails(Errno.EXDEV, "is on another filesystem than upperdir", () -> openUpper(upper, work).close());

@@ -257,7 +257,7 @@ public abstract class LayerContract {
 
     @Test
     void readLinkReturnsTheTargetAsStored() throws IOException {
-        assumeTrue(supportsSymlinks(), "this layer cannot hold symlinks");
+        assumeTrue(supportsSymlinks(), "SKIPPED: this layer cannot hold symlinks");
         try (Layer layer = open(LayerTree.builder().symlink("l", "../some/where").file("f", utf8("x"), 0644, MTIME))) {
             assertEquals("../some/where", layer.readLink(EntryPath.of("l")));
             EntryAttributes a = layer.stat(EntryPath.of("l")).orElseThrow();
@@ -271,7 +271,7 @@ public abstract class LayerContract {
 
     @Test
     void aSymlinkOnTheWayIsNeverFollowed() throws IOException {
-        assumeTrue(supportsSymlinks(), "this layer cannot hold symlinks");
+        assumeTrue(supportsSymlinks(), "SKIPPED: this layer cannot hold symlinks");
         try (Layer layer = open(LayerTree.builder().file("real/f", utf8("x"), 0644, MTIME).symlink("l", "real"))) {
             assertTrue(layer.stat(EntryPath.of("l")).orElseThrow().isSymlink());
             assertErrno(Errno.ENOTDIR, () -> layer.openRead(EntryPath.of("l/f")).close());
@@ -281,8 +281,8 @@ public abstract class LayerContract {
 
     @Test
     void xattrsAreListedAndReadButOverlayMarksAreHidden() throws IOException {
-        assumeTrue(supportsXattrs(), "this layer cannot hold extended attributes");
-        assumeTrue(supportsWhiteouts(), "this layer cannot hold overlay marks");
+        assumeTrue(supportsXattrs(), "SKIPPED: this layer cannot hold extended attributes");
+        assumeTrue(supportsWhiteouts(), "SKIPPED: this layer cannot hold overlay marks");
         try (Layer layer = open(LayerTree.builder().opaqueDirectory("d").file("d/f", utf8("x"), 0644, MTIME)
                 .xattr("d/f", "user.color", utf8("blue")).xattr("d", "user.kind", new byte[0]))) {
             assertEquals(java.util.List.of("user.color"), layer.listXattrs(EntryPath.of("d/f")));
@@ -295,7 +295,7 @@ public abstract class LayerContract {
 
     @Test
     void whiteoutsAreReportedByStatAndList() throws IOException {
-        assumeTrue(supportsWhiteouts(), "this layer cannot hold whiteouts");
+        assumeTrue(supportsWhiteouts(), "SKIPPED: this layer cannot hold whiteouts");
         try (Layer layer = open(LayerTree.builder().whiteout("gone").directory("d", 0755).whiteout("d/gone2"))) {
             assertEquals(EntryType.WHITEOUT, layer.stat(EntryPath.of("gone")).orElseThrow().type());
             assertEquals(Map.of("gone", EntryType.WHITEOUT, "d", EntryType.DIRECTORY), listing(layer, ""));
@@ -305,7 +305,7 @@ public abstract class LayerContract {
 
     @Test
     void opaqueDirectoriesAndRedirectsAreReported() throws IOException {
-        assumeTrue(supportsWhiteouts(), "this layer cannot hold overlay marks");
+        assumeTrue(supportsWhiteouts(), "SKIPPED: this layer cannot hold overlay marks");
         try (Layer layer = open(LayerTree.builder().opaqueDirectory("o").redirectedDirectory("r", "/old/place")
                 .directory("plain", 0755))) {
             EntryAttributes o = layer.stat(EntryPath.of("o")).orElseThrow();

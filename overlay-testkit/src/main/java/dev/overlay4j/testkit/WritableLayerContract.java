@@ -244,7 +244,7 @@ public abstract class WritableLayerContract {
         EntryAttributes fifo = stat(layer, "fifo");
         assertEquals(EntryType.FIFO, fifo.type());
         assertEquals(0620, fifo.permissions());
-        assumeTrue(supportsDeviceNodes(), "this layer cannot create device nodes here");
+        assumeTrue(supportsDeviceNodes(), "SKIPPED: this layer cannot create device nodes here");
         long rdev = (1L << 8) | 3; // 1:3, /dev/null
         layer.createSpecial(p("null"), EntryType.CHARACTER_DEVICE, owned(0666), rdev);
         EntryAttributes dev = stat(layer, "null");
@@ -346,7 +346,7 @@ public abstract class WritableLayerContract {
 
     @Test
     void renameLeavingWhiteoutReplacesAWhiteoutAtTheTarget() throws IOException {
-        assumeTrue(supportsAtomicWhiteoutSteps());
+        assumeTrue(supportsAtomicWhiteoutSteps(), "SKIPPED: this layer cannot rename or link leaving a whiteout in one step");
         writeFile(layer, "a", "A");
         layer.createWhiteout(p("b"));
         assertErrno(Errno.EEXIST, () -> layer.renameLeavingWhiteout(p("a"), p("b"), RenameMode.NOREPLACE));
@@ -468,7 +468,7 @@ public abstract class WritableLayerContract {
 
     @Test
     void renameLeavingWhiteoutMovesTheEntryAndLeavesAWhiteoutInOneStep() throws IOException {
-        assumeTrue(supportsAtomicWhiteoutSteps());
+        assumeTrue(supportsAtomicWhiteoutSteps(), "SKIPPED: this layer cannot rename or link leaving a whiteout in one step");
         writeFile(layer, "a", "A");
         writeFile(layer, "b", "B");
         layer.renameLeavingWhiteout(p("a"), p("b"), RenameMode.REPLACE);
@@ -483,7 +483,7 @@ public abstract class WritableLayerContract {
 
     @Test
     void renameLeavingWhiteoutFailsLikeRenameat2AndChangesNothing() throws IOException {
-        assumeTrue(supportsAtomicWhiteoutSteps());
+        assumeTrue(supportsAtomicWhiteoutSteps(), "SKIPPED: this layer cannot rename or link leaving a whiteout in one step");
         writeFile(layer, "a", "A");
         writeFile(layer, "b", "B");
         assertErrno(Errno.EEXIST, () -> layer.renameLeavingWhiteout(p("a"), p("b"), RenameMode.NOREPLACE));
@@ -496,7 +496,7 @@ public abstract class WritableLayerContract {
 
     @Test
     void linkIntoWorkAreaThenPublishPutsALinkOverAWhiteoutInOneStep() throws IOException {
-        assumeTrue(supportsAtomicWhiteoutSteps());
+        assumeTrue(supportsAtomicWhiteoutSteps(), "SKIPPED: this layer cannot rename or link leaving a whiteout in one step");
         writeFile(layer, "f", "content");
         layer.createWhiteout(p("g"));
         layer.linkIntoWorkArea(p("f"), p("staged"));
@@ -510,7 +510,7 @@ public abstract class WritableLayerContract {
 
     @Test
     void linkIntoWorkAreaFailsWithTheErrnoOfLinkat() throws IOException {
-        assumeTrue(supportsAtomicWhiteoutSteps());
+        assumeTrue(supportsAtomicWhiteoutSteps(), "SKIPPED: this layer cannot rename or link leaving a whiteout in one step");
         writeFile(layer, "f", "x");
         layer.createDirectory(p("d"), owned(0755));
         writeFile(layer.workArea(), "taken", "y");
@@ -539,7 +539,7 @@ public abstract class WritableLayerContract {
         layer.setTimes(p("l"), WritableLayer.TIME_OMIT, 2_000_000_000L);
         assertEquals(2_000_000_000L, stat(layer, "l").mtimeNanos(), "the symlink itself");
         assertTrue(stat(layer, "f").mtimeNanos() > mtime, "not its target");
-        assumeTrue(supportsChown(), "this layer cannot give entries to another owner here");
+        assumeTrue(supportsChown(), "SKIPPED: this layer cannot give entries to another owner here");
         layer.setOwner(p("f"), 4242, -1);
         assertEquals(4242, stat(layer, "f").uid());
         assertEquals(gid, stat(layer, "f").gid());
@@ -680,7 +680,7 @@ public abstract class WritableLayerContract {
 
     @Test
     void anIndexEntryIsPublishedFromTheWorkAreaAndLinkedUnderNamesOfTheTree() throws IOException {
-        assumeTrue(supportsIndex());
+        assumeTrue(supportsIndex(), "SKIPPED: this layer keeps no index");
         WritableLayer index = layer.indexArea();
         layer.createDirectory(p("d"), owned(0755));
         writeFile(index.workArea(), "staged", "shared");
@@ -697,7 +697,7 @@ public abstract class WritableLayerContract {
 
     @Test
     void theIndexKeepsItsEntriesWhenTheLayerIsReopened() throws IOException {
-        assumeTrue(supportsIndex());
+        assumeTrue(supportsIndex(), "SKIPPED: this layer keeps no index");
         writeFile(layer.workArea(), "staged", "kept");
         layer.indexArea().publish(p("staged"), p("key"), RenameMode.NOREPLACE);
         layer.linkFromIndex(p("key"), p("a"));
@@ -710,7 +710,7 @@ public abstract class WritableLayerContract {
 
     @Test
     void indexPublishAndLinkFailWithTheErrnoOfRenameat2AndLinkat() throws IOException {
-        assumeTrue(supportsIndex());
+        assumeTrue(supportsIndex(), "SKIPPED: this layer keeps no index");
         WritableLayer index = layer.indexArea();
         writeFile(layer.workArea(), "first", "1");
         writeFile(layer.workArea(), "second", "2");
