@@ -371,6 +371,16 @@ class FuseWorkloadsTest {
     }
 
     @Test
+    void aReadOnlyOpenWithTruncationEmptiesALowerFileThroughItsCopyUpAsLinuxDoes() throws IOException {
+        mount();
+        // The JDK drops TRUNCATE_EXISTING from a read-only open; Python passes O_RDONLY | O_TRUNC as given.
+        run(root, "python3", "-c", "import os; os.close(os.open('" + mnt("hello") + "', os.O_RDONLY | os.O_TRUNC))");
+        assertEquals(0, Files.size(mnt("hello")));
+        assertEquals(0, Files.size(fs.upper.resolve("hello")));
+        assertEquals("hello\n", Files.readString(root.resolve("lower1/hello")));
+    }
+
+    @Test
     void filesAreOpenedThroughTheServerAndDirectoriesByTheKernelAlone() throws IOException, InterruptedException {
         mount();
         assertTrue(fs.fuseMount().kernelOpensDirectories());

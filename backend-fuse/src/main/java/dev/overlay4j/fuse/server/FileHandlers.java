@@ -68,6 +68,11 @@ final class FileHandlers {
 
     int open(Request rq, In.Open in, Reply rp) throws IOException {
         EnumSet<StandardOpenOption> options = openOptions(in.flags());
+        if ((in.flags() & Flags.O_TRUNC) != 0 && (in.flags() & Flags.O_ACCMODE) == Flags.O_RDONLY) {
+            // Linux truncates at O_RDONLY | O_TRUNC too (the kernel has checked write permission),
+            // and the kernel's overlayfs copies the file up for it.
+            overlay.truncate(nodes.path(rq.nodeid()), 0);
+        }
         BackingFiles backing = handles.backing();
         if (options.equals(READ_ONLY) && !backing.enabled() && nodes.type(rq.nodeid()) == EntryType.REGULAR_FILE) {
             // Served here and read from the kernel's page cache once read: the file is opened at
