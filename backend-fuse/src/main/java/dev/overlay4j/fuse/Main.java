@@ -32,6 +32,13 @@ public final class Main {
 
     /** Set in the background copy's environment: it reports "ok" or "error: ..." on stdout. */
     static final String DAEMON_ENV = "OVERLAY4J_DAEMON_STATUS";
+    /**
+     * Set by the launcher (bin/overlay4j), which starts this JVM in the background for a mount
+     * that is to detach: the number of a descriptor on which to report "ok" or "error: ...". The
+     * JVM then detaches itself instead of starting a second JVM, and closes the descriptor at
+     * once when it turns out to stay in the foreground (-f, --help, a subcommand).
+     */
+    static final String STATUS_FD_ENV = "OVERLAY4J_STATUS_FD";
 
     static final int EXIT_OK = 0;
     static final int EXIT_FAILURE = 1;
@@ -46,14 +53,20 @@ public final class Main {
 
     /** Runs the command; returns the exit status (in the foreground, after the mount is gone). */
     static int run(String[] args, PrintStream out, PrintStream err) {
+        PrintStream launcher = launcherStatus();
         Optional<Command> command = args.length == 0 ? Optional.empty() : command(args[0]);
         if (command.isPresent()) {
+            closeQuietly(launcher);
             return command.get().run(List.of(args).subList(1, args.length), out, err);
         }
         boolean daemonChild = System.getenv(DAEMON_ENV) != null;
         Prepared prepared;
         try {
             CommandLine line = CommandLine.parse(args);
+            if (launcher != null && (line.help() || line.version() || line.foreground())) {
+                closeQuietly(launcher); // the launcher waits for this JVM, which stays in the foreground
+                launcher = null;
+            }
             if (line.help()) {
                 out.print(CommandLine.USAGE);
                 List<Command> commands = commands();
@@ -70,9 +83,18 @@ public final class Main {
             }
             prepared = prepare(line);
         } catch (IllegalArgumentException e) {
-            return fail(daemonChild ? out : err, daemonChild, e.getMessage(), EXIT_USAGE);
+            return failBeforeServing(launcher, daemonChild ? out : err, daemonChild, e.getMessage(), EXIT_USAGE);
         } catch (IOException e) {
-            return fail(daemonChild ? out : err, daemonChild, e.getMessage(), EXIT_FAILURE);
+            return failBeforeServing(launcher, daemonChild ? out : err, daemonChild, e.getMessage(), EXIT_FAILURE);
+        }
+        if (launcher != null) {
+            // Started in the background by the launcher: this JVM becomes the server itself.
+            try {
+                detachAsServer(prepared.log());
+            } catch (IOException e) {
+                return failBeforeServing(launcher, err, true, e.getMessage(), EXIT_FAILURE);
+            }
+            return serve(prepared, launcher, launcher);
         }
         if (!prepared.line().foreground()) {
             return runInBackground(args, err, prepared.log());
@@ -247,6 +269,63 @@ public final class Main {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return EXIT_FAILURE;
+        }
+    }
+
+    /** The launcher's status descriptor as a stream (the descriptor itself closed), or null without a launcher. */
+    private static PrintStream launcherStatus() {
+        String fd = System.getenv(STATUS_FD_ENV);
+        if (fd == null || !fd.matches("[0-9]+")) {
+            return null;
+        }
+        try {
+            PrintStream status = new PrintStream(new FileOutputStream("/proc/self/fd/" + fd), true,
+                    StandardCharsets.UTF_8);
+            try (Syscalls sys = new Syscalls()) {
+                sys.close(Integer.parseInt(fd)); // the stream holds the pipe now: closing it ends the launcher's read
+            }
+            return status;
+        } catch (IOException e) {
+            return null; // no launcher listening after all
+        }
+    }
+
+    private static int failBeforeServing(PrintStream launcher, PrintStream stream, boolean asStatus, String message,
+            int exit) {
+        if (launcher != null) {
+            int status = fail(launcher, true, message, exit);
+            launcher.close();
+            return status;
+        }
+        return fail(stream, asStatus, message, exit);
+    }
+
+    private static void closeQuietly(PrintStream stream) {
+        if (stream != null) {
+            stream.close();
+        }
+    }
+
+    /**
+     * Leaves the terminal's session and lets go of the terminal: standard input and output from
+     * and to /dev/null, standard error to the log file when there is one, else /dev/null.
+     */
+    private static void detachAsServer(Path log) throws IOException {
+        detachFromTerminal();
+        try (Syscalls sys = new Syscalls()) {
+            int nothing = sys.open("/dev/null", Syscalls.O_RDWR | Syscalls.O_CLOEXEC);
+            int errors = log == null ? nothing
+                    : sys.open(log.toString(), Syscalls.O_WRONLY | Syscalls.O_APPEND | Syscalls.O_CLOEXEC);
+            if (nothing < 0 || errors < 0) {
+                throw new IOException("cannot detach from the terminal: " + Syscalls.message(nothing < 0 ? nothing : errors));
+            }
+            sys.dup2(nothing, 0);
+            sys.dup2(nothing, 1);
+            sys.dup2(errors, 2);
+            sys.close(nothing);
+            if (errors != nothing) {
+                sys.close(errors);
+            }
         }
     }
 

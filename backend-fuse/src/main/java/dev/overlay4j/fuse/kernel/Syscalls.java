@@ -22,6 +22,7 @@ public final class Syscalls implements AutoCloseable {
     public static final int O_RDONLY = 0;
     public static final int O_WRONLY = 01;
     public static final int O_RDWR = 02;
+    public static final int O_APPEND = 02000;
     public static final int O_NOFOLLOW = 0400000;
     public static final int O_CLOEXEC = 02000000;
 
@@ -80,6 +81,8 @@ public final class Syscalls implements AutoCloseable {
     private static final MethodHandle STRERROR = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     private static final MethodHandle FSTAT = downcall("fstat",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
+    private static final MethodHandle DUP2 = downcall("dup2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+            ERRNO_CAPTURE);
     private static final MethodHandle STATX = downcall("statx",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
     private static final MethodHandle SOCKETPAIR = downcall("socketpair",
@@ -324,6 +327,15 @@ public final class Syscalls implements AutoCloseable {
     public int open(String path, int flags) {
         try (Arena call = Arena.ofConfined()) {
             return result((int) OPEN.invokeExact(capture, call.allocateFrom(path), flags, 0));
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** {@code dup2(oldfd, newfd)}: {@code newfd} then refers to what {@code oldfd} does. */
+    public int dup2(int oldfd, int newfd) {
+        try {
+            return result((int) DUP2.invokeExact(capture, oldfd, newfd));
         } catch (Throwable e) {
             throw rethrow(e);
         }
