@@ -63,7 +63,7 @@ record Overlay4jInstall(Path home) {
         checkResolves(lib);
         Path bin = Files.createDirectories(home.resolve("bin"));
         Path repoBin = Path.of(System.getProperty("overlay4j.bin", "../bin"));
-        for (String script : new String[] {"overlay4j", "java25"}) {
+        for (String script : new String[] {"overlay4j", "java25", "overlay4j-aot-cache"}) {
             Path target = bin.resolve(script);
             Files.copy(repoBin.resolve(script), target);
             Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
