@@ -81,7 +81,7 @@ public final class Main {
                 out.println("overlay4j " + version());
                 return EXIT_OK;
             }
-            prepared = prepare(line);
+            prepared = prepare(line, null);
         } catch (IllegalArgumentException e) {
             return failBeforeServing(launcher, daemonChild ? out : err, daemonChild, e.getMessage(), EXIT_USAGE);
         } catch (IOException e) {
@@ -94,7 +94,9 @@ public final class Main {
             } catch (IOException e) {
                 return failBeforeServing(launcher, err, true, e.getMessage(), EXIT_FAILURE);
             }
-            return serve(prepared, launcher, launcher);
+            // A mount with a log of its own keeps the JVM to itself: the log is the JVM's standard error.
+            String shareDir = prepared.log() == null ? System.getenv(SharedServer.DIR_ENV) : null;
+            return serve(prepared, launcher, launcher, shareDir == null || shareDir.isEmpty() ? null : Path.of(shareDir));
         }
         if (!prepared.line().foreground()) {
             return runInBackground(args, err, prepared.log());
@@ -110,7 +112,7 @@ public final class Main {
                 return fail(err, false, "cannot write the log file " + prepared.log() + ": " + e.getMessage(), EXIT_FAILURE);
             }
         }
-        return serve(prepared, daemonChild ? out : null, daemonChild ? out : err);
+        return serve(prepared, daemonChild ? out : null, daemonChild ? out : err, null);
     }
 
     /** The subcommands other modules add (backend-s3's push, ...), by name. */
@@ -129,14 +131,17 @@ public final class Main {
         return commands().stream().filter(c -> c.name().equals(word)).findFirst();
     }
 
-    private record Prepared(CommandLine line, OverlayConfig config, FuseOptions fuse, Path mountpoint, Path log) {
+    record Prepared(CommandLine line, OverlayConfig config, FuseOptions fuse, Path mountpoint, Path log) {
     }
 
-    /** Every check that can fail before anything is opened or mounted. */
-    private static Prepared prepare(CommandLine line) throws IOException {
-        OverlayConfig config = OverlayConfig.fromMountOptions(line.options());
+    /**
+     * Every check that can fail before anything is opened or mounted; relative paths are taken
+     * against {@code cwd} (the command's, when a shared server mounts for it), or this JVM's.
+     */
+    static Prepared prepare(CommandLine line, Path cwd) throws IOException {
+        OverlayConfig config = OverlayConfig.fromMountOptions(line.options(), cwd);
         FuseOptions fuse = CommandLine.fuseOptions(config);
-        Path mountpoint = Path.of(line.mountpoint()).toAbsolutePath().normalize();
+        Path mountpoint = (cwd == null ? Path.of(line.mountpoint()).toAbsolutePath() : cwd.resolve(line.mountpoint())).normalize();
         if (!Files.exists(mountpoint)) {
             throw new IOException("mountpoint " + mountpoint + " does not exist: create an empty directory there");
         }
@@ -163,20 +168,24 @@ public final class Main {
         return new Prepared(line, config, fuse, mountpoint, log);
     }
 
-    /** Opens the overlay, mounts it and serves until it is unmounted. */
-    private static int serve(Prepared prepared, PrintStream status, PrintStream err) {
+    /** A live mount: its overlay, its FUSE mount, and the hook that unmounts it at SIGTERM. */
+    record Served(Prepared prepared, Overlay overlay, FuseMount mount, Thread hook, AtomicBoolean closed) {
+    }
+
+    /** Opens the overlay and mounts it; the mount is live when this returns. */
+    static Served startServing(Prepared prepared) throws IOException {
         Overlay overlay;
         try {
             overlay = Overlay.open(prepared.config());
-        } catch (IOException | RuntimeException e) {
-            return fail(err, status != null, message(e), EXIT_FAILURE);
+        } catch (RuntimeException e) {
+            throw new IOException(message(e), e);
         }
         FuseMount mount;
         try {
             mount = FuseMount.mount(overlay, prepared.mountpoint(), prepared.fuse());
         } catch (IOException | RuntimeException e) {
             closeQuietly(overlay);
-            return fail(err, status != null, message(e), EXIT_FAILURE);
+            throw e instanceof IOException io ? io : new IOException(message(e), e);
         }
         AtomicBoolean closed = new AtomicBoolean();
         Thread hook = new Thread(() -> {
@@ -195,29 +204,54 @@ public final class Main {
         if (prepared.log() != null) {
             System.err.println(java.time.Instant.now() + " overlay4j " + version() + ": serving " + prepared.mountpoint());
         }
-        if (status != null) {
-            status.println("ok");
-            status.flush();
-            status.close();
-        }
+        return new Served(prepared, overlay, mount, hook, closed);
+    }
+
+    /** Serves a live mount until it is unmounted, then closes its overlay. */
+    static void serveUntilUnmounted(Served served) {
         try {
-            mount.awaitUnmount();
-            mount.close();
+            served.mount().awaitUnmount();
+            served.mount().close();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IOException e) {
             System.err.println("overlay4j: " + e.getMessage());
         }
-        if (closed.compareAndSet(false, true)) {
-            closeQuietly(overlay);
+        if (served.closed().compareAndSet(false, true)) {
+            closeQuietly(served.overlay());
         }
         try {
-            Runtime.getRuntime().removeShutdownHook(hook);
+            Runtime.getRuntime().removeShutdownHook(served.hook());
         } catch (IllegalStateException e) {
             // already shutting down: the hook runs
         }
-        if (prepared.log() != null) {
-            System.err.println(java.time.Instant.now() + " overlay4j: unmounted " + prepared.mountpoint());
+        if (served.prepared().log() != null) {
+            System.err.println(java.time.Instant.now() + " overlay4j: unmounted " + served.prepared().mountpoint());
+        }
+    }
+
+    /**
+     * Opens the overlay, mounts it and serves until it is unmounted. With {@code shareDir}, the
+     * JVM then also serves the mounts that later commands of this user ask of it there (see
+     * {@link SharedServer}), and ends once it has served none for a while.
+     */
+    private static int serve(Prepared prepared, PrintStream status, PrintStream err, Path shareDir) {
+        Served served;
+        try {
+            served = startServing(prepared);
+        } catch (IOException e) {
+            return fail(err, status != null, message(e), EXIT_FAILURE);
+        }
+        if (status != null) {
+            status.println("ok");
+            status.flush();
+            status.close();
+        }
+        SharedServer shared = shareDir == null ? null : SharedServer.start(shareDir);
+        serveUntilUnmounted(served);
+        if (shared != null) {
+            shared.mountEnded();
+            shared.serveUntilIdle();
         }
         return EXIT_OK;
     }
@@ -322,6 +356,9 @@ public final class Main {
             sys.dup2(nothing, 0);
             sys.dup2(nothing, 1);
             sys.dup2(errors, 2);
+            // Hold no caller's directory busy (a file system to be unmounted once the mount is gone);
+            // paths were made absolute against it already (the JVM's user.dir stays as it was).
+            sys.chdir("/");
             sys.close(nothing);
             if (errors != nothing) {
                 sys.close(errors);
@@ -343,7 +380,7 @@ public final class Main {
         return exit;
     }
 
-    private static String message(Throwable e) {
+    static String message(Throwable e) {
         return e.getMessage() != null ? e.getMessage() : e.toString();
     }
 

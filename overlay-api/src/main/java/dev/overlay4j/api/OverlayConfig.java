@@ -1,5 +1,6 @@
 package dev.overlay4j.api;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -183,6 +184,23 @@ public final class OverlayConfig {
      * @throws IllegalArgumentException naming the option that is wrong
      */
     public static OverlayConfig fromMountOptions(String options) {
+        return fromMountOptions(options, null);
+    }
+
+    /**
+     * {@link #fromMountOptions(String)}, with relative local paths in {@code lowerdir},
+     * {@code lowerdir+}, {@code upperdir} and {@code workdir} taken relative to
+     * {@code workingDirectory} instead of this process's: for a server that mounts on behalf
+     * of commands run elsewhere (containers/storage gives its lower layers as paths relative
+     * to the directory it runs its mount program in).
+     *
+     * @param workingDirectory an absolute directory, or null for this process's
+     * @throws IllegalArgumentException naming the option that is wrong
+     */
+    public static OverlayConfig fromMountOptions(String options, Path workingDirectory) {
+        if (workingDirectory != null && !workingDirectory.isAbsolute()) {
+            throw new IllegalArgumentException("the working directory must be absolute, not " + workingDirectory);
+        }
         Builder builder = builder();
         String upper = null;
         String work = null;
@@ -202,12 +220,12 @@ public final class OverlayConfig {
                         if (layer.isEmpty()) {
                             throw new IllegalArgumentException("option lowerdir has an empty layer in \"" + value + "\"");
                         }
-                        builder.lower(unescape(layer));
+                        builder.lower(against(workingDirectory, unescape(layer)));
                     }
                 }
-                case "lowerdir+" -> builder.lower(required(key, value));
-                case "upperdir" -> upper = unescape(required(key, value));
-                case "workdir" -> work = unescape(required(key, value));
+                case "lowerdir+" -> builder.lower(against(workingDirectory, required(key, value)));
+                case "upperdir" -> upper = against(workingDirectory, unescape(required(key, value)));
+                case "workdir" -> work = against(workingDirectory, unescape(required(key, value)));
                 case "redirect_dir" -> builder.redirectDir(switch (required(key, value)) {
                     case "on", "follow" -> true;
                     case "off", "nofollow" -> false;
@@ -293,6 +311,20 @@ public final class OverlayConfig {
             throw new IllegalArgumentException("option " + key + " must be an id from 0 to 4294967294, not \"" + value + "\"");
         }
         return id;
+    }
+
+    /** A relative local path resolved against {@code directory}; absolute paths and URIs as they are. */
+    private static String against(Path directory, String spec) {
+        if (directory == null || hasScheme(spec)) {
+            return spec;
+        }
+        Path path = Path.of(spec);
+        return path.isAbsolute() ? spec : directory.resolve(path).normalize().toString();
+    }
+
+    private static boolean hasScheme(String spec) {
+        int colon = spec.indexOf(':');
+        return colon > 1 && spec.substring(0, colon).matches("[A-Za-z][A-Za-z0-9+.-]*");
     }
 
     private static List<String> splitUnescaped(String text, char separator) {

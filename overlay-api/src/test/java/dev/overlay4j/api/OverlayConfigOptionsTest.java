@@ -126,4 +126,17 @@ class OverlayConfigOptionsTest {
         assertEquals(100000, config.uidMapping().orElseThrow().shown(0, 65534));
         assertEquals(Map.of("context", "\"system_u:object_r:c:s0:c1,c2\""), config.frontendOptions());
     }
+
+    @Test
+    void relativeLayerPathsAreTakenAgainstTheGivenWorkingDirectory() {
+        OverlayConfig config = OverlayConfig.fromMountOptions(
+                "lowerdir=l/A:../l/B:/abs,lowerdir+=jar:file:/t.jar!/,upperdir=diff,workdir=./work", java.nio.file.Path.of("/store/overlay"));
+        assertEquals(List.of(new OverlayConfig.LayerSource.Location("/store/overlay/l/A"),
+                new OverlayConfig.LayerSource.Location("/store/l/B"), new OverlayConfig.LayerSource.Location("/abs"),
+                new OverlayConfig.LayerSource.Location("jar:file:/t.jar!/")), config.lowers());
+        assertEquals(new OverlayConfig.LayerSource.Location("/store/overlay/diff"), config.upper());
+        assertEquals("/store/overlay/work", config.work());
+        assertEquals("the working directory must be absolute, not rel", assertThrows(IllegalArgumentException.class,
+                () -> OverlayConfig.fromMountOptions("lowerdir=/l", java.nio.file.Path.of("rel"))).getMessage());
+    }
 }

@@ -23,6 +23,7 @@ public final class Syscalls implements AutoCloseable {
     public static final int O_WRONLY = 01;
     public static final int O_RDWR = 02;
     public static final int O_APPEND = 02000;
+    public static final int O_NONBLOCK = 04000;
     public static final int O_NOFOLLOW = 0400000;
     public static final int O_CLOEXEC = 02000000;
 
@@ -75,6 +76,9 @@ public final class Syscalls implements AutoCloseable {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS), ERRNO_CAPTURE);
     private static final MethodHandle UMOUNT2 = downcall("umount2",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), ERRNO_CAPTURE);
+    private static final MethodHandle MKNOD = downcall("mknod",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG), ERRNO_CAPTURE);
+    private static final MethodHandle CHDIR = downcall("chdir", FunctionDescriptor.of(JAVA_INT, ADDRESS), ERRNO_CAPTURE);
     private static final MethodHandle GETEUID = downcall("geteuid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle GETEGID = downcall("getegid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle SETSID = downcall("setsid", FunctionDescriptor.of(JAVA_INT), ERRNO_CAPTURE);
@@ -379,6 +383,24 @@ public final class Syscalls implements AutoCloseable {
         try (Arena call = Arena.ofConfined()) {
             return result((int) MOUNT.invokeExact(capture, call.allocateFrom(source), call.allocateFrom(target),
                     call.allocateFrom(type), flags, call.allocateFrom(data)));
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** {@code mkfifo(path, mode)}, as mknod with S_IFIFO; 0 or -errno. */
+    public int mkfifo(String path, int mode) {
+        try (Arena call = Arena.ofConfined()) {
+            return result((int) MKNOD.invokeExact(capture, call.allocateFrom(path), 0010000 | (mode & 07777), 0L));
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** {@code chdir(path)}: 0 or -errno. */
+    public int chdir(String path) {
+        try (Arena call = Arena.ofConfined()) {
+            return result((int) CHDIR.invokeExact(capture, call.allocateFrom(path)));
         } catch (Throwable e) {
             throw rethrow(e);
         }
