@@ -267,8 +267,8 @@ final class SharedServer {
                 }
                 live++; // counted now, so that the server cannot go idle while this mount is made
             }
-            Thread mount = new Thread(() -> handle(name), "overlay4j-shared-mount");
-            mount.start();
+            // Virtual: the thread only waits for its mount to end (the mount's readers are its own).
+            Thread.ofVirtual().name("overlay4j-shared-mount").start(() -> handle(name));
         }
     }
 

@@ -78,6 +78,9 @@ public final class Syscalls implements AutoCloseable {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), ERRNO_CAPTURE);
     private static final MethodHandle MKNOD = downcall("mknod",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG), ERRNO_CAPTURE);
+    private static final MethodHandle MMAP = downcall("mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle CHDIR = downcall("chdir", FunctionDescriptor.of(JAVA_INT, ADDRESS), ERRNO_CAPTURE);
     private static final MethodHandle GETEUID = downcall("geteuid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle GETEGID = downcall("getegid", FunctionDescriptor.of(JAVA_INT));
@@ -392,6 +395,32 @@ public final class Syscalls implements AutoCloseable {
     public int mkfifo(String path, int mode) {
         try (Arena call = Arena.ofConfined()) {
             return result((int) MKNOD.invokeExact(capture, call.allocateFrom(path), 0010000 | (mode & 07777), 0L));
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * {@code size} bytes of private anonymous memory, unmapped when {@code arena} closes. Unlike
+     * {@link Arena#allocate}, which zeroes (and so makes resident) every byte, the pages become
+     * resident only once written: a 1 MiB request buffer costs the pages its requests use.
+     */
+    public static MemorySegment mapAnonymous(long size, Arena arena) {
+        final int protReadWrite = 0x1 | 0x2;
+        final int mapPrivateAnonymous = 0x02 | 0x20;
+        try {
+            MemorySegment address = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, size, protReadWrite,
+                    mapPrivateAnonymous, -1, 0L);
+            if (address.address() == -1L) {
+                throw new OutOfMemoryError("mmap of " + size + " bytes failed");
+            }
+            return address.reinterpret(size, arena, segment -> {
+                try {
+                    int ignored = (int) MUNMAP.invokeExact(MemorySegment.ofAddress(segment.address()), size);
+                } catch (Throwable e) {
+                    throw rethrow(e);
+                }
+            });
         } catch (Throwable e) {
             throw rethrow(e);
         }

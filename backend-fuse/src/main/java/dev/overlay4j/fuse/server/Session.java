@@ -76,8 +76,9 @@ public final class Session {
     }
 
     private void loop(Syscalls sys, int fd, Arena arena) {
-        MemorySegment in = arena.allocate(REQUEST_BUFFER, 4096);
-        MemorySegment out = arena.allocate(REPLY_BUFFER, 4096);
+        // Mapped, not allocated: a mount's readers then hold only the pages their requests touch.
+        MemorySegment in = Syscalls.mapAnonymous(REQUEST_BUFFER, arena);
+        MemorySegment out = Syscalls.mapAnonymous(REPLY_BUFFER, arena);
         Request request = new Request(in);
         Reply reply = new Reply(out);
         while (true) {
