@@ -15,14 +15,41 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>A descriptor keeps naming the directory it was opened on even if that is renamed, so a
  * layer that changes must {@link #invalidate} every path whose directory it removes, renames or
  * replaces (a lower layer never changes: overlayfs requires that). An {@link #add} that raced
- * with an invalidation does not stay cached. Bounded to {@link #CAPACITY} descriptors; beyond
- * that an arbitrary one is dropped.
+ * with an invalidation does not stay cached. Bounded to {@link #CAPACITY} descriptors, and to
+ * a share of {@link #PROCESS_CAPACITY} among all the caches of the process (one JVM may serve
+ * many mounts of several layers each, and they share one descriptor limit); beyond that an
+ * arbitrary one is dropped.
  * A descriptor is closed only when neither the cache nor any caller holds it, so a call never
  * uses a descriptor number that was closed and reused under it.
  */
 final class DirectoryHandles {
 
     static final int CAPACITY = 256;
+    /** The fewest descriptors a cache may keep, however many caches there are. */
+    static final int MIN_CAPACITY = 16;
+    /** What all caches of the process keep together at most: a quarter of the descriptor limit, at most 4096. */
+    static final int PROCESS_CAPACITY = Math.min(4096, Math.max(CAPACITY, descriptorLimit() / 4));
+    private static final AtomicInteger CACHES = new AtomicInteger();
+
+    /** RLIMIT_NOFILE's soft limit, as /proc/self/limits shows it (the JVM raises it to the hard limit). */
+    private static int descriptorLimit() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/limits"))) {
+                if (line.startsWith("Max open files")) {
+                    String soft = line.substring("Max open files".length()).trim().split("\\s+")[0];
+                    return soft.equals("unlimited") ? Integer.MAX_VALUE : (int) Math.min(Integer.MAX_VALUE, Long.parseLong(soft));
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // fall through: assume the common default
+        }
+        return 1024;
+    }
+
+    /** This cache's share now: the process's capacity split among the open caches. */
+    static int capacity() {
+        return Math.max(MIN_CAPACITY, Math.min(CAPACITY, PROCESS_CAPACITY / Math.max(1, CACHES.get())));
+    }
 
     /** One directory descriptor with a count of its holders (the cache counts as one). */
     static final class Handle {
@@ -58,6 +85,10 @@ final class DirectoryHandles {
     private final AtomicLong generation = new AtomicLong();
     private volatile boolean closed;
 
+    DirectoryHandles() {
+        CACHES.incrementAndGet();
+    }
+
     /** Read before opening a descriptor that is then {@link #add}ed. */
     long generation() {
         return generation.get();
@@ -92,8 +123,9 @@ final class DirectoryHandles {
             handle.release(); // not cached: the caller's hold is the last one
             return handle;
         }
-        if (open.size() > CAPACITY) {
-            evictOtherThan(directory);
+        int capacity = capacity();
+        while (open.size() > capacity && evictOtherThan(directory)) {
+            // until this cache is within its share
         }
         if (closed || seen != generation.get()) {
             drop(directory, handle);
@@ -101,15 +133,17 @@ final class DirectoryHandles {
         return handle;
     }
 
-    private void evictOtherThan(EntryPath keep) {
+    /** Drops one descriptor other than {@code keep}'s; false when there is none. */
+    private boolean evictOtherThan(EntryPath keep) {
         Iterator<Map.Entry<EntryPath, Handle>> entries = open.entrySet().iterator();
         while (entries.hasNext()) {
             Map.Entry<EntryPath, Handle> entry = entries.next();
             if (!entry.getKey().equals(keep)) {
                 drop(entry.getKey(), entry.getValue());
-                return;
+                return true;
             }
         }
+        return false;
     }
 
     private void drop(EntryPath directory, Handle handle) {
@@ -119,7 +153,10 @@ final class DirectoryHandles {
     }
 
     /** Drops every cached descriptor; those still held close when released. */
-    void close() {
+    synchronized void close() {
+        if (!closed) {
+            CACHES.decrementAndGet();
+        }
         closed = true;
         for (Map.Entry<EntryPath, Handle> entry : open.entrySet()) {
             drop(entry.getKey(), entry.getValue());
