@@ -353,4 +353,81 @@ class MountProgramTest {
         assertTrue(!overlay4j.contains("a/b2/f2 ") && !overlay4j.contains("usr/share/doc/pkg") && !overlay4j.contains("etc/apt")
                 && !overlay4j.contains("a/b3/g1 ") && !overlay4j.contains(".wh..wh..opq regular"), overlay4j);
     }
+
+    /** The user of the rootless scenario: subordinate ids for podman's user namespace, a runtime dir, a home of its own. */
+    private static final String ROOTLESS_USER = "overlay4j-podman";
+
+    /** Makes the rootless user (once) and returns its uid; podman needs /etc/subuid and /etc/subgid ranges. */
+    private static int rootlessUser(Path home) throws Exception {
+        Process exists = new ProcessBuilder("id", "-u", ROOTLESS_USER).start();
+        if (exists.waitFor() != 0) {
+            run(List.of("useradd", "--home-dir", home.toString(), "--shell", "/bin/sh", ROOTLESS_USER));
+        }
+        int uid = Integer.parseInt(run(List.of("id", "-u", ROOTLESS_USER)).strip());
+        for (String file : List.of("/etc/subuid", "/etc/subgid")) {
+            Path ids = Path.of(file);
+            String text = Files.exists(ids) ? Files.readString(ids) : "";
+            if (!text.lines().anyMatch(line -> line.startsWith(ROOTLESS_USER + ":"))) {
+                Files.writeString(ids, text + ROOTLESS_USER + ":400000:65536\n");
+            }
+        }
+        Files.createDirectories(home);
+        Path runtime = Files.createDirectories(Path.of("/run/user", Integer.toString(uid)));
+        run(List.of("chown", "-R", ROOTLESS_USER + ":", home.toString(), runtime.toString()));
+        run(List.of("chmod", "700", runtime.toString()));
+        return uid;
+    }
+
+    @Test
+    void rootlessPodmanRunDiffAndCommitAsWithFuseOverlayfs() throws Exception {
+        // A user's podman: its mount program runs as root of podman's user namespace, and opens
+        // /dev/fuse itself (mode 0666, as Debian's udev rule makes it; .ci/run sees to it here).
+        assumeTrue(Files.isReadable(Path.of("/dev/fuse")) && Files.isWritable(Path.of("/dev/fuse"))
+                && (int) Files.getAttribute(Path.of("/dev/fuse"), "unix:mode") % 01000 == 0666,
+                MARK + "/dev/fuse must have mode 0666 for rootless FUSE mounts (chmod 0666 /dev/fuse, as udev does)");
+        Path home = Path.of("/var/tmp/overlay4j-podman-home");
+        run(List.of("rm", "-rf", home.toString()));
+        int uid = rootlessUser(home);
+        Overlay4jInstall userInstall = Overlay4jInstall.assemble(home.resolve("install"));
+        Files.copy(baseTar, home.resolve("base.tar"));
+        run(List.of("chown", "-R", ROOTLESS_USER + ":", home.toString()));
+        run(List.of("runuser", "-u", ROOTLESS_USER, "--", userInstall.home().resolve("bin/overlay4j").toString(), "--aot-cache"));
+        Map<String, Result> results = new LinkedHashMap<>();
+        Map<String, Long> nanos = new LinkedHashMap<>();
+        try {
+            for (Program program : List.of(new Program("overlay4j", userInstall.home().resolve("bin/overlay4j"), home.resolve("overlay4j")),
+                    new Program("kernel", null, home.resolve("kernel")),
+                    new Program("fuse-overlayfs", Path.of("/usr/bin/fuse-overlayfs"), home.resolve("fuse-overlayfs")))) {
+                java.util.function.UnaryOperator<List<String>> asUser = command -> {
+                    List<String> all = new ArrayList<>(List.of("runuser", "-u", ROOTLESS_USER, "--", "env",
+                            "HOME=" + home, "XDG_RUNTIME_DIR=/run/user/" + uid));
+                    all.addAll(command);
+                    return all;
+                };
+                run(asUser.apply(program.tool("podman", "import", home.resolve("base.tar").toString(), "localhost/base")));
+                long start = System.nanoTime();
+                List<String> command = program.podmanRun("--name", "changed", "localhost/base", "sh", "-c",
+                        "rm /a/b2/f2 && rm -r /usr/share/doc && mkdir /usr/share/doc && echo new > /usr/share/doc/new"
+                                + " && mv /a/b3 /a/b4 && chmod 700 /a/b2 && chown 7:8 /a/b2/f3 && ln /a/b2/f3 /a/hard"
+                                + " && ln -s b2/f3 /a/soft && echo more >> /etc/passwd");
+                run(asUser.apply(command));
+                String diff = sortedLines(run(asUser.apply(program.tool("podman", "diff", "changed"))));
+                run(asUser.apply(program.tool("podman", "commit", "-q", "changed", "localhost/committed")));
+                run(asUser.apply(program.tool("podman", "rm", "changed")));
+                String view = sortedLines(run(asUser.apply(program.podmanRun("--rm", "localhost/committed", "sh", "-c",
+                        "cd / && for p in $(find a usr etc/apt etc/passwd); do if [ -d \"$p\" ]; then stat -c '%n %F %a %u:%g' \"$p\";"
+                                + " else stat -c '%N %F %a %u:%g %h %s' \"$p\"; fi; done"))));
+                nanos.put(program.name(), System.nanoTime() - start);
+                // The layers' owners on disk are the user's subordinate ids: 7:8 in the container is 400007:400008 here.
+                results.put(program.name(), new Result("== view of the committed image\n" + view, "== diff\n" + diff));
+            }
+        } finally {
+            new ProcessBuilder("pkill", "-u", ROOTLESS_USER).start().waitFor(10, TimeUnit.SECONDS);
+        }
+        report("rootless podman run, diff, commit and run of the commit", nanos);
+        Result result = assertAsTheKernel(results, "", "");
+        assertTrue(result.seen().contains("a/hard regular file 644 7:8 2 3\n") && result.seen().contains("a/b4/g1 regular file")
+                && !result.seen().contains("a/b2/f2 ") && !result.seen().contains("usr/share/doc/pkg"), result.seen());
+        assertTrue(result.reported().contains("D /a/b2/f2\n") && result.reported().contains("A /a/b4/g1\n"), result.reported());
+    }
 }
