@@ -12,7 +12,6 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -142,16 +141,22 @@ public final class Main {
         OverlayConfig config = OverlayConfig.fromMountOptions(line.options(), cwd);
         FuseOptions fuse = CommandLine.fuseOptions(config);
         Path mountpoint = (cwd == null ? Path.of(line.mountpoint()).toAbsolutePath() : cwd.resolve(line.mountpoint())).normalize();
-        if (!Files.exists(mountpoint)) {
+        // As the kernel's overlayfs and fuse-overlayfs (libfuse 3): a directory with entries may be
+        // mounted over; they are hidden until the mount is gone.
+        java.nio.file.attribute.BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(mountpoint, java.nio.file.attribute.BasicFileAttributes.class);
+        } catch (java.nio.file.NoSuchFileException e) {
             throw new IOException("mountpoint " + mountpoint + " does not exist: create an empty directory there");
-        }
-        if (!Files.isDirectory(mountpoint)) {
-            throw new IOException("mountpoint " + mountpoint + " is not a directory");
-        }
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(mountpoint)) {
-            if (entries.iterator().hasNext()) {
-                throw new IOException("mountpoint " + mountpoint + " is not empty: mount on an empty directory");
+        } catch (java.nio.file.FileSystemException e) {
+            if (e.getReason() != null && e.getReason().contains("Transport endpoint is not connected")) {
+                throw new IOException("mountpoint " + mountpoint + " is a FUSE mount whose server is gone (ENOTCONN):"
+                        + " unmount it first with umount " + mountpoint + " (or fusermount3 -u " + mountpoint + ")");
             }
+            throw new IOException("mountpoint " + mountpoint + ": " + e.getReason());
+        }
+        if (!attributes.isDirectory()) {
+            throw new IOException("mountpoint " + mountpoint + " is not a directory");
         }
         if (!Files.exists(Path.of("/dev/fuse"))) {
             throw new IOException("/dev/fuse is missing: load the fuse kernel module (modprobe fuse), "

@@ -225,4 +225,59 @@ class MainMountTest {
         assertEquals(2, launcher.exitValue(), err);
         assertEquals("overlay4j: option uidmapping: \"0:100000\" is not a list of STORED:SHOWN:COUNT ranges\n", err);
     }
+
+    @Test
+    void mountsOverADirectoryWithEntriesAndShowsThemAgainWhenUnmounted() throws Exception {
+        assumeTrue(Files.exists(Path.of("/dev/fuse")), "FUSE SKIPPED: /dev/fuse is missing");
+        MountedOverlay.createLayers(root);
+        Files.writeString(root.resolve("lower1/hello"), "hi\n");
+        Path mnt = root.resolve("mnt");
+        Files.writeString(mnt.resolve("hidden"), "below the mount\n");
+        Process launcher = command("-o", "lowerdir=" + root.resolve("lower1"), mnt.toString());
+        String err = output(launcher);
+        Optional<ProcessHandle> server = Optional.empty();
+        try {
+            assertEquals(0, launcher.exitValue(), err);
+            server = serverOf(mnt);
+            assertEquals(List.of("hello"), listing(mnt));
+            unmountAndAwait(mnt, server.orElseThrow());
+            assertEquals(List.of("hidden"), listing(mnt));
+        } finally {
+            if (MountedOverlay.isMounted(mnt)) {
+                new ProcessBuilder("umount", "-l", mnt.toString()).start().waitFor();
+            }
+            server.ifPresent(ProcessHandle::destroy);
+        }
+    }
+
+    private static List<String> listing(Path dir) throws IOException {
+        try (var entries = Files.list(dir)) {
+            return entries.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void aMountpointWhoseServerWasKilledIsNamedForWhatItIs() throws Exception {
+        assumeTrue(Files.exists(Path.of("/dev/fuse")), "FUSE SKIPPED: /dev/fuse is missing");
+        MountedOverlay.createLayers(root);
+        Path mnt = root.resolve("mnt");
+        Process server = command("-f", "-o", "lowerdir=" + root.resolve("lower1"), mnt.toString());
+        try {
+            for (int i = 0; i < 300 && !MountedOverlay.isMounted(mnt); i++) {
+                Thread.sleep(50);
+            }
+            assertTrue(MountedOverlay.isMounted(mnt));
+            server.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: the mount stays, with no server
+            Process again = command("-f", "-o", "lowerdir=" + root.resolve("lower1"), mnt.toString());
+            String err = output(again);
+            assertEquals(1, again.exitValue(), err);
+            assertEquals("overlay4j: mountpoint " + mnt + " is a FUSE mount whose server is gone (ENOTCONN): unmount it first with umount "
+                    + mnt + " (or fusermount3 -u " + mnt + ")\n", err);
+        } finally {
+            server.destroyForcibly();
+            if (MountedOverlay.isMounted(mnt)) {
+                new ProcessBuilder("umount", "-l", mnt.toString()).start().waitFor();
+            }
+        }
+    }
 }

@@ -77,14 +77,6 @@ class MainTest {
     }
 
     @Test
-    void refusesANonEmptyMountpoint() throws IOException {
-        Path full = Files.createDirectories(dir.resolve("full"));
-        Files.writeString(full.resolve("inside"), "x");
-        assertRefused(1, "mountpoint " + full + " is not empty: mount on an empty directory", full,
-                "-f", "-o", "lowerdir=" + lower(), full.toString());
-    }
-
-    @Test
     void refusesAnUnknownOption() throws IOException {
         Path mnt = Files.createDirectories(dir.resolve("mnt"));
         assertRefused(2, "unknown option bogus", mnt, "-f", "-o", "lowerdir=" + lower() + ",bogus", mnt.toString());

@@ -50,7 +50,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 public final class S3Push implements Command {
 
     private static final String USAGE = """
-            usage: push [--jobs N] [--keep] [--part-size SIZE] SOURCE s3://BUCKET/PREFIX/[?endpoint=URL&region=NAME&pathStyle=true]
+            usage: overlay4j push [--jobs N] [--keep] [--part-size SIZE] SOURCE s3://BUCKET/PREFIX/[?endpoint=URL&region=NAME&pathStyle=true]
               SOURCE       a directory, or an overlay upper dir (whiteouts and opaque dirs become OCI .wh. keys)
               --jobs N     parallel uploads (default 8)
               --keep       keep keys under PREFIX that SOURCE does not have (default: delete them)

@@ -200,6 +200,6 @@ class S3PushTest {
         int status = new S3Push().run(List.of("only-one-argument"), new PrintStream(new ByteArrayOutputStream()),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         assertEquals(2, status);
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("usage: push"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("usage: overlay4j push [--jobs N]"));
     }
 }

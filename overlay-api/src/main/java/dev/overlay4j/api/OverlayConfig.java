@@ -216,7 +216,15 @@ public final class OverlayConfig {
             String value = eq < 0 ? null : option.substring(eq + 1);
             switch (key) {
                 case "lowerdir" -> {
-                    for (String layer : splitUnescaped(required(key, value), ':')) {
+                    List<String> layers = splitUnescaped(required(key, value), ':');
+                    for (int i = 0; i + 1 < layers.size(); i++) {
+                        if (layers.get(i).matches("[A-Za-z][A-Za-z0-9+.-]*") && layers.get(i + 1).startsWith("//")) {
+                            throw new IllegalArgumentException("option lowerdir: \"" + layers.get(i) + ":" + layers.get(i + 1)
+                                    + "\" is a URI, which lowerdir's colons split; give it as lowerdir+=" + layers.get(i) + ":"
+                                    + layers.get(i + 1) + " (one lowerdir+= per layer, top first)");
+                        }
+                    }
+                    for (String layer : layers) {
                         if (layer.isEmpty()) {
                             throw new IllegalArgumentException("option lowerdir has an empty layer in \"" + value + "\"");
                         }

@@ -139,4 +139,14 @@ class OverlayConfigOptionsTest {
         assertEquals("the working directory must be absolute, not rel", assertThrows(IllegalArgumentException.class,
                 () -> OverlayConfig.fromMountOptions("lowerdir=/l", java.nio.file.Path.of("rel"))).getMessage());
     }
+
+    @Test
+    void aUriInLowerdirsColonListIsNamedAndLowerdirPlusIsSuggested() {
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> OverlayConfig.fromMountOptions("lowerdir=/top:s3://bucket/prefix/:/bottom"));
+        assertEquals("option lowerdir: \"s3://bucket/prefix/\" is a URI, which lowerdir's colons split; give it as"
+                + " lowerdir+=s3://bucket/prefix/ (one lowerdir+= per layer, top first)", refused.getMessage());
+        assertEquals(3, OverlayConfig.fromMountOptions("lowerdir+=/top,lowerdir+=s3://bucket/prefix/,lowerdir+=/bottom")
+                .lowers().size());
+    }
 }
