@@ -115,7 +115,14 @@ public final class NioLayerProvider implements LayerProvider {
         } catch (IOException | RuntimeException e) {
             throw Errno.EIO.exception(archive, "cannot read it as a zip archive for layer " + description + ": " + e.getMessage());
         }
-        return new NioPathLayer(zip.getPath(subtree.isEmpty() ? "/" : subtree), description, zip);
+        Set<String> symlinks;
+        try {
+            symlinks = ZipSymlinks.of(archive);
+        } catch (IOException | RuntimeException e) {
+            zip.close();
+            throw Errno.EIO.exception(archive, "cannot read the central directory of layer " + description + ": " + e.getMessage());
+        }
+        return new NioPathLayer(zip.getPath(subtree.isEmpty() ? "/" : subtree), description, zip, symlinks);
     }
 
     private static Layer openGeneric(URI location) throws IOException {

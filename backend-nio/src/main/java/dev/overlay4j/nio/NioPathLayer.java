@@ -48,9 +48,16 @@ final class NioPathLayer implements Layer {
     private final int gid = LinuxCalls.getegid();
     private final boolean zipView;
     private final boolean posixView;
+    /** Entries of the archive stored as symlinks, which the zip filesystem shows as files (see {@link ZipSymlinks}). */
+    private final Set<String> symlinkEntries;
 
     NioPathLayer(Path root, String description, Closeable owned) throws IOException {
+        this(root, description, owned, Set.of());
+    }
+
+    NioPathLayer(Path root, String description, Closeable owned, Set<String> symlinkEntries) throws IOException {
         this.root = root;
+        this.symlinkEntries = Set.copyOf(symlinkEntries);
         this.description = description;
         this.owned = owned;
         Set<String> views = root.getFileSystem().supportedFileAttributeViews();
@@ -119,16 +126,17 @@ final class NioPathLayer implements Layer {
             }
             return Optional.empty();
         }
+        boolean storedLink = basic.isRegularFile() && isStoredSymlink(p);
         EntryType type = basic.isDirectory() ? EntryType.DIRECTORY
-                : basic.isSymbolicLink() ? EntryType.SYMLINK
+                : basic.isSymbolicLink() || storedLink ? EntryType.SYMLINK
                 : basic.isRegularFile() ? EntryType.REGULAR_FILE
                 : null;
         if (type == null) {
             throw error(Errno.EOPNOTSUPP, path, "an entry that is neither file, directory nor symlink");
         }
         int permissions = permissions(p, type);
-        long size = type == EntryType.SYMLINK
-                ? Files.readSymbolicLink(p).toString().getBytes(StandardCharsets.UTF_8).length
+        long size = storedLink ? basic.size() // the content is the target
+                : type == EntryType.SYMLINK ? Files.readSymbolicLink(p).toString().getBytes(StandardCharsets.UTF_8).length
                 : basic.size();
         long mtime = nanos(basic.lastModifiedTime());
         long atime = basic.lastAccessTime() == null ? mtime : nanos(basic.lastAccessTime());
@@ -219,7 +227,17 @@ final class NioPathLayer implements Layer {
         if (!attributes.isSymlink()) {
             throw error(Errno.EINVAL, link, "not a symbolic link");
         }
-        return Files.readSymbolicLink(resolve(link)).toString();
+        Path p = resolve(link);
+        return isStoredSymlink(p) ? new String(Files.readAllBytes(p), StandardCharsets.UTF_8)
+                : Files.readSymbolicLink(p).toString();
+    }
+
+    private boolean isStoredSymlink(Path p) {
+        if (symlinkEntries.isEmpty()) {
+            return false;
+        }
+        String name = p.toString();
+        return symlinkEntries.contains(name.startsWith("/") ? name.substring(1) : name);
     }
 
     @Override
