@@ -1,8 +1,13 @@
-/** A pure-Java FUSE server over the FFM API and the {@code overlay4j} command. */
+/**
+ * A pure-Java FUSE server over the FFM API, the {@code fuse} mount frontend of
+ * {@link dev.overlay4j.api.Overlay#mount}, and the {@code overlay4j} command.
+ */
 module dev.overlay4j.fuse {
     requires dev.overlay4j.api;
 
     uses dev.overlay4j.api.spi.Command;
 
     exports dev.overlay4j.fuse;
+
+    provides dev.overlay4j.api.spi.MountFrontend with dev.overlay4j.fuse.FuseFrontend;
 }

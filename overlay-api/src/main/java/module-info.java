@@ -1,7 +1,8 @@
 /**
  * The stable contract of overlay4j: layers ({@link dev.overlay4j.api.Layer},
  * {@link dev.overlay4j.api.WritableLayer}), the merged {@link dev.overlay4j.api.Overlay},
- * its configuration and its errors. Third-party layer providers compile against this module alone.
+ * its configuration and its errors, and the SPIs of layer providers and mount frontends
+ * ({@link dev.overlay4j.api.spi.MountFrontend}). Third-party plugins and embedders compile against this module alone.
  */
 module dev.overlay4j.api {
     exports dev.overlay4j.api;
@@ -9,4 +10,5 @@ module dev.overlay4j.api {
 
     uses dev.overlay4j.api.spi.LayerProvider;
     uses dev.overlay4j.api.spi.OverlayEngine;
+    uses dev.overlay4j.api.spi.MountFrontend;
 }

@@ -132,13 +132,18 @@ record CommandLine(boolean help, boolean version, boolean foreground, String opt
      * @throws UsageException for an unknown option or a bad value
      */
     static FuseOptions fuseOptions(OverlayConfig config) {
+        return fuseOptions(config.frontendOptions());
+    }
+
+    /** The FUSE options among mount options (name to value, null for a flag), as the command reads them. */
+    static FuseOptions fuseOptions(Map<String, String> frontendOptions) {
         FuseOptions fuse = FuseOptions.defaults();
         Set<FuseOptions.MountFlag> flags = EnumSet.noneOf(FuseOptions.MountFlag.class);
         java.time.Duration all = null;
         java.time.Duration entry = null;
         java.time.Duration attr = null;
         java.time.Duration negative = null;
-        for (Map.Entry<String, String> option : config.frontendOptions().entrySet()) {
+        for (Map.Entry<String, String> option : frontendOptions.entrySet()) {
             String key = option.getKey();
             String value = option.getValue();
             if (SELINUX_LABELS.contains(key)) {

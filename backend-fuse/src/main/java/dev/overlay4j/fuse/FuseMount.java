@@ -1,6 +1,7 @@
 package dev.overlay4j.fuse;
 
 import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.Mount;
 import dev.overlay4j.api.Overlay;
 import dev.overlay4j.fuse.kernel.Syscalls;
 import dev.overlay4j.fuse.server.CachePolicy;
@@ -20,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * set-user-ID {@code fusermount3} (package fuse3). The caller keeps ownership of the overlay
  * and closes it after the mount is gone.
  */
-public final class FuseMount implements AutoCloseable {
+public final class FuseMount implements Mount {
 
     private static final System.Logger LOG = System.getLogger(FuseMount.class.getName());
 
@@ -182,6 +183,12 @@ public final class FuseMount implements AutoCloseable {
     }
 
     /** Waits until the mount goes away (unmounted by anyone) and the readers have ended. */
+    @Override
+    public String frontend() {
+        return FuseFrontend.NAME;
+    }
+
+    @Override
     public void awaitUnmount() throws InterruptedException {
         session.awaitEnd();
     }

@@ -31,6 +31,36 @@ public interface Overlay extends Closeable {
         return engine.open(config);
     }
 
+    /**
+     * Serves this overlay to every program of the machine at {@code mountpoint}, through the
+     * mount frontend found by {@link ServiceLoader} ({@code backend-fuse}'s {@code fuse}, or a
+     * third party's). Option {@code frontend=NAME} picks one when several are installed; the
+     * rest go to the frontend (for FUSE those of the {@code overlay4j} command, such as
+     * {@code threads}, {@code passthrough}, {@code allow_other}, {@code entry_timeout}).
+     * The overlay stays open when the mount is closed.
+     *
+     * @param options name to value, null for a flag
+     * @throws IllegalArgumentException for an unknown frontend or option
+     * @throws IOException when no frontend is installed, or the mount cannot be made
+     */
+    default Mount mount(java.nio.file.Path mountpoint, java.util.Map<String, String> options) throws IOException {
+        java.util.Map<String, String> rest = new java.util.LinkedHashMap<>(options);
+        String wanted = rest.remove("frontend");
+        List<dev.overlay4j.api.spi.MountFrontend> frontends = new java.util.ArrayList<>();
+        ServiceLoader.load(dev.overlay4j.api.spi.MountFrontend.class).forEach(frontends::add);
+        if (frontends.isEmpty()) {
+            throw new IOException("no mount frontend is installed: put backend-fuse (dev.overlay4j.fuse) on the module or class path");
+        }
+        List<String> names = frontends.stream().map(dev.overlay4j.api.spi.MountFrontend::name).sorted().toList();
+        dev.overlay4j.api.spi.MountFrontend chosen = frontends.stream()
+                .filter(f -> wanted == null ? frontends.size() == 1 || f.name().equals("fuse") : f.name().equals(wanted))
+                .findFirst()
+                .orElseThrow(() -> new IllegalArgumentException(wanted == null
+                        ? "several mount frontends are installed (" + String.join(", ", names) + "): choose one with option frontend"
+                        : "no mount frontend named " + wanted + " is installed (installed: " + String.join(", ", names) + ")"));
+        return chosen.mount(this, mountpoint, rest);
+    }
+
     OverlayConfig config();
 
     /** Whether every change fails with EROFS (no upper layer, or {@code ro}). */
