@@ -24,11 +24,22 @@ public final class Layers {
         if (spec == null || spec.isBlank()) {
             throw new IllegalArgumentException("a layer location must not be empty");
         }
-        int colon = spec.indexOf(':');
-        if (colon > 1 && spec.substring(0, colon).matches("[A-Za-z][A-Za-z0-9+.-]*")) {
+        if (hasScheme(spec)) {
             return URI.create(spec);
         }
         return Path.of(spec).toAbsolutePath().normalize().toUri();
+    }
+
+    /** A URI scheme (RFC 3986): what stands before the colon of a URI layer location. */
+    static final java.util.regex.Pattern SCHEME = java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*");
+
+    /**
+     * Whether a layer location is a URI: a scheme of two characters or more before its first
+     * colon (one letter before a colon is not taken for a scheme).
+     */
+    static boolean hasScheme(String spec) {
+        int colon = spec.indexOf(':');
+        return colon > 1 && SCHEME.matcher(spec.substring(0, colon)).matches();
     }
 
     /** Opens a read-only layer from a path or URI. */

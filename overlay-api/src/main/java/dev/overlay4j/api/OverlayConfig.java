@@ -218,7 +218,7 @@ public final class OverlayConfig {
                 case "lowerdir" -> {
                     List<String> layers = splitUnescaped(required(key, value), ':');
                     for (int i = 0; i + 1 < layers.size(); i++) {
-                        if (layers.get(i).matches("[A-Za-z][A-Za-z0-9+.-]*") && layers.get(i + 1).startsWith("//")) {
+                        if (Layers.SCHEME.matcher(layers.get(i)).matches() && layers.get(i + 1).startsWith("//")) {
                             throw new IllegalArgumentException("option lowerdir: \"" + layers.get(i) + ":" + layers.get(i + 1)
                                     + "\" is a URI, which lowerdir's colons split; give it as lowerdir+=" + layers.get(i) + ":"
                                     + layers.get(i + 1) + " (one lowerdir+= per layer, top first)");
@@ -323,16 +323,11 @@ public final class OverlayConfig {
 
     /** A relative local path resolved against {@code directory}; absolute paths and URIs as they are. */
     private static String against(Path directory, String spec) {
-        if (directory == null || hasScheme(spec)) {
+        if (directory == null || Layers.hasScheme(spec)) {
             return spec;
         }
         Path path = Path.of(spec);
         return path.isAbsolute() ? spec : directory.resolve(path).normalize().toString();
-    }
-
-    private static boolean hasScheme(String spec) {
-        int colon = spec.indexOf(':');
-        return colon > 1 && spec.substring(0, colon).matches("[A-Za-z][A-Za-z0-9+.-]*");
     }
 
     private static List<String> splitUnescaped(String text, char separator) {
