@@ -182,12 +182,12 @@ public final class FuseMount implements Mount {
         operations.invalidate(path);
     }
 
-    /** Waits until the mount goes away (unmounted by anyone) and the readers have ended. */
     @Override
     public String frontend() {
         return FuseFrontend.NAME;
     }
 
+    /** Waits until the mount goes away (unmounted by anyone) and the readers have ended. */
     @Override
     public void awaitUnmount() throws InterruptedException {
         session.awaitEnd();

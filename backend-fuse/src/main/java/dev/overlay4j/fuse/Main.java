@@ -379,10 +379,15 @@ public final class Main {
     }
 
     private static int fail(PrintStream stream, boolean asStatus, String message, int exit) {
-        String oneLine = message == null ? "failed" : message.replace('\n', ' ');
+        String oneLine = oneLine(message);
         stream.println(asStatus ? "error: " + oneLine : "overlay4j: " + oneLine);
         stream.flush();
         return exit;
+    }
+
+    /** An error message as the one line a status report carries. */
+    static String oneLine(String message) {
+        return message == null ? "failed" : message.replace('\n', ' ');
     }
 
     static String message(Throwable e) {

@@ -84,10 +84,11 @@ final class SharedServer {
                 Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                         java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
             }
-            int uid = (int) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            int mode = (int) Files.getAttribute(dir, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            Map<String, Object> owner = Files.readAttributes(dir, "unix:uid,mode", LinkOption.NOFOLLOW_LINKS);
+            int uid = (int) owner.get("uid");
+            int mode = (int) owner.get("mode");
             try (Syscalls sys = new Syscalls()) {
-                if (uid != sys.geteuid() || (mode & 077) != 0 || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                if (uid != sys.geteuid() || (mode & 077) != 0 || (mode & 0170000) != 0040000) {
                     System.err.println("overlay4j: not sharing this JVM: " + dir + " must be a directory of uid "
                             + sys.geteuid() + " with mode 0700");
                     return null;
@@ -109,7 +110,7 @@ final class SharedServer {
                 }
                 // Read and write: opening never waits for a writer, and reading never sees end of file.
                 RandomAccessFile requests = new RandomAccessFile(fifo.toFile(), "rw");
-                SharedServer server = new SharedServer(dir, lock, requests, idleNanos(), namespaces("self"), jarTimes());
+                SharedServer server = new SharedServer(dir, lock, requests, idleNanos(), namespaces(), jarTimes());
                 Path pid = dir.resolve("pid");
                 Path staged = dir.resolve("pid.new");
                 Files.writeString(staged, ProcessHandle.current().pid() + "\n");
@@ -134,9 +135,9 @@ final class SharedServer {
         return seconds * 1_000_000_000L;
     }
 
-    /** The mount and user namespaces of a process ("self" or a pid), as /proc names them. */
-    private static String namespaces(String process) throws IOException {
-        Path proc = Path.of("/proc", process, "ns");
+    /** This process's mount and user namespaces, as /proc names them (the launcher writes its own so). */
+    private static String namespaces() throws IOException {
+        Path proc = Path.of("/proc/self/ns");
         return Files.readSymbolicLink(proc.resolve("mnt")) + "\n" + Files.readSymbolicLink(proc.resolve("user")) + "\n";
     }
 
@@ -315,10 +316,10 @@ final class SharedServer {
                 }
                 prepared = Main.prepare(line, cwd);
             } catch (IllegalArgumentException e) {
-                reply(request, "error " + Main.EXIT_USAGE + ": " + oneLine(e.getMessage()));
+                reply(request, "error " + Main.EXIT_USAGE + ": " + Main.oneLine(e.getMessage()));
                 return;
             } catch (IOException e) {
-                reply(request, "error " + Main.EXIT_FAILURE + ": " + oneLine(e.getMessage()));
+                reply(request, "error " + Main.EXIT_FAILURE + ": " + Main.oneLine(e.getMessage()));
                 return;
             }
             if (prepared.log() != null) {
@@ -329,7 +330,7 @@ final class SharedServer {
             try {
                 mount = Main.startServing(prepared);
             } catch (IOException e) {
-                reply(request, "error " + Main.EXIT_FAILURE + ": " + oneLine(Main.message(e)));
+                reply(request, "error " + Main.EXIT_FAILURE + ": " + Main.oneLine(Main.message(e)));
                 return;
             }
             reply(request, "ok");
@@ -403,10 +404,6 @@ final class SharedServer {
             sys.write(fd, buffer, bytes.length);
             sys.close(fd);
         }
-    }
-
-    private static String oneLine(String message) {
-        return message == null ? "failed" : message.replace('\n', ' ');
     }
 
     private static List<String> nulSeparated(String text) {
