@@ -88,6 +88,8 @@ public final class Syscalls implements AutoCloseable {
     private static final MethodHandle STRERROR = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     private static final MethodHandle FSTAT = downcall("fstat",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
+    private static final MethodHandle POLL = downcall("poll",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO_CAPTURE);
     private static final MethodHandle DUP2 = downcall("dup2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
             ERRNO_CAPTURE);
     private static final MethodHandle STATX = downcall("statx",
@@ -359,6 +361,26 @@ public final class Syscalls implements AutoCloseable {
     public long read(int fd, MemorySegment buffer, long count) {
         try {
             return result((long) READ.invokeExact(capture, fd, buffer, count));
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** {@code POLLIN} of {@code poll(2)}. */
+    public static final short POLLIN = 1;
+
+    /**
+     * {@code poll(2)} of one descriptor for {@code events}: the events that came (positive), 0
+     * when {@code timeoutMillis} passed first, or {@code -errno}.
+     */
+    public int poll(int fd, short events, int timeoutMillis) {
+        // struct pollfd { int fd; short events; short revents; }: eight bytes, the size of word.
+        word.set(JAVA_INT, 0, fd);
+        word.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 4, events);
+        word.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 6, (short) 0);
+        try {
+            int r = result((int) POLL.invokeExact(capture, word, 1L, timeoutMillis));
+            return r > 0 ? word.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 6) : r;
         } catch (Throwable e) {
             throw rethrow(e);
         }

@@ -137,6 +137,11 @@ public final class In {
         public static Open decode(Request rq) {
             return new Open(rq.u32(Structs.OpenIn.FLAGS), rq.u32(Structs.OpenIn.OPEN_FLAGS));
         }
+
+        /** Whether this open may change the file: opened for writing, or truncating. */
+        public boolean writes() {
+            return (flags & Flags.O_ACCMODE) != Flags.O_RDONLY || (flags & Flags.O_TRUNC) != 0;
+        }
     }
 
     /**

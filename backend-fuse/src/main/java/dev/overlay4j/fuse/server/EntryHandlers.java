@@ -69,7 +69,7 @@ final class EntryHandlers {
         return Operations.NO_REPLY;
     }
 
-    private void forget(long nodeid, long count) {
+    void forget(long nodeid, long count) {
         if (nodes.forget(nodeid, count)) {
             handles.forgotten(nodeid);
         }

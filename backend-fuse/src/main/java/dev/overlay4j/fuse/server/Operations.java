@@ -1,5 +1,8 @@
 package dev.overlay4j.fuse.server;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+
 import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Overlay;
@@ -8,7 +11,9 @@ import dev.overlay4j.fuse.protocol.Init;
 import dev.overlay4j.fuse.protocol.Opcode;
 import dev.overlay4j.fuse.protocol.Reply;
 import dev.overlay4j.fuse.protocol.Request;
+import dev.overlay4j.fuse.protocol.Structs;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.io.UncheckedIOException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -138,6 +143,62 @@ public final class Operations {
         }
     }
 
+    /**
+     * Whether a request of this opcode may be answered with EINTR when the kernel interrupts it,
+     * while its handler goes on: the requests that change nothing, so an answer dropped later
+     * loses nothing but what {@link #abandon} gives back. OPEN only without a write flag: an open
+     * for writing copies up and may truncate, and its caller must learn whether it did.
+     */
+    public static boolean interruptible(Request request) {
+        return switch (request.opcode()) {
+            case Opcode.LOOKUP, Opcode.GETATTR, Opcode.READLINK, Opcode.ACCESS, Opcode.READ, Opcode.LSEEK,
+                 Opcode.OPENDIR, Opcode.READDIR, Opcode.READDIRPLUS, Opcode.GETXATTR, Opcode.LISTXATTR,
+                 Opcode.STATFS -> true;
+            case Opcode.OPEN -> !In.Open.decode(request).writes();
+            default -> false;
+        };
+    }
+
+    /**
+     * Gives back what the answer in {@code reply} handed to the kernel, an answer the kernel
+     * never got because the request was interrupted and answered with EINTR first: the lookups of
+     * the nodes in it and the handle it opened. Otherwise those would stay held for a kernel that
+     * will never forget or release them.
+     */
+    public void abandon(int opcode, Reply reply, int length) {
+        MemorySegment out = reply.segment();
+        if (length < Structs.OutHeader.SIZE || out.get(JAVA_INT_UNALIGNED, Structs.OutHeader.ERROR) != 0) {
+            return;
+        }
+        long body = Structs.OutHeader.SIZE;
+        switch (opcode) {
+            case Opcode.LOOKUP -> forgetOne(out.get(JAVA_LONG_UNALIGNED, body + Structs.EntryOut.NODEID));
+            case Opcode.OPEN -> {
+                try {
+                    handles.releaseFile(out.get(JAVA_LONG_UNALIGNED, body + Structs.OpenOut.FH));
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.DEBUG, () -> "closing an abandoned open: " + e);
+                }
+            }
+            case Opcode.OPENDIR -> handles.releaseDirectory(out.get(JAVA_LONG_UNALIGNED, body + Structs.OpenOut.FH));
+            case Opcode.READDIRPLUS -> {
+                long at = body;
+                while (at + Structs.EntryOut.SIZE + Structs.Dirent.NAME <= length) {
+                    forgetOne(out.get(JAVA_LONG_UNALIGNED, at + Structs.EntryOut.NODEID));
+                    int nameLength = out.get(JAVA_INT_UNALIGNED, at + Structs.EntryOut.SIZE + Structs.Dirent.NAMELEN);
+                    at += Structs.Dirent.plusRecordSize(nameLength);
+                }
+            }
+            default -> { }
+        }
+    }
+
+    private void forgetOne(long nodeid) {
+        if (nodeid != 0) {
+            entries.forget(nodeid, 1);
+        }
+    }
+
     private int dispatch(int opcode, Request rq, Reply rp) throws IOException {
         return switch (opcode) {
             case Opcode.INIT -> init(rq, rp);
@@ -185,7 +246,7 @@ public final class Operations {
             // the file system: FilesystemHandlers
             case Opcode.STATFS -> filesystem.statfs(rp);
             case Opcode.SYNCFS -> filesystem.syncfs(rp);
-            // The kernel does not wait for an answer to INTERRUPT; every request here runs to its end.
+            // Session answers INTERRUPT itself: it knows which reader holds which request.
             case Opcode.INTERRUPT -> NO_REPLY;
             case Opcode.DESTROY -> rp.ok();
             // Locks (GETLK, SETLK, SETLKW: the kernel keeps POSIX and flock locks itself after

@@ -7,15 +7,32 @@ import dev.overlay4j.fuse.protocol.Request;
 import dev.overlay4j.fuse.protocol.Structs;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
+import dev.overlay4j.fuse.protocol.In;
+import dev.overlay4j.fuse.protocol.Opcode;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The reader threads of one FUSE connection. Each reader owns a {@code /dev/fuse} file
- * descriptor (the first one the mount's, the others clones of it) and two native buffers
- * allocated once, and handles one request at a time. Readers end when the kernel reports the
- * connection gone (ENODEV after unmount).
+ * The reader threads of one FUSE connection. Each reader reads one request from
+ * {@code /dev/fuse}, answers it and reads the next, with two native buffers of its own. The
+ * readers asked for are permanent, each with its own descriptor (the first the mount's, the
+ * others clones of it). When a request takes the last reader that was waiting, a spare reader
+ * starts, up to {@link #MAX_READERS}: a request that waits (a slow or stuck remote layer) then
+ * never keeps the others waiting. A spare that waits for {@link #SPARE_IDLE_MILLIS} with nothing
+ * to read ends. Readers are platform threads: a virtual thread blocked in the native read of
+ * {@code /dev/fuse} would hold its carrier.
+ *
+ * <p>INTERRUPT, which the kernel sends when the caller of a request got a signal, ends a
+ * request that changes nothing ({@link Operations#interruptible}) at once with EINTR; its
+ * handler runs on and its answer is dropped ({@link Operations#abandon}). A change runs to its
+ * end, and the caller has its result, as on a local file system. Readers end when the kernel
+ * reports the connection gone (ENODEV after unmount).
  */
 public final class Session {
 
@@ -25,10 +42,26 @@ public final class Session {
     static final long REQUEST_BUFFER = Init.MAX_WRITE + 4096;
     /** Room for the largest reply: a full READ. */
     static final long REPLY_BUFFER = Init.MAX_WRITE + Structs.OutHeader.SIZE;
+    /** The most readers of one connection, spares included: requests that may wait at once. */
+    public static final int MAX_READERS = 64;
+    /** How long a spare reader waits for a request before it ends. */
+    static final int SPARE_IDLE_MILLIS = 5000;
+    /** How long an INTERRUPT for a request no reader holds yet is remembered. */
+    private static final long EARLY_INTERRUPT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final Operations operations;
     private final int sessionFd;
-    private final List<Thread> readers = new ArrayList<>();
+    private final Set<Thread> readers = ConcurrentHashMap.newKeySet();
+    /** Every reader's state, which INTERRUPT looks through. */
+    private final Set<Reader> working = ConcurrentHashMap.newKeySet();
+    /** Readers waiting for a request, or about to. */
+    private final AtomicInteger waiting = new AtomicInteger();
+    /** Readers alive, spares included. */
+    private final AtomicInteger alive = new AtomicInteger();
+    private final AtomicInteger sparesStarted = new AtomicInteger();
+    /** INTERRUPTs that came before their request was taken by its reader: unique to arrival. */
+    private final Map<Long, Long> earlyInterrupts = new ConcurrentHashMap<>();
+    private volatile String name = "overlay4j-fuse";
     /** Set when a reader learnt that the kernel ended the connection (ENODEV). */
     private volatile boolean connectionEnded;
 
@@ -37,20 +70,56 @@ public final class Session {
         this.sessionFd = sessionFd;
     }
 
-    /** Starts {@code count} readers. */
-    public synchronized void start(int count, String name) {
+    /** Starts {@code count} permanent readers. */
+    public void start(int count, String name) {
+        this.name = name;
         for (int i = 0; i < count; i++) {
             boolean first = i == 0;
-            Thread reader = Thread.ofPlatform().daemon().name(name + "-" + i).unstarted(() -> serve(first));
-            readers.add(reader);
-            reader.start();
+            alive.incrementAndGet();
+            startReader(name + "-" + i, first ? Kind.FIRST : Kind.CLONE);
         }
     }
 
-    private void serve(boolean first) {
+    private enum Kind {
+        /** Permanent, on the mount's descriptor. */
+        FIRST,
+        /** Permanent, on a clone of the mount's descriptor. */
+        CLONE,
+        /** Ends when idle; on the mount's descriptor. */
+        SPARE
+    }
+
+    /** Starts a reader that {@link #alive} counts already. */
+    private void startReader(String threadName, Kind kind) {
+        waiting.incrementAndGet();
+        Thread reader = Thread.ofPlatform().daemon().name(threadName).unstarted(() -> serve(kind));
+        readers.add(reader);
+        try {
+            reader.start();
+        } catch (OutOfMemoryError e) {
+            readers.remove(reader);
+            alive.decrementAndGet();
+            waiting.decrementAndGet();
+            LOG.log(System.Logger.Level.WARNING, "cannot start a further FUSE reader: " + e.getMessage());
+        }
+    }
+
+    /** The last waiting reader took a request: start a spare unless there are enough. */
+    private void startSpare() {
+        int now;
+        do {
+            now = alive.get();
+            if (now >= MAX_READERS || connectionEnded) {
+                return;
+            }
+        } while (!alive.compareAndSet(now, now + 1));
+        startReader(name + "-spare-" + sparesStarted.incrementAndGet(), Kind.SPARE);
+    }
+
+    private void serve(Kind kind) {
         try (Syscalls sys = new Syscalls(); Arena arena = Arena.ofConfined()) {
             int fd = sessionFd;
-            if (!first) {
+            if (kind == Kind.CLONE) {
                 fd = sys.open("/dev/fuse", Syscalls.O_RDWR | Syscalls.O_CLOEXEC);
                 if (fd < 0) {
                     LOG.log(System.Logger.Level.ERROR, "cannot open /dev/fuse for a further reader: " + Syscalls.message(fd));
@@ -64,24 +133,40 @@ public final class Session {
                 }
             }
             try {
-                loop(sys, fd, arena);
+                loop(sys, fd, arena, kind == Kind.SPARE);
             } finally {
-                if (!first) {
+                if (kind == Kind.CLONE) {
                     sys.close(fd);
                 }
             }
         } catch (RuntimeException | Error e) {
             LOG.log(System.Logger.Level.ERROR, "FUSE reader " + Thread.currentThread().getName() + " failed", e);
+        } finally {
+            // Every way out of loop is from waiting.
+            waiting.decrementAndGet();
+            alive.decrementAndGet();
+            readers.remove(Thread.currentThread());
         }
     }
 
-    private void loop(Syscalls sys, int fd, Arena arena) {
+    private void loop(Syscalls sys, int fd, Arena arena, boolean spare) {
         // Mapped, not allocated: a mount's readers then hold only the pages their requests touch.
         MemorySegment in = Syscalls.mapAnonymous(REQUEST_BUFFER, arena);
         MemorySegment out = Syscalls.mapAnonymous(REPLY_BUFFER, arena);
-        Request request = new Request(in);
-        Reply reply = new Reply(out);
+        Reader reader = new Reader(fd, new Request(in), new Reply(out));
+        working.add(reader);
+        try {
+            serveRequests(sys, fd, in, reader, spare);
+        } finally {
+            working.remove(reader);
+        }
+    }
+
+    private void serveRequests(Syscalls sys, int fd, MemorySegment in, Reader reader, boolean spare) {
         while (true) {
+            if (spare && sys.poll(fd, Syscalls.POLLIN, SPARE_IDLE_MILLIS) == 0) {
+                return; // idle: the permanent readers are enough again
+            }
             long n = sys.read(fd, in, in.byteSize());
             if (n < 0) {
                 int errno = (int) -n;
@@ -95,19 +180,139 @@ public final class Session {
                 }
                 return;
             }
-            request.reset((int) n);
-            int length = operations.handle(request, reply);
-            if (length >= 0) {
-                long w = sys.write(fd, out, length);
-                // ENOENT: the request was interrupted and the kernel no longer waits for it.
-                if (w < 0 && w != -Syscalls.ENOENT) {
-                    if (w == -Syscalls.ENODEV) {
-                        connectionEnded = true;
-                        return;
-                    }
-                    LOG.log(System.Logger.Level.WARNING, "answering FUSE request failed: " + Syscalls.message((int) -w));
-                }
+            if (waiting.decrementAndGet() == 0) {
+                startSpare();
             }
+            try {
+                reader.request.reset((int) n);
+                answer(sys, reader);
+            } finally {
+                waiting.incrementAndGet();
+            }
+            if (connectionEnded) {
+                return;
+            }
+        }
+    }
+
+    private void answer(Syscalls sys, Reader reader) {
+        Request request = reader.request;
+        if (request.opcode() == Opcode.INTERRUPT) {
+            interrupt(sys, In.Interrupt.decode(request).unique(), reader.reply);
+            return;
+        }
+        long unique = request.unique();
+        reader.begin(unique, Operations.interruptible(request));
+        try {
+            if (!earlyInterrupts.isEmpty() && earlyInterrupts.remove(unique) != null && reader.interruptible) {
+                if (reader.finish(unique)) {
+                    reader.reply.start(unique);
+                    send(sys, reader.fd, reader.reply, reader.reply.error(Syscalls.EINTR));
+                }
+                return;
+            }
+            int length = operations.handle(request, reader.reply);
+            if (!reader.finish(unique)) {
+                // Answered with EINTR by an INTERRUPT meanwhile: the kernel no longer waits for this.
+                if (length >= 0) {
+                    operations.abandon(request.opcode(), reader.reply, length);
+                }
+                return;
+            }
+            if (length >= 0) {
+                send(sys, reader.fd, reader.reply, length);
+            }
+        } finally {
+            reader.unique = 0;
+        }
+    }
+
+    /**
+     * The caller of request {@code target} got a signal. A request that changes nothing is
+     * answered with EINTR now, on the descriptor its reader read it from (the kernel looks for
+     * the answer there). A change is left to finish: the kernel goes on waiting for it.
+     */
+    private void interrupt(Syscalls sys, long target, Reply scratch) {
+        if (interruptWorking(sys, target, scratch)) {
+            return;
+        }
+        // Its reader has read it and not yet said so, or it is answered already. Looked for once
+        // more after it is noted, so that a reader that said so meanwhile is not missed.
+        long now = System.nanoTime();
+        earlyInterrupts.values().removeIf(at -> now - at > EARLY_INTERRUPT_NANOS);
+        earlyInterrupts.put(target, now);
+        if (interruptWorking(sys, target, scratch)) {
+            earlyInterrupts.remove(target);
+        }
+    }
+
+    /** Interrupts request {@code target} if a reader works on it; false when none does. */
+    private boolean interruptWorking(Syscalls sys, long target, Reply scratch) {
+        for (Reader reader : working) {
+            if (reader.unique == target) {
+                if (reader.interruptible && reader.claim(target)) {
+                    scratch.start(target);
+                    send(sys, reader.fd, scratch, scratch.error(Syscalls.EINTR));
+                }
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void send(Syscalls sys, int fd, Reply reply, int length) {
+        long w = sys.write(fd, reply.segment(), length);
+        // ENOENT: the request was interrupted and the kernel no longer waits for it.
+        if (w < 0 && w != -Syscalls.ENOENT) {
+            if (w == -Syscalls.ENODEV) {
+                connectionEnded = true;
+                return;
+            }
+            LOG.log(System.Logger.Level.WARNING, "answering FUSE request failed: " + Syscalls.message((int) -w));
+        }
+    }
+
+    /** One reader's buffers, and the request it answers now, which an INTERRUPT may claim. */
+    private static final class Reader {
+        private static final VarHandle UNIQUE;
+
+        static {
+            try {
+                UNIQUE = MethodHandles.lookup().findVarHandle(Reader.class, "unique", long.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        /** Where an answer was sent already, in place of a unique id. */
+        private static final long ANSWERED = -1;
+
+        final int fd;
+        final Request request;
+        final Reply reply;
+        /** The unique id of the request being answered, 0 between requests, or ANSWERED. */
+        volatile long unique;
+        volatile boolean interruptible;
+
+        Reader(int fd, Request request, Reply reply) {
+            this.fd = fd;
+            this.request = request;
+            this.reply = reply;
+        }
+
+        void begin(long id, boolean mayInterrupt) {
+            interruptible = mayInterrupt;
+            unique = id;
+        }
+
+        /** Takes the answer to request {@code id} for an INTERRUPT: false when it is too late. */
+        boolean claim(long id) {
+            return UNIQUE.compareAndSet(this, id, ANSWERED);
+        }
+
+        /** Takes the answer to request {@code id} for its handler: false when an INTERRUPT took it. */
+        boolean finish(long id) {
+            return UNIQUE.compareAndSet(this, id, 0L);
         }
     }
 
@@ -123,14 +328,13 @@ public final class Session {
     /** Waits for all readers to end; false when some still run after the timeout. */
     public boolean awaitEnd(long timeout, TimeUnit unit) throws InterruptedException {
         long deadline = System.nanoTime() + unit.toNanos(timeout);
-        List<Thread> all;
-        synchronized (this) {
-            all = List.copyOf(readers);
-        }
-        for (Thread reader : all) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0 || !reader.join(java.time.Duration.ofNanos(left))) {
-                return false;
+        // Repeated: a spare may start while the others end.
+        while (!readers.isEmpty()) {
+            for (Thread reader : List.copyOf(readers)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !reader.join(java.time.Duration.ofNanos(left))) {
+                    return false;
+                }
             }
         }
         return true;
@@ -138,12 +342,15 @@ public final class Session {
 
     /** Waits for all readers to end. */
     public void awaitEnd() throws InterruptedException {
-        List<Thread> all;
-        synchronized (this) {
-            all = List.copyOf(readers);
+        while (!readers.isEmpty()) {
+            for (Thread reader : List.copyOf(readers)) {
+                reader.join();
+            }
         }
-        for (Thread reader : all) {
-            reader.join();
-        }
+    }
+
+    /** Readers alive now, spares included (for tests and diagnostics). */
+    public int readers() {
+        return alive.get();
     }
 }
