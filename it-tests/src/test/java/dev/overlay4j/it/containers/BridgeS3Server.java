@@ -59,7 +59,11 @@ final class BridgeS3Server implements AutoCloseable {
     }
 
     static BridgeS3Server start() throws Exception {
-        String host = bridgeAddress();
+        return startOn(bridgeAddress());
+    }
+
+    /** The server on another address of this host (127.0.0.1 for the test JVM alone). */
+    static BridgeS3Server startOn(String host) throws Exception {
         Properties properties = new Properties();
         properties.setProperty("jclouds.identity", ACCESS_KEY);
         properties.setProperty("jclouds.credential", SECRET_KEY);
@@ -107,6 +111,11 @@ final class BridgeS3Server implements AutoCloseable {
         }
         throw new IllegalStateException("Docker's bridge network records no IPv4 gateway and its interface (" + name
                 + ") has no IPv4 address here, so containers could not reach an S3 server in the test JVM");
+    }
+
+    /** The server's endpoint, {@code http://HOST:PORT}. */
+    URI endpoint() {
+        return endpoint;
     }
 
     /** The variables the AWS SDK's default chains read in a container: credentials and region. */
