@@ -332,7 +332,12 @@ public final class Session {
         while (!readers.isEmpty()) {
             for (Thread reader : List.copyOf(readers)) {
                 long left = deadline - System.nanoTime();
-                if (left <= 0 || !reader.join(java.time.Duration.ofNanos(left))) {
+                if (left <= 0) {
+                    return false;
+                }
+                if (reader.getState() == Thread.State.NEW) {
+                    Thread.sleep(1); // a spare listed an instant before its start: join refuses it
+                } else if (!reader.join(java.time.Duration.ofNanos(left))) {
                     return false;
                 }
             }
@@ -344,7 +349,11 @@ public final class Session {
     public void awaitEnd() throws InterruptedException {
         while (!readers.isEmpty()) {
             for (Thread reader : List.copyOf(readers)) {
-                reader.join();
+                if (reader.getState() == Thread.State.NEW) {
+                    Thread.sleep(1); // a spare listed an instant before its start
+                } else {
+                    reader.join();
+                }
             }
         }
     }
