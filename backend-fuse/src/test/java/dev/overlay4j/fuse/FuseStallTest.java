@@ -25,8 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * in the mount, and the callers stuck in it can be interrupted and killed, through the real
  * kernel. The mount has the default two permanent readers; more requests than that wait in
  * the layer at once. The bounds on waits below are there so that a broken build fails instead
- * of hanging; they are not speed goals. (Changes to names wait for the stuck lookups: the
- * engine has one namespace lock per overlay, which lookups hold shared.)
+ * of hanging; they are not speed goals. The layer is {@linkplain StallingLayer#remote() remote},
+ * so the overlay waits on it outside its namespace lock, and changes elsewhere go on too.
  */
 class FuseStallTest {
 
@@ -50,6 +50,7 @@ class FuseStallTest {
             Files.writeString(root.resolve("lower1/stuck" + i), "stuck " + i + "\n");
         }
         Files.writeString(root.resolve("lower2/below"), "below\n");
+        Files.createDirectory(root.resolve("lower2/sub"));
         top = new StallingLayer(root.resolve("lower1"));
         fs = MountedOverlay.mount(root, FuseOptions.defaults(), OverlayConfig.builder().lower(top));
     }
@@ -78,6 +79,11 @@ class FuseStallTest {
                 }
                 seen.append(Files.readString(fs.mnt.resolve("below")));
                 seen.append(Files.size(fs.mnt.resolve("local3")));
+                // Changes too. Not in the root: the stuck lookups hold its lock shared in the
+                // kernel, and a create there waits for them, as on any file system.
+                Files.writeString(fs.mnt.resolve("sub/new"), "written\n");
+                Files.move(fs.mnt.resolve("sub/new"), fs.mnt.resolve("sub/moved"));
+                seen.append(Files.readString(fs.mnt.resolve("sub/moved")));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -87,7 +93,7 @@ class FuseStallTest {
         for (int i = 0; i < 10; i++) {
             expected.append("local ").append(i).append('\n');
         }
-        assertEquals(expected + "below\n8", others);
+        assertEquals(expected + "below\n8written\n", others);
 
         // Once the kernel has passed a request on, it waits for the answer even for SIGKILL: the
         // server answers the INTERRUPT that the signal causes.

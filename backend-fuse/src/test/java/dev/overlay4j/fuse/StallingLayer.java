@@ -52,6 +52,12 @@ final class StallingLayer implements Layer {
         return directory.openRead(file);
     }
 
+    /** As an S3 layer: the overlay reads it before taking its namespace lock. */
+    @Override
+    public boolean remote() {
+        return true;
+    }
+
     @Override
     public String description() {
         return "stalling " + directory.description();

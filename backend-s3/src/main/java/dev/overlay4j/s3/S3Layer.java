@@ -115,6 +115,12 @@ final class S3Layer implements Layer {
         }
     }
 
+    /** Every read may wait on the server; listings and metadata are kept for {@code listTtl}. */
+    @Override
+    public boolean remote() {
+        return true;
+    }
+
     @Override
     public String description() {
         return settings.describe();

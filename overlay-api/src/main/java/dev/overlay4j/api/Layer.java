@@ -82,6 +82,17 @@ public interface Layer extends Closeable {
         throw Errno.ENOTTY.exception(path.toString(), null, description() + " keeps no inode flags");
     }
 
+    /**
+     * Whether reading this layer may wait long: a store across a network, which may also stop
+     * answering. The overlay then makes an operation's reads of such a layer once before it
+     * takes its namespace lock, so that a wait there holds up no change elsewhere in the
+     * overlay; such a layer keeps what it read, so the second read under the lock is quick.
+     * False, the default, for local stores.
+     */
+    default boolean remote() {
+        return false;
+    }
+
     /** Capacity of the store under the layer, when it has one. */
     default Optional<StoreSpace> space() throws IOException {
         return Optional.empty();

@@ -63,6 +63,8 @@ final class MergedOverlay implements Overlay {
     private final ShownAttributes shown;
     private final InodeFlags inodeFlags;
     private final ReentrantReadWriteLock namespace = new ReentrantReadWriteLock();
+    /** Reads of remote lower layers made before the namespace lock, so that their waits hold up no one. */
+    private final RemoteReads remoteReads;
     private final Set<OpenFile> openFiles = ConcurrentHashMap.newKeySet();
     private final List<Layer.ChangeListener> changeListeners = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
@@ -76,6 +78,7 @@ final class MergedOverlay implements Overlay {
         this.shown = ShownAttributes.of(config);
         HardLinkIndex index = layers.index() == null ? null : new HardLinkIndex(layers.upper(), layers.index());
         this.lookup = new Lookup(layers, index);
+        this.remoteReads = new RemoteReads(layers);
         this.directories = new DirectoryMerge(layers, lookup);
         this.symlinks = new SymlinkResolution(lookup, layers);
         if (layers.hasUpper()) {
@@ -156,6 +159,11 @@ final class MergedOverlay implements Overlay {
      * part-way) the cached merged state of {@code changed} and below is dropped.
      */
     private void changingNames(EntryPath path, VoidAction action, EntryPath... changed) throws IOException {
+        // Removing or moving a directory lists it (is it empty, what must be whited out).
+        remoteReads.prefetch(path, true);
+        for (EntryPath other : changed) {
+            remoteReads.prefetch(other, true);
+        }
         locked(namespace.writeLock(), path, () -> {
             try {
                 action.run();
@@ -171,6 +179,7 @@ final class MergedOverlay implements Overlay {
 
     private <T> T locked(Lock lock, EntryPath path, Action<T> action) throws IOException {
         checkOpen(path);
+        remoteReads.prefetch(path, false);
         lock.lock();
         try {
             checkOpen(path);
@@ -282,6 +291,7 @@ final class MergedOverlay implements Overlay {
 
     @Override
     public List<DirectoryEntry> listDirectory(EntryPath directory) throws IOException {
+        remoteReads.prefetch(directory, true);
         return reading(directory, () -> directories.list(lookup.directory(directory)));
     }
 

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * An S3 server that stops answering in the middle of a mount (a real s3proxy behind a relay
  * that holds every byte) holds up nothing but the requests that need it: local files in the
- * same mount go on answering, and the callers stuck on the bucket can be killed. The waits are
+ * same mount go on answering and changing, and the callers stuck on the bucket can be killed. The waits are
  * bounded so that a broken build fails instead of hanging; the figures are printed, not asserted.
  */
 class HungS3ServerTest {
@@ -119,6 +119,11 @@ class HungS3ServerTest {
                         }
                     }
                 }
+                // Changes too: the overlay waits on the remote layer outside its namespace lock.
+                Files.writeString(mnt.resolve("made-while-hung"), "made\n");
+                Files.move(mnt.resolve("made-while-hung"), mnt.resolve("moved-while-hung"));
+                Files.createDirectory(mnt.resolve("dir-while-hung"));
+                text.append(Files.readString(mnt.resolve("moved-while-hung")));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -128,7 +133,7 @@ class HungS3ServerTest {
         for (int i = 0; i < 10; i++) {
             expected.append("local ").append(i).append('\n');
         }
-        assertEquals(expected.toString(), seen);
+        assertEquals(expected + "made\n", seen);
         System.out.printf("while the S3 server hung: the slowest stat + read of a local file took %.1f ms%n",
                 slowestNanos[0] / 1e6);
 
