@@ -160,11 +160,10 @@ final class MergedOverlay implements Overlay {
      */
     private void changingNames(EntryPath path, VoidAction action, EntryPath... changed) throws IOException {
         // Removing or moving a directory lists it (is it empty, what must be whited out).
-        remoteReads.prefetch(path, true);
         for (EntryPath other : changed) {
             remoteReads.prefetch(other, true);
         }
-        locked(namespace.writeLock(), path, () -> {
+        locked(namespace.writeLock(), path, true, () -> {
             try {
                 action.run();
             } finally {
@@ -178,8 +177,13 @@ final class MergedOverlay implements Overlay {
     }
 
     private <T> T locked(Lock lock, EntryPath path, Action<T> action) throws IOException {
+        return locked(lock, path, false, action);
+    }
+
+    /** With {@code listing}, the operation lists {@code path} when it is a directory. */
+    private <T> T locked(Lock lock, EntryPath path, boolean listing, Action<T> action) throws IOException {
         checkOpen(path);
-        remoteReads.prefetch(path, false);
+        remoteReads.prefetch(path, listing);
         lock.lock();
         try {
             checkOpen(path);
@@ -291,8 +295,7 @@ final class MergedOverlay implements Overlay {
 
     @Override
     public List<DirectoryEntry> listDirectory(EntryPath directory) throws IOException {
-        remoteReads.prefetch(directory, true);
-        return reading(directory, () -> directories.list(lookup.directory(directory)));
+        return locked(namespace.readLock(), directory, true, () -> directories.list(lookup.directory(directory)));
     }
 
     @Override
