@@ -3,6 +3,7 @@ package dev.overlay4j.fuse.kernel;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -376,11 +377,11 @@ public final class Syscalls implements AutoCloseable {
     public int poll(int fd, short events, int timeoutMillis) {
         // struct pollfd { int fd; short events; short revents; }: eight bytes, the size of word.
         word.set(JAVA_INT, 0, fd);
-        word.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 4, events);
-        word.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 6, (short) 0);
+        word.set(JAVA_SHORT, 4, events);
+        word.set(JAVA_SHORT, 6, (short) 0);
         try {
             int r = result((int) POLL.invokeExact(capture, word, 1L, timeoutMillis));
-            return r > 0 ? word.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 6) : r;
+            return r > 0 ? word.get(JAVA_SHORT, 6) : r;
         } catch (Throwable e) {
             throw rethrow(e);
         }

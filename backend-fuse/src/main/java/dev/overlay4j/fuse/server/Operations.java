@@ -13,8 +13,8 @@ import dev.overlay4j.fuse.protocol.Reply;
 import dev.overlay4j.fuse.protocol.Request;
 import dev.overlay4j.fuse.protocol.Structs;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 

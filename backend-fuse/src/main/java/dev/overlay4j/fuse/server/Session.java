@@ -1,14 +1,14 @@
 package dev.overlay4j.fuse.server;
 
 import dev.overlay4j.fuse.kernel.Syscalls;
+import dev.overlay4j.fuse.protocol.In;
 import dev.overlay4j.fuse.protocol.Init;
+import dev.overlay4j.fuse.protocol.Opcode;
 import dev.overlay4j.fuse.protocol.Reply;
 import dev.overlay4j.fuse.protocol.Request;
 import dev.overlay4j.fuse.protocol.Structs;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import dev.overlay4j.fuse.protocol.In;
-import dev.overlay4j.fuse.protocol.Opcode;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.List;
