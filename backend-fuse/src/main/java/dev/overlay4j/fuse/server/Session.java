@@ -12,9 +12,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -29,7 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code /dev/fuse} would hold its carrier.
  *
  * <p>INTERRUPT, which the kernel sends when the caller of a request got a signal, ends a
- * request that changes nothing ({@link Operations#interruptible}) at once with EINTR; its
+ * request that changes nothing ({@link Operations#interruptible}) with EINTR when it still runs
+ * {@link #INTERRUPT_GRACE_MILLIS} later; its
  * handler runs on and its answer is dropped ({@link Operations#abandon}). A change runs to its
  * end, and the caller has its result, as on a local file system. Readers end when the kernel
  * reports the connection gone (ENODEV after unmount).
@@ -46,8 +48,13 @@ public final class Session {
     public static final int MAX_READERS = 64;
     /** How long a spare reader waits for a request before it ends. */
     static final int SPARE_IDLE_MILLIS = 5000;
-    /** How long an INTERRUPT for a request no reader holds yet is remembered. */
-    private static final long EARLY_INTERRUPT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /**
+     * How long a request that changes nothing may go on after its caller got a signal before it
+     * is answered with EINTR. Signals come all the time to programs that wait for nothing
+     * (the Go runtime's preemption signal, SIGCHLD), and on a local file system a stat or an
+     * lgetxattr is never cut short by them: only a request that still waits after this is.
+     */
+    static final long INTERRUPT_GRACE_MILLIS = 3000;
 
     private final Operations operations;
     private final int sessionFd;
@@ -59,8 +66,6 @@ public final class Session {
     /** Readers alive, spares included. */
     private final AtomicInteger alive = new AtomicInteger();
     private final AtomicInteger sparesStarted = new AtomicInteger();
-    /** INTERRUPTs that came before their request was taken by its reader: unique to arrival. */
-    private final Map<Long, Long> earlyInterrupts = new ConcurrentHashMap<>();
     private volatile String name = "overlay4j-fuse";
     /** Set when a reader learnt that the kernel ended the connection (ENODEV). */
     private volatile boolean connectionEnded;
@@ -198,19 +203,12 @@ public final class Session {
     private void answer(Syscalls sys, Reader reader) {
         Request request = reader.request;
         if (request.opcode() == Opcode.INTERRUPT) {
-            interrupt(sys, In.Interrupt.decode(request).unique(), reader.reply);
+            interrupt(In.Interrupt.decode(request).unique());
             return;
         }
         long unique = request.unique();
         reader.begin(unique, Operations.interruptible(request));
         try {
-            if (!earlyInterrupts.isEmpty() && earlyInterrupts.remove(unique) != null && reader.interruptible) {
-                if (reader.finish(unique)) {
-                    reader.reply.start(unique);
-                    send(sys, reader.fd, reader.reply, reader.reply.error(Syscalls.EINTR));
-                }
-                return;
-            }
             int length = operations.handle(request, reader.reply);
             if (!reader.finish(unique)) {
                 // Answered with EINTR by an INTERRUPT meanwhile: the kernel no longer waits for this.
@@ -228,36 +226,35 @@ public final class Session {
     }
 
     /**
-     * The caller of request {@code target} got a signal. A request that changes nothing is
-     * answered with EINTR now, on the descriptor its reader read it from (the kernel looks for
-     * the answer there). A change is left to finish: the kernel goes on waiting for it.
+     * The caller of request {@code target} got a signal. A request that changes nothing and
+     * still runs {@link #INTERRUPT_GRACE_MILLIS} later is answered with EINTR then, on the
+     * descriptor its reader read it from (the kernel looks for the answer there). A change is left
+     * to finish: the kernel goes on waiting for it. Looking later also finds a request whose
+     * reader had not yet said it took it when the INTERRUPT came.
      */
-    private void interrupt(Syscalls sys, long target, Reply scratch) {
-        if (interruptWorking(sys, target, scratch)) {
-            return;
-        }
-        // Its reader has read it and not yet said so, or it is answered already. Looked for once
-        // more after it is noted, so that a reader that said so meanwhile is not missed.
-        long now = System.nanoTime();
-        earlyInterrupts.values().removeIf(at -> now - at > EARLY_INTERRUPT_NANOS);
-        earlyInterrupts.put(target, now);
-        if (interruptWorking(sys, target, scratch)) {
-            earlyInterrupts.remove(target);
-        }
+    private void interrupt(long target) {
+        Later.TIMER.schedule(() -> interruptIfRunning(target), INTERRUPT_GRACE_MILLIS, TimeUnit.MILLISECONDS);
     }
 
-    /** Interrupts request {@code target} if a reader works on it; false when none does. */
-    private boolean interruptWorking(Syscalls sys, long target, Reply scratch) {
+    private void interruptIfRunning(long target) {
         for (Reader reader : working) {
             if (reader.unique == target) {
                 if (reader.interruptible && reader.claim(target)) {
-                    scratch.start(target);
-                    send(sys, reader.fd, scratch, scratch.error(Syscalls.EINTR));
+                    try (Syscalls sys = new Syscalls(); Arena arena = Arena.ofConfined()) {
+                        Reply eintr = new Reply(arena.allocate(Structs.OutHeader.SIZE));
+                        eintr.start(target);
+                        send(sys, reader.fd, eintr, eintr.error(Syscalls.EINTR));
+                    }
                 }
-                return true;
+                return;
             }
         }
-        return false;
+    }
+
+    /** The one thread that answers interrupted requests, started at the first INTERRUPT. */
+    private static final class Later {
+        static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("overlay4j-fuse-interrupts").factory());
     }
 
     private void send(Syscalls sys, int fd, Reply reply, int length) {
