@@ -23,8 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The reader threads of one FUSE connection. Each reader reads one request from
  * {@code /dev/fuse}, answers it and reads the next, with two native buffers of its own. The
  * readers asked for are permanent, each with its own descriptor (the first the mount's, the
- * others clones of it). When a request takes the last reader that was waiting, a spare reader
- * starts, up to {@link #MAX_READERS}: a request that waits (a slow or stuck remote layer) then
+ * others clones of it). When every reader has been busy for {@link #SPARE_DELAY_MILLIS}, a spare
+ * reader starts, up to {@link #MAX_READERS}: a request that waits (a slow or stuck remote layer) then
  * never keeps the others waiting. A spare that waits for {@link #SPARE_IDLE_MILLIS} with nothing
  * to read ends. Readers are platform threads: a virtual thread blocked in the native read of
  * {@code /dev/fuse} would hold its carrier.
@@ -46,6 +46,8 @@ public final class Session {
     static final long REPLY_BUFFER = Init.MAX_WRITE + Structs.OutHeader.SIZE;
     /** The most readers of one connection, spares included: requests that may wait at once. */
     public static final int MAX_READERS = 64;
+    /** How long all readers must be busy before a spare starts. */
+    static final long SPARE_DELAY_MILLIS = 2;
     /** How long a spare reader waits for a request before it ends. */
     static final int SPARE_IDLE_MILLIS = 5000;
     /**
@@ -109,12 +111,12 @@ public final class Session {
         }
     }
 
-    /** The last waiting reader took a request: start a spare unless there are enough. */
+    /** The last waiting reader took a request: start a spare unless one waits again or there are enough. */
     private void startSpare() {
         int now;
         do {
             now = alive.get();
-            if (now >= MAX_READERS || connectionEnded) {
+            if (waiting.get() > 0 || now >= MAX_READERS || connectionEnded) {
                 return;
             }
         } while (!alive.compareAndSet(now, now + 1));
@@ -186,7 +188,10 @@ public final class Session {
                 return;
             }
             if (waiting.decrementAndGet() == 0) {
-                startSpare();
+                // Only if no reader is free again shortly, and on another thread: most requests
+                // end within that, and starting a thread takes CPU time that this request (a
+                // RELEASE, say, that the OPEN after it needs done) should not have to share.
+                Later.TIMER.schedule(this::startSpare, SPARE_DELAY_MILLIS, TimeUnit.MILLISECONDS);
             }
             try {
                 reader.request.reset((int) n);
@@ -251,7 +256,7 @@ public final class Session {
         }
     }
 
-    /** The one thread that answers interrupted requests, started at the first INTERRUPT. */
+    /** The one thread that starts spare readers and answers interrupted requests, started when first needed. */
     private static final class Later {
         static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("overlay4j-fuse-interrupts").factory());
