@@ -1,6 +1,7 @@
 /**
  * Read-only lower layers from S3-compatible object stores (scheme {@code s3}), and the
- * {@code push} command that uploads a directory or an overlay upper dir as such a layer.
+ * {@code push} command that uploads any layer (a directory or an overlay upper dir, a zip, ...)
+ * as such a layer, reading it through the installed layer providers.
  */
 module dev.overlay4j.s3 {
     requires dev.overlay4j.api;

@@ -1,33 +1,35 @@
 package dev.overlay4j.s3;
 
+import dev.overlay4j.api.DirectoryEntry;
+import dev.overlay4j.api.EntryAttributes;
+import dev.overlay4j.api.EntryPath;
+import dev.overlay4j.api.Layer;
 import dev.overlay4j.api.LayerOptions;
+import dev.overlay4j.api.Layers;
+import dev.overlay4j.api.ReadableContent;
 import dev.overlay4j.api.spi.Command;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.URI;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.ProviderNotFoundException;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -39,19 +41,25 @@ import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
- * {@code overlay4j push SOURCE s3://bucket/prefix/}: uploads a directory as an S3 layer. SOURCE
- * is a plain directory or an overlay upper dir, whose whiteouts (character devices 0/0, or
- * zero-size files with the {@code overlay.whiteout} xattr) become {@code .wh.NAME} keys and whose
- * opaque directories ({@code overlay.opaque=y}) get a {@code .wh..wh..opq} key. Metadata and
- * extended attributes (a directory's {@code overlay.redirect} included) go into s3fs's {@code x-amz-meta-*}; large files go up in parallel multipart uploads; an object whose
- * size and metadata (mode, owner, mtime) already match is left alone; keys under the prefix that
- * SOURCE no longer has are deleted (never a key outside the prefix) unless {@code --keep}.
+ * {@code overlay4j push SOURCE s3://bucket/prefix/}: uploads a layer as an S3 layer. SOURCE is
+ * any layer {@link Layers#openLower} opens (a directory or an overlay upper dir, a zip or jar,
+ * another S3 layer, ...) and is read through the {@link Layer} SPI only, so whiteouts and opaque
+ * directories are what the layer's own backend says they are, the rule the overlay mounts with:
+ * whiteouts become {@code .wh.NAME} keys, opaque directories get a {@code .wh..wh..opq} key.
+ * Metadata and extended attributes (a directory's redirect included, as
+ * {@code <overlay xattr prefix>redirect}) go into s3fs's {@code x-amz-meta-*}; large files go up
+ * in parallel multipart uploads; an object whose size and metadata (mode, owner, mtime) already
+ * match is left alone; keys under the prefix that SOURCE no longer has are deleted (never a key
+ * outside the prefix) unless {@code --keep}.
  */
 public final class S3Push implements Command {
 
     private static final String USAGE = """
-            usage: overlay4j push [--jobs N] [--keep] [--part-size SIZE] SOURCE s3://BUCKET/PREFIX/[?endpoint=URL&region=NAME&pathStyle=true]
-              SOURCE       a directory, or an overlay upper dir (whiteouts and opaque dirs become OCI .wh. keys)
+            usage: overlay4j push [--jobs N] [--keep] [--part-size SIZE] [--userxattr] SOURCE s3://BUCKET/PREFIX/[?endpoint=URL&region=NAME&pathStyle=true]
+              SOURCE       a layer: a directory or an overlay upper dir (whiteouts and opaque dirs become OCI .wh. keys),
+                           a .zip or .jar, or a layer URI (s3://..., jar:file:...!/dir/)
+              --userxattr  SOURCE keeps its overlay marks in user.overlay.* xattrs, as a mount with -o userxattr
+                           reads it (default: trusted.overlay.*)
               --jobs N     parallel uploads (default 8)
               --keep       keep keys under PREFIX that SOURCE does not have (default: delete them)
               --part-size  multipart part size (default 16M); files of 4 parts or more go up in parts
@@ -62,8 +70,8 @@ public final class S3Push implements Command {
 
     private enum Kind { DIRECTORY, FILE, SYMLINK, SPECIAL, WHITEOUT }
 
-    /** One object to put. {@code body} is null for files, whose bytes come from {@code source}. */
-    private record Item(String key, Kind kind, Path source, long size, Map<String, String> metadata, byte[] body) {
+    /** One object to put. {@code body} is null for files, whose bytes come from {@code path} in the source layer. */
+    private record Item(String key, Kind kind, EntryPath path, long size, Map<String, String> metadata, byte[] body) {
     }
 
     private record Totals(AtomicInteger put, AtomicInteger unchanged, AtomicInteger failed, AtomicLong bytes) {
@@ -75,6 +83,8 @@ public final class S3Push implements Command {
     private PrintStream out;
     private PrintStream err;
     private boolean terminal;
+    private Layer source;
+    private LayerOptions options;
 
     @Override
     public String name() {
@@ -83,7 +93,7 @@ public final class S3Push implements Command {
 
     @Override
     public String summary() {
-        return "push SOURCE s3://BUCKET/PREFIX/  upload a directory or an overlay upper dir as an S3 layer";
+        return "push SOURCE s3://BUCKET/PREFIX/  upload a layer (a directory, an overlay upper dir, a zip, ...) as an S3 layer";
     }
 
     /** Runs the command; the exit status is 0 when everything went up, 1 on failures, 2 on bad usage. */
@@ -94,6 +104,7 @@ public final class S3Push implements Command {
         this.terminal = out == System.out && System.console() != null && System.console().isTerminal();
         int jobs = 8;
         boolean keep = false;
+        boolean userXattr = false;
         long partSize = 16L << 20;
         List<String> positional = new ArrayList<>();
         try {
@@ -102,6 +113,7 @@ public final class S3Push implements Command {
                 switch (arg) {
                     case "--jobs" -> jobs = Integer.parseInt(value(args, ++i, arg));
                     case "--keep" -> keep = true;
+                    case "--userxattr" -> userXattr = true;
                     case "--part-size" -> partSize = S3Settings.size(value(args, ++i, arg));
                     case "-h", "--help" -> {
                         out.println(USAGE);
@@ -126,7 +138,6 @@ public final class S3Push implements Command {
             err.println(USAGE);
             return 2;
         }
-        Path source = Path.of(positional.get(0));
         URI destination;
         try {
             destination = URI.create(positional.get(1));
@@ -134,12 +145,21 @@ public final class S3Push implements Command {
             err.println("push: not a URI: " + positional.get(1));
             return 2;
         }
-        if (!Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
-            err.println("push: " + source + " is not a directory");
-            return 2;
-        }
+        options = new LayerOptions(userXattr, Map.of());
+        Layer layer;
         try {
-            return push(source, destination, jobs, keep, partSize);
+            layer = Layers.openLower(positional.get(0), options);
+        } catch (NoSuchFileException | NotDirectoryException | ProviderNotFoundException | IllegalArgumentException e) {
+            // SOURCE names nothing that can be pushed: a usage error, as a missing directory always was.
+            err.println("push: " + e.getMessage());
+            return 2;
+        } catch (IOException e) {
+            err.println("push: " + e.getMessage());
+            return 1;
+        }
+        source = layer;
+        try (layer) {
+            return push(destination, jobs, keep, partSize);
         } catch (IOException e) {
             err.println("push: " + e.getMessage());
             return 1;
@@ -153,7 +173,7 @@ public final class S3Push implements Command {
         return args.get(i);
     }
 
-    private int push(Path source, URI destination, int jobs, boolean keep, long partSize) throws IOException {
+    private int push(URI destination, int jobs, boolean keep, long partSize) throws IOException {
         S3Settings parsed = S3Settings.parse(destination, LayerOptions.DEFAULTS);
         // Uploads of large parts take longer than the read path's default bound.
         S3Settings settings = destination.getRawQuery() != null && destination.getRawQuery().contains("timeout=")
@@ -172,7 +192,7 @@ public final class S3Push implements Command {
                 throw S3Errors.of(e, shown, S3Errors.isNotFound(e) ? "the bucket does not exist" : "listing the destination");
             }
             Totals totals = new Totals();
-            List<Item> items = plan(source, prefix, totals);
+            List<Item> items = plan(prefix, totals);
             long totalBytes = items.stream().mapToLong(Item::size).sum();
             progress("%d objects (%s) to check under %s".formatted(items.size(), bytes(totalBytes), shown));
 
@@ -231,110 +251,126 @@ public final class S3Push implements Command {
 
     // ---- what to upload ---------------------------------------------------------------------
 
-    private List<Item> plan(Path source, String prefix, Totals totals) throws IOException {
+    private record Pending(EntryPath path, String key) {
+    }
+
+    /** Every object SOURCE stands for, a directory before its entries, names in order. */
+    private List<Item> plan(String prefix, Totals totals) {
         List<Item> items = new ArrayList<>();
-        Files.walkFileTree(source, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                Path rel = source.relativize(dir);
-                String dirKey = rel.toString().isEmpty() ? prefix : prefix + rel + "/";
-                if (!rel.toString().isEmpty() && !pushable(dir, totals)) {
-                    return FileVisitResult.SKIP_SUBTREE;
-                }
-                if (!dirKey.isEmpty()) {
-                    items.add(new Item(dirKey, Kind.DIRECTORY, dir, 0, metadata(dir), new byte[0]));
-                }
-                if (overlayMark(dir, "opaque").filter("y"::equals).isPresent()) {
-                    items.add(new Item(dirKey + ObjectNames.OPAQUE_MARKER, Kind.WHITEOUT, dir, 0, Map.of(), new byte[0]));
-                }
-                return FileVisitResult.CONTINUE;
+        Deque<Pending> directories = new ArrayDeque<>();
+        try {
+            EntryAttributes root = source.stat(EntryPath.ROOT)
+                    .orElseThrow(() -> new NoSuchFileException(source.description()));
+            if (!prefix.isEmpty()) {
+                items.add(new Item(prefix, Kind.DIRECTORY, EntryPath.ROOT, 0, metadata(EntryPath.ROOT, root), new byte[0]));
             }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                if (!pushable(file, totals)) {
-                    return FileVisitResult.CONTINUE;
-                }
-                String parentKey = prefix + (source.relativize(file).getParent() == null ? ""
-                        : source.relativize(file).getParent() + "/");
-                String name = file.getFileName().toString();
-                Map<String, Object> unix = Files.readAttributes(file, "unix:mode,rdev,size", LinkOption.NOFOLLOW_LINKS);
-                int mode = (Integer) unix.get("mode");
-                long rdev = (Long) unix.get("rdev");
-                int type = mode & 0170000;
-                if ((type == 0020000 && rdev == 0)
-                        || (type == 0100000 && attrs.size() == 0 && overlayMark(file, "whiteout").isPresent())) {
-                    items.add(new Item(parentKey + ObjectNames.WHITEOUT_PREFIX + name, Kind.WHITEOUT, file, 0, Map.of(),
-                            new byte[0]));
-                } else if (type == 0100000) {
-                    items.add(new Item(parentKey + name, Kind.FILE, file, attrs.size(), metadata(file), null));
-                } else if (type == 0120000) {
-                    byte[] target = Files.readSymbolicLink(file).toString().getBytes(StandardCharsets.UTF_8);
-                    items.add(new Item(parentKey + name, Kind.SYMLINK, file, target.length, metadata(file), target));
-                } else {
-                    items.add(new Item(parentKey + name, Kind.SPECIAL, file, 0, metadata(file), new byte[0]));
-                }
-                return FileVisitResult.CONTINUE;
+            if (root.opaque()) {
+                items.add(new Item(prefix + ObjectNames.OPAQUE_MARKER, Kind.WHITEOUT, EntryPath.ROOT, 0, Map.of(), new byte[0]));
             }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) {
-                totals.failed().incrementAndGet();
-                err.println("push: cannot read " + file + ": " + e.getMessage());
-                return FileVisitResult.CONTINUE;
+            directories.push(new Pending(EntryPath.ROOT, prefix));
+        } catch (IOException e) {
+            cannotRead(EntryPath.ROOT, e, totals);
+        }
+        while (!directories.isEmpty()) {
+            Pending dir = directories.pop();
+            List<String> names;
+            try (Stream<DirectoryEntry> entries = source.list(dir.path())) {
+                names = entries.map(DirectoryEntry::name).sorted().toList();
+            } catch (IOException e) {
+                cannotRead(dir.path(), e, totals);
+                continue;
             }
-        });
+            List<Pending> below = new ArrayList<>();
+            for (String name : names) {
+                EntryPath path = dir.path().resolve(name);
+                if (!pushable(path, totals)) {
+                    continue;
+                }
+                try {
+                    // stat, not the listing's type: it is the lookup rule, the one the overlay follows.
+                    Optional<EntryAttributes> found = source.stat(path);
+                    if (found.isPresent()) {
+                        Item item = item(dir.key(), path, found.get());
+                        items.add(item);
+                        if (item.kind() == Kind.DIRECTORY) {
+                            if (found.get().opaque()) {
+                                items.add(new Item(item.key() + ObjectNames.OPAQUE_MARKER, Kind.WHITEOUT, path, 0,
+                                        Map.of(), new byte[0]));
+                            }
+                            below.add(new Pending(path, item.key()));
+                        }
+                    }
+                } catch (IOException e) {
+                    cannotRead(path, e, totals);
+                }
+            }
+            // Reversed onto the stack, so directories come out in name order.
+            below.reversed().forEach(directories::push);
+        }
         return items;
     }
 
-    /** Source names that would read back as something else are refused. */
-    private boolean pushable(Path path, Totals totals) {
-        String name = path.getFileName().toString();
+    private Item item(String dirKey, EntryPath path, EntryAttributes a) throws IOException {
+        String key = dirKey + path.fileName();
+        return switch (a.type()) {
+            case WHITEOUT -> new Item(dirKey + ObjectNames.WHITEOUT_PREFIX + path.fileName(), Kind.WHITEOUT, path, 0,
+                    Map.of(), new byte[0]);
+            case DIRECTORY -> new Item(key + "/", Kind.DIRECTORY, path, 0, metadata(path, a), new byte[0]);
+            case REGULAR_FILE -> new Item(key, Kind.FILE, path, a.size(), metadata(path, a), null);
+            case SYMLINK -> {
+                byte[] target = source.readLink(path).getBytes(StandardCharsets.UTF_8);
+                yield new Item(key, Kind.SYMLINK, path, target.length, metadata(path, a), target);
+            }
+            default -> new Item(key, Kind.SPECIAL, path, 0, metadata(path, a), new byte[0]);
+        };
+    }
+
+    private void cannotRead(EntryPath path, IOException e, Totals totals) {
+        totals.failed().incrementAndGet();
+        err.println("push: cannot read " + display(path) + ": " + e.getMessage());
+    }
+
+    /** Source names that would read back as something else are refused (a layer that is no directory may list them). */
+    private boolean pushable(EntryPath path, Totals totals) {
+        String name = path.fileName();
         String why = name.startsWith(ObjectNames.WHITEOUT_PREFIX) ? "names starting with .wh. mark whiteouts"
                 : name.endsWith("_$folder$") ? "names ending in _$folder$ mark directories" : null;
         if (why != null) {
             totals.failed().incrementAndGet();
-            err.println("push: cannot push " + path + ": " + why + " in an S3 layer");
+            err.println("push: cannot push " + display(path) + ": " + why + " in an S3 layer");
             return false;
         }
         return true;
     }
 
-    /** An overlay mark of an upper dir, under {@code trusted.overlay.} or (userxattr) {@code user.overlay.}. */
-    private static Optional<String> overlayMark(Path path, String key) {
-        return LinuxXattrs.get(path, "trusted.overlay." + key)
-                .or(() -> LinuxXattrs.get(path, "user.overlay." + key))
-                .map(v -> new String(v, StandardCharsets.UTF_8));
+    /** Where an entry of SOURCE is, for messages: the layer as the user named it, and the path in it. */
+    private String display(EntryPath path) {
+        String layer = source.description();
+        return path.isRoot() ? layer : layer.endsWith("/") ? layer + path.relativeString() : layer + path;
     }
 
-    private Map<String, String> metadata(Path path) throws IOException {
-        Map<String, Object> a = Files.readAttributes(path, "unix:mode,uid,gid,rdev,lastModifiedTime,lastAccessTime",
-                LinkOption.NOFOLLOW_LINKS);
-        Map<String, String> meta = new java.util.LinkedHashMap<>(S3fsMetadata.write((Integer) a.get("mode"),
-                (Integer) a.get("uid"), (Integer) a.get("gid"), nanos((FileTime) a.get("lastModifiedTime")),
-                nanos((FileTime) a.get("lastAccessTime")), (Long) a.get("rdev")));
+    private Map<String, String> metadata(EntryPath path, EntryAttributes a) throws IOException {
+        Map<String, String> meta = new java.util.LinkedHashMap<>(S3fsMetadata.write(a.mode(), a.uid(), a.gid(),
+                a.mtimeNanos(), a.atimeNanos(), a.rdev()));
+        // The layer lists no overlay marks; of those only a renamed directory's redirect travels,
+        // under the prefix an S3 layer opened with the same options reads it from.
         Map<String, byte[]> xattrs = new java.util.TreeMap<>();
-        for (String name : LinuxXattrs.list(path)) {
-            // The overlay's own marks become .wh. keys, except a renamed directory's redirect.
-            boolean overlayMark = name.startsWith("trusted.overlay.") || name.startsWith("user.overlay.");
-            if (!overlayMark || name.endsWith(".overlay.redirect")) {
-                LinuxXattrs.get(path, name).ifPresent(value -> xattrs.put(name, value));
-            }
+        for (String name : source.listXattrs(path)) {
+            source.readXattr(path, name).ifPresent(value -> xattrs.put(name, value));
+        }
+        if (a.redirect() != null) {
+            xattrs.put(options.overlayXattrPrefix() + "redirect", a.redirect().getBytes(StandardCharsets.UTF_8));
         }
         if (!xattrs.isEmpty()) {
             String header = S3fsMetadata.xattrHeader(xattrs);
             if (header.length() > MAX_XATTR_HEADER) {
-                err.println("push: warning: the extended attributes of " + path + " exceed S3's 2 KiB of user "
+                err.println("push: warning: the extended attributes of " + display(path) + " exceed S3's 2 KiB of user "
                         + "metadata and are left out");
             } else {
                 meta.put("xattr", header);
             }
         }
         return meta;
-    }
-
-    private static long nanos(FileTime time) {
-        return time.to(TimeUnit.NANOSECONDS);
     }
 
     // ---- uploading -------------------------------------------------------------------------
@@ -346,18 +382,26 @@ public final class S3Push implements Command {
                 totals.unchanged().incrementAndGet();
                 return;
             }
-            if (item.kind() == Kind.FILE && item.size() >= 4 * partSize) {
-                multipart(client, settings, item, partSize, executor);
+            if (item.kind() != Kind.FILE) {
+                client.putObject(r -> r.bucket(settings.bucket()).key(item.key()).metadata(item.metadata()),
+                        RequestBody.fromBytes(item.body()));
             } else {
-                RequestBody body = item.body() != null ? RequestBody.fromBytes(item.body()) : RequestBody.fromFile(item.source());
-                client.putObject(r -> r.bucket(settings.bucket()).key(item.key()).metadata(item.metadata()), body);
+                try (ReadableContent content = source.openRead(item.path())) {
+                    if (item.size() >= 4 * partSize) {
+                        multipart(client, settings, item, content, partSize, executor);
+                    } else {
+                        client.putObject(r -> r.bucket(settings.bucket()).key(item.key()).metadata(item.metadata()),
+                                RequestBody.fromContentProvider(() -> slice(content, 0, item.size(), display(item.path())), item.size(),
+                                        "application/octet-stream"));
+                    }
+                }
             }
             totals.put().incrementAndGet();
             totals.bytes().addAndGet(item.size());
             progress("put %s (%s)".formatted(ObjectNames.printable(item.key()), bytes(item.size())));
         } catch (SdkException | IOException e) {
             totals.failed().incrementAndGet();
-            String message = e instanceof SdkException sdk ? S3Errors.of(sdk, item.source().toString(), "upload").getMessage()
+            String message = e instanceof SdkException sdk ? S3Errors.of(sdk, display(item.path()), "upload").getMessage()
                     : e.getMessage();
             err.println("push: " + message);
         }
@@ -382,8 +426,8 @@ public final class S3Push implements Command {
         return true;
     }
 
-    private static void multipart(S3Client client, S3Settings settings, Item item, long partSize, ExecutorService executor)
-            throws IOException {
+    private void multipart(S3Client client, S3Settings settings, Item item, ReadableContent content, long partSize,
+                           ExecutorService executor) throws IOException {
         long size = item.size();
         long part = Math.max(partSize, (size + 9_999) / 10_000); // S3 allows 10,000 parts
         int parts = (int) ((size + part - 1) / part);
@@ -401,7 +445,7 @@ public final class S3Push implements Command {
                     try {
                         String etag = client.uploadPart(r -> r.bucket(settings.bucket()).key(item.key())
                                         .uploadId(uploadId).partNumber(number).contentLength(length),
-                                RequestBody.fromContentProvider(() -> slice(item.source(), offset, length), length,
+                                RequestBody.fromContentProvider(() -> slice(content, offset, length, display(item.path())), length,
                                         "application/octet-stream")).eTag();
                         return CompletedPart.builder().partNumber(number).eTag(etag).build();
                     } finally {
@@ -423,9 +467,9 @@ public final class S3Push implements Command {
             abort(client, settings, item, uploadId);
             Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
             if (cause instanceof SdkException sdk) {
-                throw S3Errors.of(sdk, item.source().toString(), "multipart upload");
+                throw S3Errors.of(sdk, display(item.path()), "multipart upload");
             }
-            throw new IOException(item.source() + ": multipart upload: " + cause, cause);
+            throw new IOException(display(item.path()) + ": multipart upload: " + cause, cause);
         }
     }
 
@@ -437,45 +481,38 @@ public final class S3Push implements Command {
         }
     }
 
-    private static InputStream slice(Path file, long offset, long length) {
-        try {
-            FileChannel channel = FileChannel.open(file, StandardOpenOption.READ).position(offset);
-            InputStream in = Channels.newInputStream(channel);
-            return new InputStream() {
-                private long left = length;
+    /**
+     * {@code length} bytes of {@code content} from {@code offset}, as a new stream each time the
+     * SDK asks (a retry starts over); positional reads, so parts share one open content.
+     */
+    private static InputStream slice(ReadableContent content, long offset, long length, String shown) {
+        return new InputStream() {
+            private long position = offset;
+            private final long end = offset + length;
 
-                @Override
-                public int read() throws IOException {
-                    if (left <= 0) {
-                        return -1;
-                    }
-                    int b = in.read();
-                    if (b >= 0) {
-                        left--;
-                    }
-                    return b;
-                }
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
 
-                @Override
-                public int read(byte[] buf, int off, int len) throws IOException {
-                    if (left <= 0) {
-                        return -1;
-                    }
-                    int n = in.read(buf, off, (int) Math.min(len, left));
-                    if (n > 0) {
-                        left -= n;
-                    }
-                    return n;
+            @Override
+            public int read(byte[] buf, int off, int len) throws IOException {
+                if (position >= end) {
+                    return -1;
                 }
-
-                @Override
-                public void close() throws IOException {
-                    in.close();
+                if (len == 0) {
+                    return 0;
                 }
-            };
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+                int n = content.read(ByteBuffer.wrap(buf, off, (int) Math.min(len, end - position)), position);
+                if (n < 0) {
+                    // Ending early would make the SDK's length check fail with a less useful message.
+                    throw new IOException(shown + ": shorter than when the push began");
+                }
+                position += n;
+                return n;
+            }
+        };
     }
 
     private int delete(S3Client client, S3Settings settings, List<String> stale, Totals totals) {

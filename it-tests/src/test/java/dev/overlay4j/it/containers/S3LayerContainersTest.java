@@ -248,7 +248,7 @@ class S3LayerContainersTest extends ContainerScenario {
         }
         assertAll(
                 () -> assertEquals("""
-                          overlay4j push SOURCE s3://BUCKET/PREFIX/  upload a directory or an overlay upper dir as an S3 layer
+                          overlay4j push SOURCE s3://BUCKET/PREFIX/  upload a layer (a directory, an overlay upper dir, a zip, ...) as an S3 layer
                         == push exited 0
                         pushed 12 objects (61 B), 0 unchanged, 0 deleted, 0 failed, to s3://layers/pushed/
                         """, push),
