@@ -59,10 +59,14 @@ class S3PushTest {
     }
 
     private Run push(String prefix, String... extra) {
+        return pushFrom(source.toString(), prefix, extra);
+    }
+
+    private Run pushFrom(String sourceSpec, String prefix, String... extra) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         List<String> args = new java.util.ArrayList<>(List.of(extra));
-        args.add(source.toString());
+        args.add(sourceSpec);
         args.add(server.uri("push", prefix));
         int status = new S3Push().run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
@@ -91,16 +95,48 @@ class S3PushTest {
 
     /** lsetxattr(2): the JDK cannot write {@code trusted.*}. */
     private static void setXattr(Path path, String name, String value) throws Throwable {
+        assertEquals(0, lsetxattr(path, name, value), "lsetxattr " + name + " on " + path);
+    }
+
+    /** Whether the file system under {@code source} holds xattrs of this namespace, for this process. */
+    private boolean canSetXattr(String name) throws Throwable {
+        Path probe = Files.createFile(source.resolve("xattr-probe"));
+        try {
+            return lsetxattr(probe, name, "y") == 0;
+        } finally {
+            Files.delete(probe);
+        }
+    }
+
+    private static int lsetxattr(Path path, String name, String value) throws Throwable {
         Linker linker = Linker.nativeLinker();
         MethodHandle set = linker.downcallHandle(linker.defaultLookup().find("lsetxattr").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment v = arena.allocateFrom(value);
-            int rc = (int) set.invokeExact(arena.allocateFrom(path.toString()), arena.allocateFrom(name), v,
+            return (int) set.invokeExact(arena.allocateFrom(path.toString()), arena.allocateFrom(name), v,
                     (long) value.length(), 0);
-            assertEquals(0, rc, "lsetxattr " + name + " on " + path);
         }
+    }
+
+    /** Every key under {@code prefix}, sorted. */
+    private static List<String> keys(String prefix) {
+        return server.client().listObjectsV2Paginator(r -> r.bucket("push").prefix(prefix)).contents().stream()
+                .map(o -> o.key()).sorted().toList();
+    }
+
+    private static String body(String key) {
+        return server.client().getObjectAsBytes(r -> r.bucket("push").key(key)).asUtf8String();
+    }
+
+    private static java.util.Map<String, String> metadata(String key) {
+        return server.client().headObject(r -> r.bucket("push").key(key)).metadata();
+    }
+
+    private static String summary(Run run) {
+        String[] lines = run.out().strip().split("\n");
+        return lines[lines.length - 1];
     }
 
     @Test
@@ -192,6 +228,118 @@ class S3PushTest {
             }
             assertArrayEquals(big, all.array());
         }
+    }
+
+    /**
+     * The configured xattr prefix alone decides: the old push took a mark under either prefix
+     * for a whiteout (or an opaque dir), so both of these pushes would have made four marks.
+     */
+    @Test
+    void onlyMarksUnderTheConfiguredXattrPrefixMakeWhiteoutsAndOpaqueDirs() throws Throwable {
+        assumeTrue(isRoot() && canSetXattr("trusted.overlay.probe") && canSetXattr("user.overlay.probe"),
+                "SKIPPED: needs root and a file system under " + source + " that holds trusted.* and user.* xattrs");
+        setXattr(file("t-marked", "", "rw-r--r--"), "trusted.overlay.whiteout", "y");
+        setXattr(file("u-marked", "", "rw-r--r--"), "user.overlay.whiteout", "y");
+        file("t-opaque/f", "t", "rw-r--r--");
+        setXattr(source.resolve("t-opaque"), "trusted.overlay.opaque", "y");
+        file("u-opaque/f", "u", "rw-r--r--");
+        setXattr(source.resolve("u-opaque"), "user.overlay.opaque", "y");
+
+        Run trusted = push("tx/");
+        assertEquals(0, trusted.status(), trusted.err());
+        assertEquals(List.of("tx/", "tx/.wh.t-marked", "tx/t-opaque/", "tx/t-opaque/.wh..wh..opq", "tx/t-opaque/f",
+                "tx/u-marked", "tx/u-opaque/", "tx/u-opaque/f"), keys("tx/"));
+        Run user = push("ux/", "--userxattr");
+        assertEquals(0, user.status(), user.err());
+        assertEquals(List.of("ux/", "ux/.wh.u-marked", "ux/t-marked", "ux/t-opaque/", "ux/t-opaque/f", "ux/u-opaque/",
+                "ux/u-opaque/.wh..wh..opq", "ux/u-opaque/f"), keys("ux/"));
+
+        // The other prefix's mark is an ordinary xattr of an ordinary file or directory, and goes up as one.
+        assertEquals("33188", metadata("tx/u-marked").get("mode"));
+        assertEquals("1700000000.123456789", metadata("tx/u-marked").get("mtime"));
+        try (Layer layer = Layers.openLower(server.uri("push", "tx/"), LayerOptions.DEFAULTS)) {
+            EntryAttributes marked = layer.stat(EntryPath.of("u-marked")).orElseThrow();
+            assertEquals(EntryType.REGULAR_FILE, marked.type());
+            assertEquals(List.of("user.overlay.whiteout"), layer.listXattrs(EntryPath.of("u-marked")));
+            assertFalse(layer.stat(EntryPath.of("u-opaque")).orElseThrow().opaque());
+            assertEquals(List.of("user.overlay.opaque"), layer.listXattrs(EntryPath.of("u-opaque")));
+            assertEquals(List.of(), layer.listXattrs(EntryPath.of("t-opaque")));
+        }
+        try (Layer layer = Layers.openLower(server.uri("push", "ux/"), new LayerOptions(true, java.util.Map.of()))) {
+            assertEquals(EntryType.REGULAR_FILE, layer.stat(EntryPath.of("t-marked")).orElseThrow().type());
+            assertEquals(List.of("trusted.overlay.whiteout"), layer.listXattrs(EntryPath.of("t-marked")));
+            assertEquals(EntryType.WHITEOUT, layer.stat(EntryPath.of("u-marked")).orElseThrow().type());
+            assertTrue(layer.stat(EntryPath.of("u-opaque")).orElseThrow().opaque());
+            assertEquals(List.of(), layer.listXattrs(EntryPath.of("u-opaque")));
+        }
+    }
+
+    /**
+     * The forms the directory layer reads beyond the kernel's: the old push refused every .wh.
+     * name (exit 1, nothing deleted) and pushed fuse-overlayfs's opaque xattr as a plain one.
+     */
+    @Test
+    void markFilesAndFuseOverlayfsOpaqueDirsArePushedAsTheOverlayReadsThem() throws Throwable {
+        assumeTrue(canSetXattr("user.fuseoverlayfs.probe"),
+                "SKIPPED: the file system under " + source + " holds no user.* xattrs");
+        file(".wh.gone", "", "rw-r--r--");
+        file("kept", "real", "rw-r--r--");
+        file(".wh.kept", "", "rw-r--r--"); // a real entry wins over its .wh. file
+        Files.createDirectories(source.resolve(".wh..wh.plnk")); // AUFS's: hides nothing
+        file("fo/f", "ff", "rw-r--r--");
+        setXattr(source.resolve("fo"), "user.fuseoverlayfs.opaque", "y");
+        file("oci/.wh..wh..opq", "", "rw-r--r--");
+        file("oci/a", "aaa", "rw-r--r--");
+
+        Run run = push("mk/");
+        assertEquals(0, run.status(), run.err());
+        assertEquals("", run.err());
+        assertEquals(List.of("mk/", "mk/.wh.gone", "mk/fo/", "mk/fo/.wh..wh..opq", "mk/fo/f", "mk/kept", "mk/oci/",
+                "mk/oci/.wh..wh..opq", "mk/oci/a"), keys("mk/"));
+        assertTrue(summary(run).startsWith("pushed 9 objects (9 B), 0 unchanged, 0 deleted, 0 failed, to "), run.out());
+        assertEquals("real", body("mk/kept"));
+        assertEquals(null, metadata("mk/fo/").get("xattr"));
+    }
+
+    @Test
+    void aZipLayerAndAnS3LayerPushTheirFiles() throws IOException {
+        Path zip = source.resolve("layer.zip");
+        FileTime mtime = FileTime.from(Instant.ofEpochSecond(1_600_000_000L));
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(Files.newOutputStream(zip))) {
+            for (String[] entry : new String[][] {{"dir/", ""}, {"dir/a.txt", "alpha"}, {"b.txt", "bravo!"}}) {
+                java.util.zip.ZipEntry e = new java.util.zip.ZipEntry(entry[0]);
+                e.setLastModifiedTime(mtime);
+                z.putNextEntry(e);
+                z.write(entry[1].getBytes(StandardCharsets.UTF_8));
+                z.closeEntry();
+            }
+        }
+        Run run = pushFrom(zip.toString(), "zip/");
+        assertEquals(0, run.status(), run.err());
+        assertEquals(List.of("zip/", "zip/b.txt", "zip/dir/", "zip/dir/a.txt"), keys("zip/"));
+        assertEquals("alpha", body("zip/dir/a.txt"));
+        assertEquals("bravo!", body("zip/b.txt"));
+        assertEquals("33188", metadata("zip/dir/a.txt").get("mode")); // a zip without modes: 0644 files
+        assertEquals("1600000000", metadata("zip/dir/a.txt").get("mtime"));
+        assertEquals("16877", metadata("zip/dir/").get("mode"));
+        assertTrue(summary(run).startsWith("pushed 4 objects (11 B), 0 unchanged, 0 deleted, 0 failed, to "), run.out());
+
+        // An S3 layer is a SOURCE too: a copy with the same keys, bytes and metadata.
+        Run copy = pushFrom(server.uri("push", "zip/"), "copy/");
+        assertEquals(0, copy.status(), copy.err());
+        assertEquals(List.of("copy/", "copy/b.txt", "copy/dir/", "copy/dir/a.txt"), keys("copy/"));
+        assertEquals("alpha", body("copy/dir/a.txt"));
+        for (String k : List.of("mode", "uid", "gid", "mtime")) {
+            assertEquals(metadata("zip/dir/a.txt").get(k), metadata("copy/dir/a.txt").get(k), k);
+        }
+    }
+
+    @Test
+    void aSourceThatDoesNotExistIsAUsageError() {
+        Run run = pushFrom(source.resolve("missing").toString(), "none/");
+        assertEquals(2, run.status());
+        assertTrue(run.err().startsWith("push: ") && run.err().contains("does not exist"), run.err());
+        assertEquals(List.of(), keys("none/"));
     }
 
     @Test
