@@ -115,7 +115,7 @@ final class DirectoryCache {
     /** Remembers the names of a node's {@code index}th lower directory, within the budget. */
     void rememberLowerNames(Node node, int index, Set<String> names) {
         if (node.lowerNames.get(index) == null && namesKept.addAndGet(names.size()) <= NAMES_BUDGET) {
-            node.lowerNames.set(index, Set.copyOf(names));
+            node.lowerNames.set(index, SharedNameSets.canonical(Set.copyOf(names)));
         }
     }
 

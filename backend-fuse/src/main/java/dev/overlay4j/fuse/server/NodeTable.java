@@ -6,9 +6,8 @@ import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The kernel's inodes as this server numbers them: each node id stands for one name in one
@@ -24,45 +23,57 @@ public final class NodeTable {
 
     public static final long ROOT_ID = 1;
 
-    private static final class Node {
-        final long id;
-        final EntryType type;
-        /** The link count last seen: what the kernel caches of a file with several names differs. */
-        int nlink;
-        Node parent;
-        String name;
-        long lookups;
-        boolean detached;
+    // A walk of a big tree leaves the kernel holding every node, in every mount a shared server
+    // hosts, so a node is a slot in parallel arrays (about 50 bytes and its name) rather than
+    // a map entry, a boxed id, a key record and an object (about 215 bytes).
+    private static final int NONE = -1;
+    private static final int ROOT_SLOT = 0;
+    private static final byte DETACHED = (byte) 0x80;
+    private static final EntryType[] TYPES = EntryType.values();
+    /**
+     * Names recently stored by any table in the process. Mounts of the same layers hold the same
+     * names, and a shared server hosts many: each takes the copy another already holds. Lossy
+     * (a slot keeps the last name that hashed to it) and racy by design: a lost entry costs
+     * only a copy, and reference writes are atomic.
+     */
+    private static final String[] RECENT_NAMES = new String[1 << 16];
 
-        Node(long id, EntryType type, Node parent, String name) {
-            this.id = id;
-            this.type = type;
-            this.parent = parent;
-            this.name = name;
-        }
-    }
-
-    private record Key(long parent, String name) {
-    }
-
-    private final Node root = new Node(ROOT_ID, EntryType.DIRECTORY, null, null);
-    private final Map<Long, Node> byId = new HashMap<>();
-    private final Map<Key, Node> byName = new HashMap<>();
+    private long[] ids;
+    /** The id of the node's parent; 0 for the root and for a node that never had a name. */
+    private long[] parents;
+    private String[] names;
+    private long[] lookups;
+    /** The link count last seen: what the kernel caches of a file with several names differs. */
+    private int[] nlinks;
+    /** The entry type's ordinal, and DETACHED once the name no longer leads to the node. */
+    private byte[] flags;
+    /** Hash chains: the next slot with the same id bucket (or the next free slot), and name bucket. */
+    private int[] nextById;
+    private int[] nextByName;
+    private int[] idBuckets;
+    private int[] nameBuckets;
+    private int slotsUsed;
+    private int freeSlots = NONE;
+    private int nodes;
     private long nextId = ROOT_ID + 1;
 
     public NodeTable() {
-        byId.put(ROOT_ID, root);
+        allocate(64);
+        int root = newSlot(ROOT_ID, EntryType.DIRECTORY, 0, null);
+        assert root == ROOT_SLOT;
     }
 
     /** The path of a node: ENOENT when it has been removed (or one of its ancestors), ESTALE when unknown. */
     public synchronized EntryPath path(long nodeid) throws IOException {
-        Node node = node(nodeid);
+        int slot = slot(nodeid);
         List<String> names = new ArrayList<>();
-        for (Node n = node; n != root; n = n.parent) {
-            if (n.detached || n.parent == null) {
+        while (slot != ROOT_SLOT) {
+            int parent = parents[slot] == 0 ? NONE : slotOrNone(parents[slot]);
+            if (detached(slot) || parent == NONE) {
                 throw Errno.ENOENT.exception("node " + nodeid, "removed from the overlay");
             }
-            names.add(n.name);
+            names.add(this.names[slot]);
+            slot = parent;
         }
         return EntryPath.ofNames(names.reversed());
     }
@@ -78,33 +89,34 @@ public final class NodeTable {
 
     /** The node the kernel knows under {@code path}, or -1 when it holds none there. */
     public synchronized long find(EntryPath path) {
-        Node node = root;
+        long id = ROOT_ID;
         for (String name : path.names()) {
-            node = byName.get(new Key(node.id, name));
-            if (node == null) {
+            int slot = named(id, name);
+            if (slot == NONE) {
                 return -1;
             }
+            id = ids[slot];
         }
-        return node.id;
+        return id;
     }
 
     /** The type of entry the node stands for, or null when it is unknown. */
     public synchronized EntryType type(long nodeid) {
-        Node node = byId.get(nodeid);
-        return node == null ? null : node.type;
+        int slot = slotOrNone(nodeid);
+        return slot == NONE ? null : type(slot);
     }
 
     /** The link count of the node's entry when last looked up (or linked through the mount); 0 when unknown. */
     public synchronized int linkCount(long nodeid) {
-        Node node = byId.get(nodeid);
-        return node == null ? 0 : node.nlink;
+        int slot = slotOrNone(nodeid);
+        return slot == NONE ? 0 : nlinks[slot];
     }
 
     /** After LINK: the node's file has one more name. */
     public synchronized void linked(long nodeid) {
-        Node node = byId.get(nodeid);
-        if (node != null) {
-            node.nlink++;
+        int slot = slotOrNone(nodeid);
+        if (slot != NONE) {
+            nlinks[slot]++;
         }
     }
 
@@ -114,7 +126,7 @@ public final class NodeTable {
      */
     public synchronized long lookedUp(long parentId, String name, EntryAttributes attributes) throws IOException {
         long nodeid = lookedUp(parentId, name, attributes.type());
-        byId.get(nodeid).nlink = attributes.nlink();
+        nlinks[slot(nodeid)] = attributes.nlink();
         return nodeid;
     }
 
@@ -123,11 +135,10 @@ public final class NodeTable {
      * reply gives; it has no path until {@link #named}.
      */
     public synchronized long unnamed(EntryType type) {
-        Node node = new Node(nextId++, type, null, null);
-        node.detached = true;
-        node.lookups = 1;
-        byId.put(node.id, node);
-        return node.id;
+        int slot = newSlot(nextId++, type, 0, null);
+        flags[slot] |= DETACHED;
+        lookups[slot] = 1;
+        return ids[slot];
     }
 
     /**
@@ -138,28 +149,28 @@ public final class NodeTable {
      */
     public synchronized boolean named(long nodeid, long parentId, String name, EntryAttributes attributes)
             throws IOException {
-        Node node = byId.get(nodeid);
-        if (node == null || node.parent != null || node.name != null) {
+        int slot = slotOrNone(nodeid);
+        if (slot == NONE || parents[slot] != 0 || names[slot] != null) {
             return false;
         }
-        Node parent = node(parentId);
-        Node previous = byName.get(new Key(parentId, name));
-        if (previous != null) {
+        slot(parentId);
+        int previous = named(parentId, name);
+        if (previous != NONE) {
             detach(previous);
         }
-        node.parent = parent;
-        node.name = name;
-        node.detached = false;
-        node.nlink = attributes.nlink();
-        node.lookups++;
-        byName.put(new Key(parentId, name), node);
+        parents[slot] = parentId;
+        names[slot] = shared(name);
+        flags[slot] &= ~DETACHED;
+        nlinks[slot] = attributes.nlink();
+        lookups[slot]++;
+        linkName(slot);
         return true;
     }
 
     /** Whether {@code nodeid} is {@code ancestorId} or lies beneath it. */
     public synchronized boolean isWithin(long nodeid, long ancestorId) {
-        for (Node n = byId.get(nodeid); n != null; n = n.parent) {
-            if (n.id == ancestorId) {
+        for (int slot = slotOrNone(nodeid); slot != NONE; slot = parents[slot] == 0 ? NONE : slotOrNone(parents[slot])) {
+            if (ids[slot] == ancestorId) {
                 return true;
             }
         }
@@ -168,7 +179,7 @@ public final class NodeTable {
 
     /** Whether the node is known to the table. */
     public synchronized boolean contains(long nodeid) {
-        return byId.containsKey(nodeid);
+        return slotOrNone(nodeid) != NONE;
     }
 
     /**
@@ -178,21 +189,19 @@ public final class NodeTable {
      * @return the node id to answer with
      */
     public synchronized long lookedUp(long parentId, String name, EntryType type) throws IOException {
-        Node parent = node(parentId);
-        Key key = new Key(parentId, name);
-        Node node = byName.get(key);
-        if (node != null && node.type != type) {
+        slot(parentId);
+        int slot = named(parentId, name);
+        if (slot != NONE && type(slot) != type) {
             // The name now holds a different kind of entry: give the kernel a fresh inode.
-            detach(node);
-            node = null;
+            detach(slot);
+            slot = NONE;
         }
-        if (node == null) {
-            node = new Node(nextId++, type, parent, name);
-            byId.put(node.id, node);
-            byName.put(key, node);
+        if (slot == NONE) {
+            slot = newSlot(nextId++, type, parentId, name);
+            linkName(slot);
         }
-        node.lookups++;
-        return node.id;
+        lookups[slot]++;
+        return ids[slot];
     }
 
     /**
@@ -204,75 +213,248 @@ public final class NodeTable {
         if (nodeid == ROOT_ID) {
             return false;
         }
-        Node node = byId.get(nodeid);
-        if (node == null) {
+        int slot = slotOrNone(nodeid);
+        if (slot == NONE) {
             return false;
         }
-        node.lookups -= count;
-        if (node.lookups > 0) {
+        lookups[slot] -= count;
+        if (lookups[slot] > 0) {
             return false;
         }
-        byId.remove(nodeid);
-        if (!node.detached) {
-            byName.remove(new Key(node.parent.id, node.name), node);
+        if (!detached(slot)) {
+            unlinkName(slot);
         }
+        freeSlot(slot);
         return true;
     }
 
     /** After unlink or rmdir: the name no longer leads to its node. */
     public synchronized void removed(long parentId, String name) {
-        Node node = byName.get(new Key(parentId, name));
-        if (node != null) {
-            detach(node);
+        int slot = named(parentId, name);
+        if (slot != NONE) {
+            detach(slot);
         }
     }
 
     /** After a rename that replaced any target: the source node now has the target's name. */
     public synchronized void renamed(long parentId, String name, long newParentId, String newName) throws IOException {
-        Node target = byName.get(new Key(newParentId, newName));
-        if (target != null) {
+        int target = named(newParentId, newName);
+        if (target != NONE) {
             detach(target);
         }
-        Node source = byName.remove(new Key(parentId, name));
-        if (source != null) {
-            source.parent = node(newParentId);
-            source.name = newName;
-            byName.put(new Key(newParentId, newName), source);
+        int source = named(parentId, name);
+        if (source != NONE) {
+            slot(newParentId);
+            unlinkName(source);
+            parents[source] = newParentId;
+            names[source] = shared(newName);
+            linkName(source);
         }
     }
 
     /** After RENAME_EXCHANGE: the two names swapped their nodes. */
     public synchronized void exchanged(long parentId, String name, long otherParentId, String otherName)
             throws IOException {
-        Node first = byName.remove(new Key(parentId, name));
-        Node second = byName.remove(new Key(otherParentId, otherName));
-        if (first != null) {
-            first.parent = node(otherParentId);
-            first.name = otherName;
-            byName.put(new Key(otherParentId, otherName), first);
+        slot(parentId);
+        slot(otherParentId);
+        int first = named(parentId, name);
+        int second = named(otherParentId, otherName);
+        if (first != NONE) {
+            unlinkName(first);
         }
-        if (second != null) {
-            second.parent = node(parentId);
-            second.name = name;
-            byName.put(new Key(parentId, name), second);
+        if (second != NONE) {
+            unlinkName(second);
+        }
+        if (first != NONE) {
+            parents[first] = otherParentId;
+            names[first] = otherName;
+            linkName(first);
+        }
+        if (second != NONE) {
+            parents[second] = parentId;
+            names[second] = name;
+            linkName(second);
         }
     }
 
     /** The number of nodes the kernel holds references to, the root included. */
     public synchronized int size() {
-        return byId.size();
+        return nodes;
     }
 
-    private void detach(Node node) {
-        byName.remove(new Key(node.parent.id, node.name), node);
-        node.detached = true;
+    private EntryType type(int slot) {
+        return TYPES[flags[slot] & ~DETACHED];
     }
 
-    private Node node(long nodeid) throws IOException {
-        Node node = byId.get(nodeid);
-        if (node == null) {
+    private boolean detached(int slot) {
+        return (flags[slot] & DETACHED) != 0;
+    }
+
+    private void detach(int slot) {
+        unlinkName(slot);
+        flags[slot] |= DETACHED;
+    }
+
+    private int slot(long nodeid) throws IOException {
+        int slot = slotOrNone(nodeid);
+        if (slot == NONE) {
             throw Errno.ESTALE.exception("node " + nodeid, "unknown to the server");
         }
-        return node;
+        return slot;
+    }
+
+    private int slotOrNone(long nodeid) {
+        for (int s = idBuckets[idBucket(nodeid)]; s != NONE; s = nextById[s]) {
+            if (ids[s] == nodeid) {
+                return s;
+            }
+        }
+        return NONE;
+    }
+
+    /** The attached node named {@code name} in {@code parentId}, or NONE. */
+    private int named(long parentId, String name) {
+        for (int s = nameBuckets[nameBucket(parentId, name)]; s != NONE; s = nextByName[s]) {
+            if (parents[s] == parentId && names[s].equals(name)) {
+                return s;
+            }
+        }
+        return NONE;
+    }
+
+    private static String shared(String name) {
+        if (name == null) {
+            return null;
+        }
+        int index = mix(name.hashCode()) & (RECENT_NAMES.length - 1);
+        String recent = RECENT_NAMES[index];
+        if (name.equals(recent)) {
+            return recent;
+        }
+        RECENT_NAMES[index] = name;
+        return name;
+    }
+
+    private int idBucket(long id) {
+        return mix(id) & (idBuckets.length - 1);
+    }
+
+    private int nameBucket(long parentId, String name) {
+        return mix(parentId * 31 + name.hashCode()) & (nameBuckets.length - 1);
+    }
+
+    private static int mix(long h) {
+        h *= 0x9E3779B97F4A7C15L;
+        return (int) (h ^ (h >>> 32));
+    }
+
+    private void linkName(int slot) {
+        int bucket = nameBucket(parents[slot], names[slot]);
+        nextByName[slot] = nameBuckets[bucket];
+        nameBuckets[bucket] = slot;
+    }
+
+    private void unlinkName(int slot) {
+        int bucket = nameBucket(parents[slot], names[slot]);
+        if (nameBuckets[bucket] == slot) {
+            nameBuckets[bucket] = nextByName[slot];
+            return;
+        }
+        for (int s = nameBuckets[bucket]; s != NONE; s = nextByName[s]) {
+            if (nextByName[s] == slot) {
+                nextByName[s] = nextByName[slot];
+                return;
+            }
+        }
+    }
+
+    private int newSlot(long id, EntryType type, long parentId, String name) {
+        int slot;
+        if (freeSlots != NONE) {
+            slot = freeSlots;
+            freeSlots = nextById[slot];
+        } else {
+            if (slotsUsed == ids.length) {
+                grow();
+            }
+            slot = slotsUsed++;
+        }
+        ids[slot] = id;
+        parents[slot] = parentId;
+        names[slot] = shared(name);
+        lookups[slot] = 0;
+        nlinks[slot] = 0;
+        flags[slot] = (byte) type.ordinal();
+        nextByName[slot] = NONE;
+        int bucket = idBucket(id);
+        nextById[slot] = idBuckets[bucket];
+        idBuckets[bucket] = slot;
+        nodes++;
+        return slot;
+    }
+
+    private void freeSlot(int slot) {
+        int bucket = idBucket(ids[slot]);
+        if (idBuckets[bucket] == slot) {
+            idBuckets[bucket] = nextById[slot];
+        } else {
+            for (int s = idBuckets[bucket]; s != NONE; s = nextById[s]) {
+                if (nextById[s] == slot) {
+                    nextById[s] = nextById[slot];
+                    break;
+                }
+            }
+        }
+        ids[slot] = 0;
+        names[slot] = null;
+        nextById[slot] = freeSlots;
+        freeSlots = slot;
+        nodes--;
+    }
+
+    /** Index buckets for this many slots: a power of two, at most one slot per bucket on average. */
+    private static int bucketsFor(int capacity) {
+        return Integer.highestOneBit(capacity);
+    }
+
+    private void allocate(int capacity) {
+        ids = new long[capacity];
+        parents = new long[capacity];
+        names = new String[capacity];
+        lookups = new long[capacity];
+        nlinks = new int[capacity];
+        flags = new byte[capacity];
+        nextById = new int[capacity];
+        nextByName = new int[capacity];
+        idBuckets = new int[bucketsFor(capacity)];
+        nameBuckets = new int[bucketsFor(capacity)];
+        Arrays.fill(idBuckets, NONE);
+        Arrays.fill(nameBuckets, NONE);
+    }
+
+    /** Grows the slots by half and rebuilds both indexes (no slot is free: the table is full). */
+    private void grow() {
+        int capacity = ids.length + ids.length / 2;
+        ids = Arrays.copyOf(ids, capacity);
+        parents = Arrays.copyOf(parents, capacity);
+        names = Arrays.copyOf(names, capacity);
+        lookups = Arrays.copyOf(lookups, capacity);
+        nlinks = Arrays.copyOf(nlinks, capacity);
+        flags = Arrays.copyOf(flags, capacity);
+        nextById = new int[capacity];
+        nextByName = new int[capacity];
+        idBuckets = new int[bucketsFor(capacity)];
+        nameBuckets = new int[bucketsFor(capacity)];
+        Arrays.fill(idBuckets, NONE);
+        Arrays.fill(nameBuckets, NONE);
+        for (int slot = 0; slot < slotsUsed; slot++) {
+            int bucket = idBucket(ids[slot]);
+            nextById[slot] = idBuckets[bucket];
+            idBuckets[bucket] = slot;
+            nextByName[slot] = NONE;
+            if (names[slot] != null && !detached(slot)) {
+                linkName(slot);
+            }
+        }
     }
 }

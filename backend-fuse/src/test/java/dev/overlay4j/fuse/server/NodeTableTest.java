@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.overlay4j.api.EntryAttributes;
 import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
@@ -93,5 +95,56 @@ class NodeTableTest {
     void theRootIsNeverForgotten() throws IOException {
         table.forget(NodeTable.ROOT_ID, 1000);
         assertEquals(EntryPath.ROOT, table.path(NodeTable.ROOT_ID));
+    }
+
+    @Test
+    void thousandsOfNodesKeepTheirPathsWhileOthersComeAndGo() throws IOException {
+        // Enough nodes to grow the table several times, and forgotten slots reused in between.
+        int dirs = 50;
+        int perDir = 200;
+        long[] dirIds = new long[dirs];
+        long[][] fileIds = new long[dirs][perDir];
+        for (int d = 0; d < dirs; d++) {
+            dirIds[d] = dir(NodeTable.ROOT_ID, "d" + d);
+            for (int f = 0; f < perDir; f++) {
+                fileIds[d][f] = file(dirIds[d], "f" + f);
+            }
+        }
+        assertEquals(1 + dirs + dirs * perDir, table.size());
+        for (int d = 0; d < dirs; d++) {
+            for (int f = 0; f < perDir; f += 2) {
+                assertTrue(table.forget(fileIds[d][f], 1));
+            }
+        }
+        for (int d = 0; d < dirs; d++) {
+            for (int f = 0; f < perDir; f += 2) {
+                long again = file(dirIds[d], "f" + f);
+                assertNotEquals(fileIds[d][f], again);
+                fileIds[d][f] = again;
+            }
+        }
+        assertEquals(1 + dirs + dirs * perDir, table.size());
+        for (int d = 0; d < dirs; d++) {
+            for (int f = 0; f < perDir; f++) {
+                EntryPath path = EntryPath.of("d" + d + "/f" + f);
+                assertEquals(path, table.path(fileIds[d][f]));
+                assertEquals(fileIds[d][f], table.find(path));
+            }
+        }
+        assertEquals(-1, table.find(EntryPath.of("d0/f" + perDir)));
+    }
+
+    @Test
+    void anUnnamedFileTakesItsFirstLinkName() throws IOException {
+        long tmp = table.unnamed(EntryType.REGULAR_FILE);
+        assertEquals(Errno.ENOENT, Errno.of(assertThrows(IOException.class, () -> table.path(tmp))));
+        long old = file(NodeTable.ROOT_ID, "kept");
+        assertTrue(table.named(tmp, NodeTable.ROOT_ID, "kept", new EntryAttributes(EntryType.REGULAR_FILE, 0644, 0, 0, 0, 0, 0, 0, 0, 1, 7, 0, false, null)));
+        assertEquals(EntryPath.of("kept"), table.path(tmp));
+        assertEquals(tmp, table.find(EntryPath.of("kept")));
+        assertEquals(Errno.ENOENT, Errno.of(assertThrows(IOException.class, () -> table.path(old))));
+        assertFalse(table.forget(tmp, 1)); // the unnamed reference and the link's reply
+        assertTrue(table.forget(tmp, 1));
+        assertEquals(-1, table.find(EntryPath.of("kept")));
     }
 }
