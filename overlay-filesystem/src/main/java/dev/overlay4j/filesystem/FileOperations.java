@@ -1,8 +1,8 @@
 package dev.overlay4j.filesystem;
 
+import dev.overlay4j.api.Access;
 import dev.overlay4j.api.EntryAttributes;
 import dev.overlay4j.api.EntryPath;
-import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.NewEntryAttributes;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Overlay;
@@ -289,36 +289,16 @@ final class FileOperations {
         return overlay().stat(entry(a, true)).inode() == overlay().stat(entry(b, true)).inode();
     }
 
-    /**
-     * {@code access(2)}: the permission bits decide for the process's ids; root may read and
-     * write anything and execute what has an execute bit (and search any directory). Writing
-     * a file, directory or symlink of a read-only overlay fails with EROFS.
-     */
+    /** {@code access(2)}, by the rule every frontend applies: {@link Access#check}. */
     void checkAccess(OverlayPath path, AccessMode... modes) throws IOException {
-        EntryAttributes attributes = statLikeJdk(path, true);
-        ProcessIdentity identity = fs.identity();
+        int mask = 0;
         for (AccessMode mode : modes) {
-            int bit = switch (Objects.requireNonNull(mode, "access mode")) {
-                case READ -> 4;
-                case WRITE -> 2;
-                case EXECUTE -> 1;
+            mask |= switch (Objects.requireNonNull(mode, "access mode")) {
+                case READ -> Access.READ;
+                case WRITE -> Access.WRITE;
+                case EXECUTE -> Access.EXECUTE;
             };
-            if (mode == AccessMode.WRITE && fs.isReadOnly() && (attributes.isRegularFile()
-                    || attributes.isDirectory() || attributes.isSymlink())) {
-                throw Errno.EROFS.exception(path);
-            }
-            if (!allowed(attributes, identity, bit)) {
-                throw Errno.EACCES.exception(path);
-            }
         }
-    }
-
-    private static boolean allowed(EntryAttributes attributes, ProcessIdentity identity, int bit) {
-        int permissions = attributes.permissions();
-        if (identity.uid() == 0) {
-            return bit != 1 || attributes.type() == EntryType.DIRECTORY || (permissions & 0111) != 0;
-        }
-        int shift = attributes.uid() == identity.uid() ? 6 : identity.inGroup(attributes.gid()) ? 3 : 0;
-        return (permissions >>> shift & bit) != 0;
+        Access.check(statLikeJdk(path, true), mask, fs.identity(), fs.isReadOnly(), path);
     }
 }

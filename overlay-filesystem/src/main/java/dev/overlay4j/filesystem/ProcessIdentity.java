@@ -1,5 +1,6 @@
 package dev.overlay4j.filesystem;
 
+import dev.overlay4j.api.Access;
 import dev.overlay4j.api.NewEntryAttributes;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,7 +18,7 @@ import java.util.stream.Collectors;
  * @param groups supplementary group ids
  * @param umask  the process umask
  */
-record ProcessIdentity(int uid, int gid, Set<Integer> groups, int umask) {
+record ProcessIdentity(int uid, int gid, Set<Integer> groups, int umask) implements Access.Caller {
 
     private static final Path STATUS = Path.of("/proc/self/status");
 
@@ -65,7 +66,8 @@ record ProcessIdentity(int uid, int gid, Set<Integer> groups, int umask) {
     }
 
     /** Whether {@code groupId} is the primary or a supplementary group of this process. */
-    boolean inGroup(int groupId) {
+    @Override
+    public boolean inGroup(int groupId) {
         return groupId == gid || groups.contains(groupId);
     }
 }

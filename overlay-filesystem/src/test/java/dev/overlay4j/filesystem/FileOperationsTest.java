@@ -73,12 +73,12 @@ class FileOperationsTest {
         assertSame(exists, assertThrows(FileSystemException.class, () -> Files.createDirectory(fs.getPath("/d"))));
     }
 
-    private Errno access(ProcessIdentity identity, EntryAttributes file, AccessMode mode) throws IOException {
+    private Errno access(ProcessIdentity identity, EntryAttributes file, AccessMode... modes) throws IOException {
         when(overlay.resolve(EntryPath.of("f"), true)).thenReturn(EntryPath.of("f"));
         when(overlay.stat(EntryPath.of("f"))).thenReturn(file);
         OverlayFileSystem fs = MockedFileSystems.over(overlay, identity);
         try {
-            fs.provider().checkAccess(fs.getPath("/f"), mode);
+            fs.provider().checkAccess(fs.getPath("/f"), modes);
             return null;
         } catch (FileSystemException e) {
             return Errno.of(e);
@@ -111,6 +111,24 @@ class FileOperationsTest {
                 attributes(EntryType.REGULAR_FILE, 0666, 0, 0), AccessMode.WRITE));
         assertEquals(null, access(MockedFileSystems.ROOT,
                 attributes(EntryType.CHARACTER_DEVICE, 0666, 0, 0), AccessMode.WRITE));
+    }
+
+    @Test
+    void aReadOnlyOverlayAnswersErofsBeforeLookingAtThePermissionBits() throws IOException {
+        when(overlay.isReadOnly()).thenReturn(true);
+        ProcessIdentity user = new ProcessIdentity(1000, 1000, Set.of(), 022);
+        assertEquals(Errno.EROFS, access(user, attributes(EntryType.DIRECTORY, 0, 0, 0), AccessMode.READ, AccessMode.WRITE));
+        assertEquals(Errno.EACCES, access(user, attributes(EntryType.FIFO, 0644, 0, 0), AccessMode.WRITE));
+    }
+
+    @Test
+    void accessChecksAllModesTogether() throws IOException {
+        ProcessIdentity user = new ProcessIdentity(1000, 1000, Set.of(), 022);
+        assertEquals(null, access(user, attributes(EntryType.REGULAR_FILE, 0700, 1000, 0),
+                AccessMode.READ, AccessMode.WRITE, AccessMode.EXECUTE));
+        assertEquals(Errno.EACCES, access(user, attributes(EntryType.REGULAR_FILE, 0600, 1000, 0),
+                AccessMode.READ, AccessMode.EXECUTE));
+        assertEquals(null, access(user, attributes(EntryType.REGULAR_FILE, 0, 1000, 0)), "no mode: it exists");
     }
 
     @Test
