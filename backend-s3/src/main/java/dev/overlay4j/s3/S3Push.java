@@ -1,7 +1,7 @@
 package dev.overlay4j.s3;
 
 import dev.overlay4j.api.LayerOptions;
-import dev.overlay4j.api.spi.Command;
+import dev.overlay4j.cli.Command;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;

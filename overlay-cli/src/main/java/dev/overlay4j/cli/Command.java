@@ -1,4 +1,4 @@
-package dev.overlay4j.api.spi;
+package dev.overlay4j.cli;
 
 import java.io.PrintStream;
 import java.util.List;
