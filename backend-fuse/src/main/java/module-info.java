@@ -4,8 +4,9 @@
  */
 module dev.overlay4j.fuse {
     requires dev.overlay4j.api;
+    requires dev.overlay4j.cli;
 
-    uses dev.overlay4j.api.spi.Command;
+    uses dev.overlay4j.cli.Command;
 
     exports dev.overlay4j.fuse;
 

@@ -5,6 +5,7 @@
  */
 module dev.overlay4j.s3 {
     requires dev.overlay4j.api;
+    requires dev.overlay4j.cli;
     requires software.amazon.awssdk.services.s3;
     requires software.amazon.awssdk.core;
     requires software.amazon.awssdk.awscore;
@@ -19,5 +20,5 @@ module dev.overlay4j.s3 {
     requires org.slf4j;
 
     provides dev.overlay4j.api.spi.LayerProvider with dev.overlay4j.s3.S3LayerProvider;
-    provides dev.overlay4j.api.spi.Command with dev.overlay4j.s3.S3Push;
+    provides dev.overlay4j.cli.Command with dev.overlay4j.s3.S3Push;
 }

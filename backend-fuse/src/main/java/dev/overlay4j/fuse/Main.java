@@ -2,7 +2,7 @@ package dev.overlay4j.fuse;
 
 import dev.overlay4j.api.Overlay;
 import dev.overlay4j.api.OverlayConfig;
-import dev.overlay4j.api.spi.Command;
+import dev.overlay4j.cli.Command;
 import dev.overlay4j.fuse.kernel.Syscalls;
 import java.io.BufferedReader;
 import java.io.File;

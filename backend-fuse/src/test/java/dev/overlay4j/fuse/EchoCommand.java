@@ -1,6 +1,6 @@
 package dev.overlay4j.fuse;
 
-import dev.overlay4j.api.spi.Command;
+import dev.overlay4j.cli.Command;
 import java.io.PrintStream;
 import java.util.List;
 

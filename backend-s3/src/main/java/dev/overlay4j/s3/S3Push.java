@@ -7,7 +7,7 @@ import dev.overlay4j.api.Layer;
 import dev.overlay4j.api.LayerOptions;
 import dev.overlay4j.api.Layers;
 import dev.overlay4j.api.ReadableContent;
-import dev.overlay4j.api.spi.Command;
+import dev.overlay4j.cli.Command;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;

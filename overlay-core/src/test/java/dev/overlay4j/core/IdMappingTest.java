@@ -13,11 +13,8 @@ import dev.overlay4j.api.Overlay;
 import dev.overlay4j.api.OverlayFile;
 import dev.overlay4j.api.XattrMode;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.FileSystem;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -233,21 +230,6 @@ class IdMappingTest {
             LayerTree.assertErrno(Errno.EOPNOTSUPP, () -> o.readXattr(p("f"), "user.x"));
             LayerTree.assertErrno(Errno.EOPNOTSUPP, () -> o.setXattr(p("f"), "user.x", new byte[1], XattrMode.CREATE_OR_REPLACE));
             LayerTree.assertErrno(Errno.EOPNOTSUPP, () -> o.removeXattr(p("f"), "user.x"));
-        }
-    }
-
-    @Test
-    void theOverlayFileSystemShowsAndStoresMappedOwnersToo() throws Exception {
-        LayerTree t = layers().file(1, "f", "f");
-        chown(t.layer(1).resolve("f"), 2, 3);
-        try (FileSystem fs = FileSystems.newFileSystem(URI.create("overlay:/"), Map.of(
-                "lowerdir", t.layer(1).toString(), "upperdir", t.upper().toString(), "workdir", t.work().toString(),
-                "uidmapping", ":0:100000:65536", "gidmapping", SHIFT))) {
-            Path f = fs.getPath("/f");
-            assertEquals(100002, Files.getAttribute(f, "unix:uid"));
-            assertEquals(100003, Files.getAttribute(f, "unix:gid"));
-            Files.setOwner(f, fs.getUserPrincipalLookupService().lookupPrincipalByName("100009"));
-            assertEquals(9, storedUid(t.upper().resolve("f")));
         }
     }
 }

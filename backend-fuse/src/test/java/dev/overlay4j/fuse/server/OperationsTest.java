@@ -446,4 +446,31 @@ class OperationsTest {
         assertEquals(16, send(Opcode.READ, node, args().u64(fh).u64(0).u32(1).u32(0).u64(0).u32(0).u32(0)));
         assertEquals(-Errno.EBADF.code(), error());
     }
+
+    /** ACCESS for a node of {@code type} owned by 0:0 with {@code permissions}, as uid 1000/gid 100; the errno or 0. */
+    private int access(EntryType type, int permissions, int mask) throws IOException {
+        long node = lookup(1, "n", type, 5);
+        when(overlay.stat(EntryPath.of("n"))).thenReturn(attributes(type, permissions, 5));
+        assertEquals(16, send(Opcode.ACCESS, node, args().u32(mask).u32(0)));
+        return -error();
+    }
+
+    @Test
+    void accessAnswersWithTheCallersClassOfBits() throws IOException {
+        assertEquals(0, access(EntryType.REGULAR_FILE, 0004, Flags.R_OK));
+        assertEquals(Errno.EACCES.code(), access(EntryType.REGULAR_FILE, 0440, Flags.R_OK));
+        assertEquals(Errno.EACCES.code(), access(EntryType.REGULAR_FILE, 0006, Flags.R_OK | Flags.X_OK));
+    }
+
+    @Test
+    void accessOnAReadOnlyOverlayIsErofsForFilesDirectoriesAndSymlinksAlone() throws IOException {
+        when(overlay.isReadOnly()).thenReturn(true);
+        assertEquals(Errno.EROFS.code(), access(EntryType.REGULAR_FILE, 0666, Flags.W_OK));
+        assertEquals(Errno.EROFS.code(), access(EntryType.DIRECTORY, 0, Flags.R_OK | Flags.W_OK), "before EACCES");
+        assertEquals(Errno.EROFS.code(), access(EntryType.SYMLINK, 0777, Flags.W_OK));
+        assertEquals(0, access(EntryType.CHARACTER_DEVICE, 0666, Flags.W_OK), "a device writes elsewhere");
+        assertEquals(0, access(EntryType.FIFO, 0666, Flags.W_OK));
+        assertEquals(Errno.EACCES.code(), access(EntryType.SOCKET, 0664, Flags.W_OK), "the bits still decide");
+        assertEquals(0, access(EntryType.REGULAR_FILE, 0444, Flags.R_OK));
+    }
 }

@@ -104,7 +104,7 @@ final class Unprivileged implements AutoCloseable {
 
     /** Copies the overlay4j command's modules (jars or class directories) where the user can read them. */
     private static Path copyModulePath(Path into) throws IOException {
-        List<String> names = List.of("overlay-api", "overlay-core", "backend-nio", "backend-fuse");
+        List<String> names = List.of("overlay-api", "overlay-cli", "overlay-core", "backend-nio", "backend-fuse");
         int copied = 0;
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
             Path source = Path.of(entry);
