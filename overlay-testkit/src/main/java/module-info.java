@@ -13,4 +13,7 @@ module dev.overlay4j.testkit {
     // JUnit injects the @TempDir fields (protected) by reflection, also when the subclass that
     // runs the tests lives in another named module.
     opens dev.overlay4j.testkit to org.junit.platform.commons;
+
+    // LayerProviderContract looks for the provider under test as an overlay would.
+    uses dev.overlay4j.api.spi.LayerProvider;
 }
