@@ -6,20 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.overlay4j.api.DirectoryEntry;
 import dev.overlay4j.api.Overlay;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 class DirectoryMergeTest {
 
-    @TempDir
-    Path tmp;
-
     @Test
     void listingMergesAllLayersWithoutDuplicatesTopmostTypeWins() throws Exception {
-        LayerTree t = new LayerTree(tmp, 2)
+        MemoryLayers t = new MemoryLayers(2)
                 .file(2, "d/a", "2").file(2, "d/b", "2").dir(2, "d/c")
                 .file(1, "d/b", "1").file(1, "d/c", "file over dir")
                 .file(0, "d/a", "0").file(0, "d/u", "0");
@@ -30,7 +25,7 @@ class DirectoryMergeTest {
 
     @Test
     void listingHidesWhiteoutsAndWhatTheyCover() throws Exception {
-        LayerTree t = new LayerTree(tmp, 2).file(2, "d/gone", "x").file(2, "d/kept", "x").whiteout(1, "d/gone")
+        MemoryLayers t = new MemoryLayers(2).file(2, "d/gone", "x").file(2, "d/kept", "x").whiteout(1, "d/gone")
                 .whiteout(0, "d/kept2").file(2, "d/kept2", "x");
         try (Overlay o = t.open()) {
             assertEquals(Map.of("kept", "f"), listing(o, "d"));
@@ -39,7 +34,7 @@ class DirectoryMergeTest {
 
     @Test
     void listingStopsAtOpaqueDirectory() throws Exception {
-        LayerTree t = new LayerTree(tmp, 2).file(2, "d/below", "x").opaque(1, "d").file(1, "d/own", "x")
+        MemoryLayers t = new MemoryLayers(2).file(2, "d/below", "x").opaque(1, "d").file(1, "d/own", "x")
                 .file(0, "d/up", "x");
         try (Overlay o = t.open()) {
             assertEquals(Map.of("own", "f", "up", "f"), listing(o, "d"));
@@ -48,7 +43,7 @@ class DirectoryMergeTest {
 
     @Test
     void listingOfRedirectedDirectoryShowsTheRedirectTargetsContent() throws Exception {
-        LayerTree t = new LayerTree(tmp, 1).file(1, "old/f", "x").redirect(0, "new", "/old").whiteout(0, "old");
+        MemoryLayers t = new MemoryLayers(1).file(1, "old/f", "x").redirect(0, "new", "/old").whiteout(0, "old");
         try (Overlay o = t.open()) {
             assertEquals(Map.of("f", "f"), listing(o, "new"));
             assertEquals(Map.of("new", "d"), listing(o, ""));
@@ -57,7 +52,7 @@ class DirectoryMergeTest {
 
     @Test
     void everyEntrysInodeEqualsWhatStatReports() throws Exception {
-        LayerTree t = new LayerTree(tmp, 2).file(2, "d/low", "x").dir(2, "d/sub").file(1, "d/mid", "x")
+        MemoryLayers t = new MemoryLayers(2).file(2, "d/low", "x").dir(2, "d/sub").file(1, "d/mid", "x")
                 .dir(1, "d/sub").file(0, "d/up", "x").symlink(2, "d/link", "low");
         try (Overlay o = t.open()) {
             List<DirectoryEntry> entries = o.listDirectory(p("d"));
@@ -71,7 +66,7 @@ class DirectoryMergeTest {
 
     @Test
     void listingIsASnapshotUnaffectedByLaterChanges() throws Exception {
-        LayerTree t = new LayerTree(tmp, 1).file(1, "d/a", "x");
+        MemoryLayers t = new MemoryLayers(1).file(1, "d/a", "x");
         try (Overlay o = t.open()) {
             List<DirectoryEntry> before = o.listDirectory(p("d"));
             LayerTree.write(o, "d/b", "y");

@@ -11,18 +11,13 @@ import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.EntryType;
 import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Overlay;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 class LookupTest {
 
-    @TempDir
-    Path tmp;
-
     @Test
     void topmostNonDirectoryWins() throws Exception {
-        LayerTree t = new LayerTree(tmp, 2).file(2, "a", "bottom").file(1, "a", "middle");
+        MemoryLayers t = new MemoryLayers(2).file(2, "a", "bottom").file(1, "a", "middle");
         try (Overlay o = t.open()) {
             assertEquals("middle", read(o, "a"));
         }
@@ -34,7 +29,7 @@ class LookupTest {
 
     @Test
     void nonDirectoryAboveHidesDirectoryBelow() throws Exception {
-        LayerTree t = new LayerTree(tmp, 2).file(2, "d/x", "x").file(1, "d", "file");
+        MemoryLayers t = new MemoryLayers(2).file(2, "d/x", "x").file(1, "d", "file");
         try (Overlay o = t.open()) {
             assertEquals(EntryType.REGULAR_FILE, o.stat(p("d")).type());
             assertErrno(Errno.ENOTDIR, () -> o.stat(p("d/x")));
@@ -43,7 +38,7 @@ class LookupTest {
 
     @Test
     void directoryAboveIgnoresNonDirectoryBelow() throws Exception {
-        LayerTree t = new LayerTree(tmp, 2).file(2, "d", "file").file(1, "d/x", "x");
+        MemoryLayers t = new MemoryLayers(2).file(2, "d", "file").file(1, "d/x", "x");
         try (Overlay o = t.open()) {
             assertTrue(o.stat(p("d")).isDirectory());
             assertEquals(2, o.stat(p("d")).nlink(), "a directory of one layer keeps its own link count");
@@ -53,7 +48,7 @@ class LookupTest {
 
     @Test
     void directoriesMergeAcrossAllLayers() throws Exception {
-        LayerTree t = new LayerTree(tmp, 2).file(2, "d/c", "c").file(1, "d/b", "b").file(0, "d/a", "a");
+        MemoryLayers t = new MemoryLayers(2).file(2, "d/c", "c").file(1, "d/b", "b").file(0, "d/a", "a");
         try (Overlay o = t.open()) {
             assertEquals("a", read(o, "d/a"));
             assertEquals("b", read(o, "d/b"));
@@ -64,7 +59,7 @@ class LookupTest {
 
     @Test
     void whiteoutHidesNameInAllLayersBelow() throws Exception {
-        LayerTree t = new LayerTree(tmp, 3).file(3, "a", "3").file(2, "a", "2").whiteout(1, "a");
+        MemoryLayers t = new MemoryLayers(3).file(3, "a", "3").file(2, "a", "2").whiteout(1, "a");
         try (Overlay o = t.open()) {
             assertErrno(Errno.ENOENT, () -> o.stat(p("a")));
         }
@@ -72,7 +67,7 @@ class LookupTest {
 
     @Test
     void opaqueDirectoryStopsLookupBelow() throws Exception {
-        LayerTree t = new LayerTree(tmp, 2).file(2, "d/hidden", "h").opaque(1, "d").file(1, "d/shown", "s");
+        MemoryLayers t = new MemoryLayers(2).file(2, "d/hidden", "h").opaque(1, "d").file(1, "d/shown", "s");
         try (Overlay o = t.open()) {
             assertEquals("s", read(o, "d/shown"));
             assertErrno(Errno.ENOENT, () -> o.stat(p("d/hidden")));
@@ -82,7 +77,7 @@ class LookupTest {
 
     @Test
     void mergeStopsAtNonDirectoryBetweenDirectories() throws Exception {
-        LayerTree t = new LayerTree(tmp, 3).file(3, "d/deep", "x").file(2, "d", "file").file(1, "d/top", "t");
+        MemoryLayers t = new MemoryLayers(3).file(3, "d/deep", "x").file(2, "d", "file").file(1, "d/top", "t");
         try (Overlay o = t.open()) {
             assertEquals("t", read(o, "d/top"));
             assertErrno(Errno.ENOENT, () -> o.stat(p("d/deep")));
@@ -91,7 +86,7 @@ class LookupTest {
 
     @Test
     void absoluteRedirectContinuesLowerLookupAtThatPath() throws Exception {
-        LayerTree t = new LayerTree(tmp, 1).file(1, "old/f", "lower").redirect(0, "new", "/old").whiteout(0, "old");
+        MemoryLayers t = new MemoryLayers(1).file(1, "old/f", "lower").redirect(0, "new", "/old").whiteout(0, "old");
         try (Overlay o = t.open()) {
             assertEquals("lower", read(o, "new/f"));
             assertErrno(Errno.ENOENT, () -> o.stat(p("old")));
@@ -100,7 +95,7 @@ class LookupTest {
 
     @Test
     void relativeRedirectNamesASiblingInTheParentsLowerDirectory() throws Exception {
-        LayerTree t = new LayerTree(tmp, 1).file(1, "p/old/f", "lower").redirect(0, "p/new", "old").whiteout(0, "p/old");
+        MemoryLayers t = new MemoryLayers(1).file(1, "p/old/f", "lower").redirect(0, "p/new", "old").whiteout(0, "p/old");
         try (Overlay o = t.open()) {
             assertEquals("lower", read(o, "p/new/f"));
         }
@@ -108,7 +103,7 @@ class LookupTest {
 
     @Test
     void redirectInLowerLayerIsFollowedToLayersBelow() throws Exception {
-        LayerTree t = new LayerTree(tmp, 2).file(2, "a/f", "bottom").redirect(1, "b", "/a").file(1, "b/g", "g");
+        MemoryLayers t = new MemoryLayers(2).file(2, "a/f", "bottom").redirect(1, "b", "/a").file(1, "b/g", "g");
         try (Overlay o = t.open()) {
             assertEquals("bottom", read(o, "b/f"));
             assertEquals("g", read(o, "b/g"));
@@ -117,7 +112,7 @@ class LookupTest {
 
     @Test
     void intermediateNonDirectoryIsEnotdirAndMissingIsEnoent() throws Exception {
-        LayerTree t = new LayerTree(tmp, 1).file(1, "f", "x");
+        MemoryLayers t = new MemoryLayers(1).file(1, "f", "x");
         try (Overlay o = t.open()) {
             assertErrno(Errno.ENOTDIR, () -> o.stat(p("f/x")));
             assertErrno(Errno.ENOENT, () -> o.stat(p("missing/x")));
@@ -127,7 +122,7 @@ class LookupTest {
 
     @Test
     void nameLongerThan255BytesIsEnametoolong() throws Exception {
-        LayerTree t = new LayerTree(tmp, 1);
+        MemoryLayers t = new MemoryLayers(1);
         try (Overlay o = t.open()) {
             String name = "é".repeat(128); // 256 bytes of UTF-8
             assertErrno(Errno.ENAMETOOLONG, () -> o.stat(EntryPath.ROOT.resolve(name)));
@@ -137,7 +132,7 @@ class LookupTest {
 
     @Test
     void resolveFollowsSymlinksFromTheOverlayRoot() throws Exception {
-        LayerTree t = new LayerTree(tmp, 1).file(1, "real/f", "x").symlink(1, "abs", "/real")
+        MemoryLayers t = new MemoryLayers(1).file(1, "real/f", "x").symlink(1, "abs", "/real")
                 .symlink(1, "d/rel", "../real/f").symlink(1, "up", "../../../real");
         try (Overlay o = t.open()) {
             assertEquals(p("real/f"), o.resolve(p("abs/f"), true));
@@ -149,7 +144,7 @@ class LookupTest {
 
     @Test
     void resolveFailsWithEloopAfterFortyLinks() throws Exception {
-        LayerTree t = new LayerTree(tmp, 1).symlink(1, "a", "b").symlink(1, "b", "a");
+        MemoryLayers t = new MemoryLayers(1).symlink(1, "a", "b").symlink(1, "b", "a");
         try (Overlay o = t.open()) {
             assertErrno(Errno.ELOOP, () -> o.resolve(p("a"), true));
         }

@@ -12,18 +12,13 @@ import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Overlay;
 import dev.overlay4j.api.RenameMode;
 import dev.overlay4j.api.XattrMode;
-import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 class ReadOnlyOverlayTest {
-
-    @TempDir
-    Path tmp;
 
     private static void assertEveryChangeIsErofs(Overlay o) {
         assertErrno(Errno.EROFS, () -> o.open(p("f"), Set.of(StandardOpenOption.WRITE), null));
@@ -44,7 +39,7 @@ class ReadOnlyOverlayTest {
 
     @Test
     void lowerOnlyOverlayReadsAndRefusesEveryChange() throws Exception {
-        LayerTree t = new LayerTree(tmp, 2).file(2, "f", "bottom").file(1, "d/x", "x");
+        MemoryLayers t = new MemoryLayers(2).file(2, "f", "bottom").file(1, "d/x", "x");
         try (Overlay o = t.openLowerOnly()) {
             assertTrue(o.isReadOnly());
             assertEquals("bottom", read(o, "f"));
@@ -59,7 +54,7 @@ class ReadOnlyOverlayTest {
 
     @Test
     void readOnlyOptionShowsTheUpperButRefusesChanges() throws Exception {
-        LayerTree t = new LayerTree(tmp, 1).file(1, "f", "lower").file(1, "d/x", "x").file(0, "f", "upper");
+        MemoryLayers t = new MemoryLayers(1).file(1, "f", "lower").file(1, "d/x", "x").file(0, "f", "upper");
         try (Overlay o = t.open(b -> b.readOnly(true))) {
             assertEquals("upper", read(o, "f"));
             assertEveryChangeIsErofs(o);
@@ -69,7 +64,7 @@ class ReadOnlyOverlayTest {
 
     @Test
     void missingParentIsReportedBeforeErofs() throws Exception {
-        LayerTree t = new LayerTree(tmp, 1);
+        MemoryLayers t = new MemoryLayers(1);
         try (Overlay o = t.openLowerOnly()) {
             assertErrno(Errno.ENOENT, () -> o.createDirectory(p("no/such"), LayerTree.DIR));
             assertErrno(Errno.ENOENT, () -> o.setPermissions(p("missing"), 0600));
@@ -78,7 +73,7 @@ class ReadOnlyOverlayTest {
 
     @Test
     void closedOverlayFailsWithEbadf() throws Exception {
-        LayerTree t = new LayerTree(tmp, 1).file(1, "f", "x");
+        MemoryLayers t = new MemoryLayers(1).file(1, "f", "x");
         Overlay o = t.open();
         var file = o.open(p("f"), Set.of(StandardOpenOption.READ), null);
         o.close();

@@ -100,7 +100,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void statReportsTypePermissionsSizeAndMtimeOfAFile() throws IOException {
+    public void statReportsTypePermissionsSizeAndMtimeOfAFile() throws IOException {
         try (Layer layer = open(LayerTree.builder().file("d/f", utf8("hello world"), 0640, MTIME))) {
             EntryAttributes a = layer.stat(EntryPath.of("d/f")).orElseThrow();
             assertEquals(EntryType.REGULAR_FILE, a.type());
@@ -117,7 +117,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void statReportsDirectoriesAndTheRoot() throws IOException {
+    public void statReportsDirectoriesAndTheRoot() throws IOException {
         try (Layer layer = open(LayerTree.builder().directory("d", 0750))) {
             EntryAttributes d = layer.stat(EntryPath.of("d")).orElseThrow();
             assertEquals(EntryType.DIRECTORY, d.type());
@@ -127,7 +127,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void statOfAMissingEntryIsEmpty() throws IOException {
+    public void statOfAMissingEntryIsEmpty() throws IOException {
         try (Layer layer = open(LayerTree.builder().directory("d", 0755))) {
             assertTrue(layer.stat(EntryPath.of("nothing")).isEmpty());
             assertTrue(layer.stat(EntryPath.of("d/nothing")).isEmpty());
@@ -136,14 +136,14 @@ public abstract class LayerContract {
     }
 
     @Test
-    void statThroughAFileFailsWithEnotdir() throws IOException {
+    public void statThroughAFileFailsWithEnotdir() throws IOException {
         try (Layer layer = open(LayerTree.builder().file("f", utf8("x"), 0644, MTIME))) {
             assertErrno(Errno.ENOTDIR, () -> layer.stat(EntryPath.of("f/below")));
         }
     }
 
     @Test
-    void inodesAreStableNonZeroAndDistinct() throws IOException {
+    public void inodesAreStableNonZeroAndDistinct() throws IOException {
         try (Layer layer = open(LayerTree.builder().file("a", utf8("a"), 0644, MTIME).file("b", utf8("b"), 0644, MTIME))) {
             long a = layer.stat(EntryPath.of("a")).orElseThrow().inode();
             assertEquals(a, layer.stat(EntryPath.of("a")).orElseThrow().inode());
@@ -153,7 +153,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void listReportsExactlyTheNamesAndTheirTypes() throws IOException {
+    public void listReportsExactlyTheNamesAndTheirTypes() throws IOException {
         LayerTree.Builder tree = LayerTree.builder()
                 .file("d/f", utf8("f"), 0644, MTIME)
                 .directory("d/sub", 0755);
@@ -172,7 +172,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void listOfAMissingDirectoryFailsWithEnoentAndOfAFileWithEnotdir() throws IOException {
+    public void listOfAMissingDirectoryFailsWithEnoentAndOfAFileWithEnotdir() throws IOException {
         try (Layer layer = open(LayerTree.builder().file("f", utf8("x"), 0644, MTIME))) {
             assertErrno(Errno.ENOENT, () -> layer.list(EntryPath.of("missing")).close());
             assertErrno(Errno.ENOTDIR, () -> layer.list(EntryPath.of("f")).close());
@@ -180,7 +180,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void positionalReadsReturnTheBytesAtThatPosition() throws IOException {
+    public void positionalReadsReturnTheBytesAtThatPosition() throws IOException {
         try (Layer layer = open(LayerTree.builder().file("f", utf8("hello world"), 0644, MTIME));
              ReadableContent content = layer.openRead(EntryPath.of("f"))) {
             assertEquals(11, content.size());
@@ -194,7 +194,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void readingAtOrPastTheEndReturnsMinusOne() throws IOException {
+    public void readingAtOrPastTheEndReturnsMinusOne() throws IOException {
         try (Layer layer = open(LayerTree.builder().file("f", utf8("abc"), 0644, MTIME).file("empty", new byte[0], 0644, MTIME));
              ReadableContent content = layer.openRead(EntryPath.of("f"));
              ReadableContent empty = layer.openRead(EntryPath.of("empty"))) {
@@ -208,7 +208,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void aLargeFileReadsBackExactlyAcrossBufferBoundaries() throws IOException {
+    public void aLargeFileReadsBackExactlyAcrossBufferBoundaries() throws IOException {
         byte[] expected = pattern(BIG_SIZE);
         try (Layer layer = open(LayerTree.builder().file("big", expected, 0644, MTIME));
              ReadableContent content = layer.openRead(EntryPath.of("big"))) {
@@ -233,7 +233,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void aLargeFileReadsBackExactlyIntoALargeHeapBuffer() throws IOException {
+    public void aLargeFileReadsBackExactlyIntoALargeHeapBuffer() throws IOException {
         byte[] expected = pattern(BIG_SIZE);
         try (Layer layer = open(LayerTree.builder().file("big", expected, 0644, MTIME));
              ReadableContent content = layer.openRead(EntryPath.of("big"))) {
@@ -248,7 +248,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void openReadOfADirectoryFailsWithEisdirAndOfAMissingFileWithEnoent() throws IOException {
+    public void openReadOfADirectoryFailsWithEisdirAndOfAMissingFileWithEnoent() throws IOException {
         try (Layer layer = open(LayerTree.builder().directory("d", 0755))) {
             assertErrno(Errno.EISDIR, () -> layer.openRead(EntryPath.of("d")).close());
             assertErrno(Errno.ENOENT, () -> layer.openRead(EntryPath.of("missing")).close());
@@ -256,7 +256,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void readLinkReturnsTheTargetAsStored() throws IOException {
+    public void readLinkReturnsTheTargetAsStored() throws IOException {
         assumeTrue(supportsSymlinks(), "SKIPPED: this layer cannot hold symlinks");
         try (Layer layer = open(LayerTree.builder().symlink("l", "../some/where").file("f", utf8("x"), 0644, MTIME))) {
             assertEquals("../some/where", layer.readLink(EntryPath.of("l")));
@@ -270,7 +270,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void aSymlinkOnTheWayIsNeverFollowed() throws IOException {
+    public void aSymlinkOnTheWayIsNeverFollowed() throws IOException {
         assumeTrue(supportsSymlinks(), "SKIPPED: this layer cannot hold symlinks");
         try (Layer layer = open(LayerTree.builder().file("real/f", utf8("x"), 0644, MTIME).symlink("l", "real"))) {
             assertTrue(layer.stat(EntryPath.of("l")).orElseThrow().isSymlink());
@@ -280,7 +280,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void xattrsAreListedAndReadButOverlayMarksAreHidden() throws IOException {
+    public void xattrsAreListedAndReadButOverlayMarksAreHidden() throws IOException {
         assumeTrue(supportsXattrs(), "SKIPPED: this layer cannot hold extended attributes");
         assumeTrue(supportsWhiteouts(), "SKIPPED: this layer cannot hold overlay marks");
         try (Layer layer = open(LayerTree.builder().opaqueDirectory("d").file("d/f", utf8("x"), 0644, MTIME)
@@ -294,7 +294,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void whiteoutsAreReportedByStatAndList() throws IOException {
+    public void whiteoutsAreReportedByStatAndList() throws IOException {
         assumeTrue(supportsWhiteouts(), "SKIPPED: this layer cannot hold whiteouts");
         try (Layer layer = open(LayerTree.builder().whiteout("gone").directory("d", 0755).whiteout("d/gone2"))) {
             assertEquals(EntryType.WHITEOUT, layer.stat(EntryPath.of("gone")).orElseThrow().type());
@@ -304,7 +304,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void opaqueDirectoriesAndRedirectsAreReported() throws IOException {
+    public void opaqueDirectoriesAndRedirectsAreReported() throws IOException {
         assumeTrue(supportsWhiteouts(), "SKIPPED: this layer cannot hold overlay marks");
         try (Layer layer = open(LayerTree.builder().opaqueDirectory("o").redirectedDirectory("r", "/old/place")
                 .directory("plain", 0755))) {
@@ -321,7 +321,7 @@ public abstract class LayerContract {
     }
 
     @Test
-    void metadataQueriesOnAMissingEntryFailWithEnoent() throws IOException {
+    public void metadataQueriesOnAMissingEntryFailWithEnoent() throws IOException {
         try (Layer layer = open(LayerTree.builder().directory("d", 0755))) {
             assertErrno(Errno.ENOENT, () -> layer.listXattrs(EntryPath.of("d/missing")));
             assertErrno(Errno.ENOENT, () -> layer.readXattr(EntryPath.of("d/missing"), "user.x"));

@@ -46,7 +46,7 @@ public abstract class LayerProviderContract {
     }
 
     @Test
-    void anUpperOpensWithAnEmptyWorkAreaOrIsRefusedWithEopnotsupp() throws IOException {
+    public void anUpperOpensWithAnEmptyWorkAreaOrIsRefusedWithEopnotsupp() throws IOException {
         if (!supportsUpper()) {
             URI lower = existingLowerLocation(scratch);
             IOException thrown = assertThrows(IOException.class,
@@ -63,7 +63,7 @@ public abstract class LayerProviderContract {
     }
 
     @Test
-    void schemesAreLowerCaseAndIncludeTheSchemeOfItsLocations() throws IOException {
+    public void schemesAreLowerCaseAndIncludeTheSchemeOfItsLocations() throws IOException {
         LayerProvider provider = provider();
         assertFalse(provider.schemes().isEmpty());
         for (String scheme : provider.schemes()) {
@@ -73,14 +73,14 @@ public abstract class LayerProviderContract {
     }
 
     @Test
-    void theServiceLoaderFindsTheProvider() {
+    public void theServiceLoaderFindsTheProvider() {
         Class<?> type = provider().getClass();
         assertTrue(ServiceLoader.load(LayerProvider.class).stream().anyMatch(p -> p.type().equals(type)),
                 type + " is not listed in META-INF/services/" + LayerProvider.class.getName());
     }
 
     @Test
-    void anExistingLocationOpensAsALayerWithARootDirectory() throws IOException {
+    public void anExistingLocationOpensAsALayerWithARootDirectory() throws IOException {
         try (Layer layer = provider().openLower(existingLowerLocation(scratch), LayerOptions.DEFAULTS)) {
             assertTrue(layer.stat(EntryPath.ROOT).orElseThrow().isDirectory());
             assertFalse(layer.description().isEmpty());
@@ -88,7 +88,7 @@ public abstract class LayerProviderContract {
     }
 
     @Test
-    void aMissingLocationFailsAtOnceWithEnoentNamingIt() {
+    public void aMissingLocationFailsAtOnceWithEnoentNamingIt() {
         URI missing = missingLocation(scratch);
         IOException thrown = assertThrows(IOException.class, () -> provider().openLower(missing, LayerOptions.DEFAULTS).close());
         assertEquals(Errno.ENOENT, Errno.of(thrown), () -> "errno of " + thrown);

@@ -87,12 +87,12 @@ public abstract class WritableLayerContract {
     }
 
     @BeforeEach
-    void openLayer() throws IOException {
+    public final void openLayer() throws IOException {
         layer = openWritable(storage);
     }
 
     @AfterEach
-    void closeLayer() throws IOException {
+    public final void closeLayer() throws IOException {
         if (layer != null) {
             layer.close();
         }
@@ -145,7 +145,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void createFileMakesAnEmptyFileWithExactlyThePermissionsAndOwnerGiven() throws IOException {
+    public void createFileMakesAnEmptyFileWithExactlyThePermissionsAndOwnerGiven() throws IOException {
         try (WritableContent c = layer.createFile(p("f"), owned(04751))) {
             assertEquals(0, c.size());
         }
@@ -161,7 +161,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void createFileFailsWithEexistEnoentAndEnotdir() throws IOException {
+    public void createFileFailsWithEexistEnoentAndEnotdir() throws IOException {
         writeFile(layer, "f", "x");
         assertErrno(Errno.EEXIST, () -> layer.createFile(p("f"), owned(0644)).close());
         assertErrno(Errno.ENOENT, () -> layer.createFile(p("missing/f"), owned(0644)).close());
@@ -169,7 +169,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void writesAtAnyPositionAndTruncateBothWays() throws IOException {
+    public void writesAtAnyPositionAndTruncateBothWays() throws IOException {
         try (WritableContent c = layer.createFile(p("f"), owned(0644))) {
             c.write(ByteBuffer.wrap("abc".getBytes(StandardCharsets.UTF_8)), 5);
             assertEquals(8, c.size());
@@ -193,14 +193,14 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void openWriteFailsWithEisdirForADirectoryAndEnoentForAMissingFile() throws IOException {
+    public void openWriteFailsWithEisdirForADirectoryAndEnoentForAMissingFile() throws IOException {
         layer.createDirectory(p("d"), owned(0755));
         assertErrno(Errno.EISDIR, () -> layer.openWrite(p("d")).close());
         assertErrno(Errno.ENOENT, () -> layer.openWrite(p("missing")).close());
     }
 
     @Test
-    void copyToCopiesTheExactBytesIntoAnotherFile() throws IOException {
+    public void copyToCopiesTheExactBytesIntoAnotherFile() throws IOException {
         byte[] bytes = LayerContract.pattern(LayerContract.BIG_SIZE);
         try (WritableContent c = layer.createFile(p("src"), owned(0644))) {
             c.write(ByteBuffer.wrap(bytes), 0);
@@ -219,7 +219,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void createDirectoryKeepsExactPermissionsAndFailsWithEexist() throws IOException {
+    public void createDirectoryKeepsExactPermissionsAndFailsWithEexist() throws IOException {
         layer.createDirectory(p("d"), owned(01777));
         EntryAttributes a = stat(layer, "d");
         assertEquals(EntryType.DIRECTORY, a.type());
@@ -229,7 +229,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void createSymlinkStoresTheTargetAsGiven() throws IOException {
+    public void createSymlinkStoresTheTargetAsGiven() throws IOException {
         layer.createSymlink(p("l"), "../not/there", owned(0644));
         EntryAttributes a = stat(layer, "l");
         assertEquals(EntryType.SYMLINK, a.type());
@@ -239,7 +239,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void createSpecialMakesFifosAndDeviceNodes() throws IOException {
+    public void createSpecialMakesFifosAndDeviceNodes() throws IOException {
         layer.createSpecial(p("fifo"), EntryType.FIFO, owned(0620), 0);
         EntryAttributes fifo = stat(layer, "fifo");
         assertEquals(EntryType.FIFO, fifo.type());
@@ -254,7 +254,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void whiteoutsAreCreatedListedAndDeleted() throws IOException {
+    public void whiteoutsAreCreatedListedAndDeleted() throws IOException {
         layer.createWhiteout(p("gone"));
         assertEquals(EntryType.WHITEOUT, stat(layer, "gone").type());
         try (Stream<DirectoryEntry> entries = layer.list(EntryPath.ROOT)) {
@@ -268,7 +268,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void aWhiteoutTakesItsNameForEveryKindOfCreation() throws IOException {
+    public void aWhiteoutTakesItsNameForEveryKindOfCreation() throws IOException {
         writeFile(layer, "f", "x");
         layer.createWhiteout(p("w"));
         assertErrno(Errno.EEXIST, () -> layer.createFile(p("w"), owned(0644)).close());
@@ -285,7 +285,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void renameAndPublishReplaceAWhiteoutWithTheEntry() throws IOException {
+    public void renameAndPublishReplaceAWhiteoutWithTheEntry() throws IOException {
         writeFile(layer, "f", "moved");
         layer.createWhiteout(p("w"));
         layer.rename(p("f"), p("w"), RenameMode.REPLACE);
@@ -306,7 +306,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void aWhiteoutBuiltInTheWorkAreaIsPublishedOverAFileOrToAFreeName() throws IOException {
+    public void aWhiteoutBuiltInTheWorkAreaIsPublishedOverAFileOrToAFreeName() throws IOException {
         writeFile(layer, "f", "x");
         WritableLayer work = layer.workArea();
         work.createWhiteout(p("s1"));
@@ -328,7 +328,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void exchangeSwapsAnEntryWithAWhiteout() throws IOException {
+    public void exchangeSwapsAnEntryWithAWhiteout() throws IOException {
         layer.createDirectory(p("d"), owned(0755));
         writeFile(layer, "d/f", "F");
         layer.createWhiteout(p("w"));
@@ -345,7 +345,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void renameLeavingWhiteoutReplacesAWhiteoutAtTheTarget() throws IOException {
+    public void renameLeavingWhiteoutReplacesAWhiteoutAtTheTarget() throws IOException {
         assumeTrue(supportsAtomicWhiteoutSteps(), "SKIPPED: this layer cannot rename or link leaving a whiteout in one step");
         writeFile(layer, "a", "A");
         layer.createWhiteout(p("b"));
@@ -358,7 +358,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void aDirectoryHoldingAWhiteoutIsNotEmptyAndAnOpaqueEmptyOneIs() throws IOException {
+    public void aDirectoryHoldingAWhiteoutIsNotEmptyAndAnOpaqueEmptyOneIs() throws IOException {
         layer.createDirectory(p("d"), owned(0755));
         layer.createWhiteout(p("d/w"));
         assertErrno(Errno.ENOTEMPTY, () -> layer.delete(p("d")));
@@ -370,7 +370,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void linkAddsANameToTheSameFile() throws IOException {
+    public void linkAddsANameToTheSameFile() throws IOException {
         writeFile(layer, "f", "content");
         layer.link(p("f"), p("g"));
         assertEquals(stat(layer, "f").inode(), stat(layer, "g").inode());
@@ -383,7 +383,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void deleteRemovesFilesAndEmptyDirectoriesOnly() throws IOException {
+    public void deleteRemovesFilesAndEmptyDirectoriesOnly() throws IOException {
         writeFile(layer, "f", "x");
         layer.createDirectory(p("d"), owned(0755));
         writeFile(layer, "d/f", "x");
@@ -397,7 +397,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void renameReplaceMovesAndReplacesAFile() throws IOException {
+    public void renameReplaceMovesAndReplacesAFile() throws IOException {
         writeFile(layer, "a", "new");
         writeFile(layer, "b", "old");
         layer.rename(p("a"), p("b"), RenameMode.REPLACE);
@@ -407,7 +407,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void renameNoreplaceFailsWithEexistAndLeavesBothAlone() throws IOException {
+    public void renameNoreplaceFailsWithEexistAndLeavesBothAlone() throws IOException {
         writeFile(layer, "a", "A");
         writeFile(layer, "b", "B");
         assertErrno(Errno.EEXIST, () -> layer.rename(p("a"), p("b"), RenameMode.NOREPLACE));
@@ -418,7 +418,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void renameExchangeSwapsTwoEntriesOfAnyType() throws IOException {
+    public void renameExchangeSwapsTwoEntriesOfAnyType() throws IOException {
         writeFile(layer, "a", "A");
         layer.createDirectory(p("d"), owned(0755));
         layer.rename(p("a"), p("d"), RenameMode.EXCHANGE);
@@ -428,7 +428,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void renameFailsWithTheErrnoOfRenameat2() throws IOException {
+    public void renameFailsWithTheErrnoOfRenameat2() throws IOException {
         layer.createDirectory(p("full"), owned(0755));
         writeFile(layer, "full/f", "x");
         layer.createDirectory(p("empty"), owned(0755));
@@ -442,7 +442,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void lookupsBelowARenamedReplacedOrRemovedDirectorySeeWhatIsThereNow() throws IOException {
+    public void lookupsBelowARenamedReplacedOrRemovedDirectorySeeWhatIsThereNow() throws IOException {
         layer.createDirectory(p("d"), owned(0755));
         writeFile(layer, "d/f", "first");
         assertEquals("first", read(layer, "d/f"));
@@ -467,7 +467,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void renameLeavingWhiteoutMovesTheEntryAndLeavesAWhiteoutInOneStep() throws IOException {
+    public void renameLeavingWhiteoutMovesTheEntryAndLeavesAWhiteoutInOneStep() throws IOException {
         assumeTrue(supportsAtomicWhiteoutSteps(), "SKIPPED: this layer cannot rename or link leaving a whiteout in one step");
         writeFile(layer, "a", "A");
         writeFile(layer, "b", "B");
@@ -482,7 +482,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void renameLeavingWhiteoutFailsLikeRenameat2AndChangesNothing() throws IOException {
+    public void renameLeavingWhiteoutFailsLikeRenameat2AndChangesNothing() throws IOException {
         assumeTrue(supportsAtomicWhiteoutSteps(), "SKIPPED: this layer cannot rename or link leaving a whiteout in one step");
         writeFile(layer, "a", "A");
         writeFile(layer, "b", "B");
@@ -495,7 +495,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void linkIntoWorkAreaThenPublishPutsALinkOverAWhiteoutInOneStep() throws IOException {
+    public void linkIntoWorkAreaThenPublishPutsALinkOverAWhiteoutInOneStep() throws IOException {
         assumeTrue(supportsAtomicWhiteoutSteps(), "SKIPPED: this layer cannot rename or link leaving a whiteout in one step");
         writeFile(layer, "f", "content");
         layer.createWhiteout(p("g"));
@@ -509,7 +509,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void linkIntoWorkAreaFailsWithTheErrnoOfLinkat() throws IOException {
+    public void linkIntoWorkAreaFailsWithTheErrnoOfLinkat() throws IOException {
         assumeTrue(supportsAtomicWhiteoutSteps(), "SKIPPED: this layer cannot rename or link leaving a whiteout in one step");
         writeFile(layer, "f", "x");
         layer.createDirectory(p("d"), owned(0755));
@@ -521,7 +521,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void setPermissionsOwnerAndTimesChangeExactlyWhatIsAsked() throws IOException {
+    public void setPermissionsOwnerAndTimesChangeExactlyWhatIsAsked() throws IOException {
         writeFile(layer, "f", "x");
         layer.setPermissions(p("f"), 02710);
         assertEquals(02710, stat(layer, "f").permissions());
@@ -549,7 +549,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void xattrModesFailWithEexistAndEnodataAsSetxattrDoes() throws IOException {
+    public void xattrModesFailWithEexistAndEnodataAsSetxattrDoes() throws IOException {
         writeFile(layer, "f", "x");
         assertErrno(Errno.ENODATA, () -> layer.setXattr(p("f"), "user.a", new byte[] {1}, XattrMode.REPLACE));
         layer.setXattr(p("f"), "user.a", new byte[] {1}, XattrMode.CREATE);
@@ -565,7 +565,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void opaqueRedirectAndOverlayXattrsRoundTripAndStayHidden() throws IOException {
+    public void opaqueRedirectAndOverlayXattrsRoundTripAndStayHidden() throws IOException {
         layer.createDirectory(p("d"), owned(0755));
         layer.setOpaque(p("d"), true);
         assertTrue(stat(layer, "d").opaque());
@@ -595,7 +595,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void noSymlinkIsFollowedOnTheWayOrAtTheEnd() throws IOException {
+    public void noSymlinkIsFollowedOnTheWayOrAtTheEnd() throws IOException {
         layer.createDirectory(p("d"), owned(0755));
         writeFile(layer, "d/target", "x");
         layer.setPermissions(p("d/target"), 0600);
@@ -612,7 +612,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void operationsOnMissingEntriesFailWithEnoent() throws IOException {
+    public void operationsOnMissingEntriesFailWithEnoent() throws IOException {
         owned(0);
         assertErrno(Errno.ENOENT, () -> layer.setPermissions(p("missing"), 0644));
         assertErrno(Errno.ENOENT, () -> layer.setTimes(p("missing"), 0, 0));
@@ -623,14 +623,14 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void createSpecialRefusesTypesThatAreNotSpecialWithEinval() throws IOException {
+    public void createSpecialRefusesTypesThatAreNotSpecialWithEinval() throws IOException {
         assertErrno(Errno.EINVAL, () -> layer.createSpecial(p("x"), EntryType.DIRECTORY, owned(0755), 0));
         assertErrno(Errno.EINVAL, () -> layer.createSpecial(p("x"), EntryType.WHITEOUT, owned(0), 0));
         assertTrue(layer.stat(p("x")).isEmpty());
     }
 
     @Test
-    void theWorkAreaStartsEmptyEachTimeTheLayerIsOpened() throws IOException {
+    public void theWorkAreaStartsEmptyEachTimeTheLayerIsOpened() throws IOException {
         WritableLayer work = layer.workArea();
         assertEquals(Set.of(), names(work, ""));
         work.createDirectory(p("leftover"), owned(0700));
@@ -644,7 +644,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void publishMovesAFullyBuiltEntryIntoTheTreeAtOnce() throws IOException {
+    public void publishMovesAFullyBuiltEntryIntoTheTreeAtOnce() throws IOException {
         writeFile(layer, "target", "old");
         WritableLayer work = layer.workArea();
         try (WritableContent staged = work.createFile(p("staged"), owned(0600))) {
@@ -659,7 +659,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void publishWithExchangeLeavesTheOldEntryAtTheStagedName() throws IOException {
+    public void publishWithExchangeLeavesTheOldEntryAtTheStagedName() throws IOException {
         writeFile(layer, "target", "old");
         writeFile(layer.workArea(), "staged", "new");
         layer.publish(p("staged"), p("target"), RenameMode.EXCHANGE);
@@ -668,7 +668,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void publishWithNoreplaceFailsWithEexistAndKeepsTheStagedEntry() throws IOException {
+    public void publishWithNoreplaceFailsWithEexistAndKeepsTheStagedEntry() throws IOException {
         writeFile(layer, "target", "old");
         layer.workArea().createDirectory(p("staged"), owned(0755));
         assertErrno(Errno.EEXIST, () -> layer.publish(p("staged"), p("target"), RenameMode.NOREPLACE));
@@ -679,7 +679,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void anIndexEntryIsPublishedFromTheWorkAreaAndLinkedUnderNamesOfTheTree() throws IOException {
+    public void anIndexEntryIsPublishedFromTheWorkAreaAndLinkedUnderNamesOfTheTree() throws IOException {
         assumeTrue(supportsIndex(), "SKIPPED: this layer keeps no index");
         WritableLayer index = layer.indexArea();
         layer.createDirectory(p("d"), owned(0755));
@@ -696,7 +696,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void theIndexKeepsItsEntriesWhenTheLayerIsReopened() throws IOException {
+    public void theIndexKeepsItsEntriesWhenTheLayerIsReopened() throws IOException {
         assumeTrue(supportsIndex(), "SKIPPED: this layer keeps no index");
         writeFile(layer.workArea(), "staged", "kept");
         layer.indexArea().publish(p("staged"), p("key"), RenameMode.NOREPLACE);
@@ -709,7 +709,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void indexPublishAndLinkFailWithTheErrnoOfRenameat2AndLinkat() throws IOException {
+    public void indexPublishAndLinkFailWithTheErrnoOfRenameat2AndLinkat() throws IOException {
         assumeTrue(supportsIndex(), "SKIPPED: this layer keeps no index");
         WritableLayer index = layer.indexArea();
         writeFile(layer.workArea(), "first", "1");
@@ -734,7 +734,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void entriesDeeperThanPathMaxWorkLikeAnyOther() throws IOException {
+    public void entriesDeeperThanPathMaxWorkLikeAnyOther() throws IOException {
         assumeTrue(supportsPathsLongerThanPathMax(), "SKIPPED: the layer declares it holds no path longer than PATH_MAX");
         EntryPath deep = deepPath();
         for (int i = 1; i <= deep.nameCount(); i++) {
@@ -782,7 +782,7 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void aNameLongerThan255BytesFailsWithEnametoolong() throws IOException {
+    public void aNameLongerThan255BytesFailsWithEnametoolong() throws IOException {
         String longest = "n".repeat(255);
         EntryPath tooLong = p("n".repeat(256));
         layer.createDirectory(p(longest), owned(0755));
@@ -795,14 +795,14 @@ public abstract class WritableLayerContract {
     }
 
     @Test
-    void syncSucceedsAndKeepsWhatWasWritten() throws IOException {
+    public void syncSucceedsAndKeepsWhatWasWritten() throws IOException {
         writeFile(layer, "f", "durable");
         layer.sync();
         assertEquals("durable", read(layer, "f"));
     }
 
     @Test
-    void syncDirectorySucceedsForTheRootAndADirectory() throws IOException {
+    public void syncDirectorySucceedsForTheRootAndADirectory() throws IOException {
         layer.createDirectory(p("d"), owned(0755));
         writeFile(layer, "d/f", "durable");
         layer.syncDirectory(p("d"), true);
