@@ -15,7 +15,7 @@ import java.util.stream.Stream;
  */
 final class DaemonProcess {
 
-    private static final List<String> MODULES = List.of("overlay-api", "overlay-core", "backend-nio");
+    private static final List<String> MODULES = List.of("overlay-api", "overlay-cli", "overlay-core", "backend-nio");
 
     private DaemonProcess() {
     }
