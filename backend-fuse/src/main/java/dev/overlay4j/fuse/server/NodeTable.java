@@ -13,8 +13,9 @@ import java.util.List;
  * The kernel's inodes as this server numbers them: each node id stands for one name in one
  * parent, so that a node's path can be rebuilt for the path-based overlay API. The kernel
  * counts its references to a node (one per LOOKUP-like reply) and gives them back with FORGET;
- * a node is dropped when its count reaches zero. Node ids are never reused, so the generation
- * number of every node can stay 0 ({@code nodeid:generation} is unique for the mount's life).
+ * a node is dropped when its count reaches zero. A node id is a slot number in its low 32 bits
+ * and how often that slot was reused in its high 32 bits, so ids are not reused (until a slot
+ * has served 2^32 nodes) and the generation number of every node can stay 0.
  *
  * <p>Unlink, rmdir and rename update the table as the kernel updates its dentries: a removed
  * or replaced name detaches its node, which keeps its id until forgotten but has no path.
@@ -24,43 +25,44 @@ public final class NodeTable {
     public static final long ROOT_ID = 1;
 
     // A walk of a big tree leaves the kernel holding every node, in every mount a shared server
-    // hosts, so a node is a slot in parallel arrays (about 50 bytes and its name) rather than
+    // hosts, so a node is a slot in parallel arrays (about 40 bytes and its name) rather than
     // a map entry, a boxed id, a key record and an object (about 215 bytes).
     private static final int NONE = -1;
-    private static final int ROOT_SLOT = 0;
+    private static final int ROOT_SLOT = (int) ROOT_ID;
     private static final byte DETACHED = (byte) 0x80;
+    private static final byte FREE = 0x40;
+    private static final byte TYPE = 0x3f;
     private static final EntryType[] TYPES = EntryType.values();
     /**
      * Names recently stored by any table in the process. Mounts of the same layers hold the same
      * names, and a shared server hosts many: each takes the copy another already holds. Lossy
-     * (a slot keeps the last name that hashed to it) and racy by design: a lost entry costs
+     * (a set keeps the last two names that hashed to it) and racy by design: a lost entry costs
      * only a copy, and reference writes are atomic.
      */
     private static final String[] RECENT_NAMES = new String[1 << 16];
 
-    private long[] ids;
+    /** How often each slot was reused: the high half of its node's id. */
+    private int[] reuses;
     /** The id of the node's parent; 0 for the root and for a node that never had a name. */
     private long[] parents;
     private String[] names;
     private long[] lookups;
     /** The link count last seen: what the kernel caches of a file with several names differs. */
     private int[] nlinks;
-    /** The entry type's ordinal, and DETACHED once the name no longer leads to the node. */
+    /** The entry type's ordinal, DETACHED once the name no longer leads to the node, FREE. */
     private byte[] flags;
-    /** Hash chains: the next slot with the same id bucket (or the next free slot), and name bucket. */
-    private int[] nextById;
+    /** Hash chains of attached nodes by parent and name; for a free slot, the next free slot. */
     private int[] nextByName;
-    private int[] idBuckets;
     private int[] nameBuckets;
+    /** The highest slot used so far; slot 0 stays empty, as no node has id 0. */
     private int slotsUsed;
     private int freeSlots = NONE;
     private int nodes;
-    private long nextId = ROOT_ID + 1;
 
     public NodeTable() {
         allocate(64);
-        int root = newSlot(ROOT_ID, EntryType.DIRECTORY, 0, null);
-        assert root == ROOT_SLOT;
+        long root = ids(newSlot(EntryType.DIRECTORY, 0, null));
+        assert root == ROOT_ID;
     }
 
     /** The path of a node: ENOENT when it has been removed (or one of its ancestors), ESTALE when unknown. */
@@ -95,7 +97,7 @@ public final class NodeTable {
             if (slot == NONE) {
                 return -1;
             }
-            id = ids[slot];
+            id = ids(slot);
         }
         return id;
     }
@@ -135,10 +137,10 @@ public final class NodeTable {
      * reply gives; it has no path until {@link #named}.
      */
     public synchronized long unnamed(EntryType type) {
-        int slot = newSlot(nextId++, type, 0, null);
+        int slot = newSlot(type, 0, null);
         flags[slot] |= DETACHED;
         lookups[slot] = 1;
-        return ids[slot];
+        return ids(slot);
     }
 
     /**
@@ -170,7 +172,7 @@ public final class NodeTable {
     /** Whether {@code nodeid} is {@code ancestorId} or lies beneath it. */
     public synchronized boolean isWithin(long nodeid, long ancestorId) {
         for (int slot = slotOrNone(nodeid); slot != NONE; slot = parents[slot] == 0 ? NONE : slotOrNone(parents[slot])) {
-            if (ids[slot] == ancestorId) {
+            if (ids(slot) == ancestorId) {
                 return true;
             }
         }
@@ -197,11 +199,11 @@ public final class NodeTable {
             slot = NONE;
         }
         if (slot == NONE) {
-            slot = newSlot(nextId++, type, parentId, name);
+            slot = newSlot(type, parentId, name);
             linkName(slot);
         }
         lookups[slot]++;
-        return ids[slot];
+        return ids(slot);
     }
 
     /**
@@ -283,7 +285,7 @@ public final class NodeTable {
     }
 
     private EntryType type(int slot) {
-        return TYPES[flags[slot] & ~DETACHED];
+        return TYPES[flags[slot] & TYPE];
     }
 
     private boolean detached(int slot) {
@@ -303,13 +305,16 @@ public final class NodeTable {
         return slot;
     }
 
+    private long ids(int slot) {
+        return (long) reuses[slot] << 32 | slot;
+    }
+
     private int slotOrNone(long nodeid) {
-        for (int s = idBuckets[idBucket(nodeid)]; s != NONE; s = nextById[s]) {
-            if (ids[s] == nodeid) {
-                return s;
-            }
+        int slot = (int) nodeid;
+        if (slot <= 0 || slot > slotsUsed || (flags[slot] & FREE) != 0 || reuses[slot] != (int) (nodeid >>> 32)) {
+            return NONE;
         }
-        return NONE;
+        return slot;
     }
 
     /** The attached node named {@code name} in {@code parentId}, or NONE. */
@@ -326,17 +331,19 @@ public final class NodeTable {
         if (name == null) {
             return null;
         }
-        int index = mix(name.hashCode()) & (RECENT_NAMES.length - 1);
-        String recent = RECENT_NAMES[index];
-        if (name.equals(recent)) {
-            return recent;
+        // Two ways per set, the newer first: names that collide in a set are kept both.
+        int set = mix(name.hashCode()) & (RECENT_NAMES.length - 2);
+        String newer = RECENT_NAMES[set];
+        if (name.equals(newer)) {
+            return newer;
         }
-        RECENT_NAMES[index] = name;
+        String older = RECENT_NAMES[set + 1];
+        if (name.equals(older)) {
+            return older;
+        }
+        RECENT_NAMES[set + 1] = newer;
+        RECENT_NAMES[set] = name;
         return name;
-    }
-
-    private int idBucket(long id) {
-        return mix(id) & (idBuckets.length - 1);
     }
 
     private int nameBucket(long parentId, String name) {
@@ -368,46 +375,32 @@ public final class NodeTable {
         }
     }
 
-    private int newSlot(long id, EntryType type, long parentId, String name) {
+    private int newSlot(EntryType type, long parentId, String name) {
         int slot;
         if (freeSlots != NONE) {
             slot = freeSlots;
-            freeSlots = nextById[slot];
+            freeSlots = nextByName[slot];
         } else {
-            if (slotsUsed == ids.length) {
+            if (slotsUsed + 1 == flags.length) {
                 grow();
             }
-            slot = slotsUsed++;
+            slot = ++slotsUsed; // the first, the root, takes slot 1
         }
-        ids[slot] = id;
         parents[slot] = parentId;
         names[slot] = shared(name);
         lookups[slot] = 0;
         nlinks[slot] = 0;
         flags[slot] = (byte) type.ordinal();
         nextByName[slot] = NONE;
-        int bucket = idBucket(id);
-        nextById[slot] = idBuckets[bucket];
-        idBuckets[bucket] = slot;
         nodes++;
         return slot;
     }
 
     private void freeSlot(int slot) {
-        int bucket = idBucket(ids[slot]);
-        if (idBuckets[bucket] == slot) {
-            idBuckets[bucket] = nextById[slot];
-        } else {
-            for (int s = idBuckets[bucket]; s != NONE; s = nextById[s]) {
-                if (nextById[s] == slot) {
-                    nextById[s] = nextById[slot];
-                    break;
-                }
-            }
-        }
-        ids[slot] = 0;
+        reuses[slot]++;
         names[slot] = null;
-        nextById[slot] = freeSlots;
+        flags[slot] = FREE;
+        nextByName[slot] = freeSlots;
         freeSlots = slot;
         nodes--;
     }
@@ -418,41 +411,32 @@ public final class NodeTable {
     }
 
     private void allocate(int capacity) {
-        ids = new long[capacity];
+        reuses = new int[capacity];
         parents = new long[capacity];
         names = new String[capacity];
         lookups = new long[capacity];
         nlinks = new int[capacity];
         flags = new byte[capacity];
-        nextById = new int[capacity];
         nextByName = new int[capacity];
-        idBuckets = new int[bucketsFor(capacity)];
         nameBuckets = new int[bucketsFor(capacity)];
-        Arrays.fill(idBuckets, NONE);
         Arrays.fill(nameBuckets, NONE);
     }
 
-    /** Grows the slots by half and rebuilds both indexes (no slot is free: the table is full). */
+    /** Grows the slots by half and rebuilds the name index (no slot is free: the table is full). */
     private void grow() {
-        int capacity = ids.length + ids.length / 2;
-        ids = Arrays.copyOf(ids, capacity);
+        int capacity = flags.length + flags.length / 2;
+        reuses = Arrays.copyOf(reuses, capacity);
         parents = Arrays.copyOf(parents, capacity);
         names = Arrays.copyOf(names, capacity);
         lookups = Arrays.copyOf(lookups, capacity);
         nlinks = Arrays.copyOf(nlinks, capacity);
         flags = Arrays.copyOf(flags, capacity);
-        nextById = new int[capacity];
         nextByName = new int[capacity];
-        idBuckets = new int[bucketsFor(capacity)];
         nameBuckets = new int[bucketsFor(capacity)];
-        Arrays.fill(idBuckets, NONE);
         Arrays.fill(nameBuckets, NONE);
-        for (int slot = 0; slot < slotsUsed; slot++) {
-            int bucket = idBucket(ids[slot]);
-            nextById[slot] = idBuckets[bucket];
-            idBuckets[bucket] = slot;
+        for (int slot = ROOT_SLOT; slot <= slotsUsed; slot++) {
             nextByName[slot] = NONE;
-            if (names[slot] != null && !detached(slot)) {
+            if (names[slot] != null && (flags[slot] & (DETACHED | FREE)) == 0) {
                 linkName(slot);
             }
         }
