@@ -19,20 +19,25 @@ import java.util.List;
  *
  * <p>Unlink, rmdir and rename update the table as the kernel updates its dentries: a removed
  * or replaced name detaches its node, which keeps its id until forgotten but has no path.
+ *
+ * <p>A walk of a big tree leaves the kernel holding every node, in every mount a shared server
+ * hosts, so a node is a slot in parallel arrays, about 35 bytes and its name, rather than a
+ * map entry, a boxed id, a key record and an object (about 215 bytes).
  */
 public final class NodeTable {
 
     public static final long ROOT_ID = 1;
 
-    // A walk of a big tree leaves the kernel holding every node, in every mount a shared server
-    // hosts, so a node is a slot in parallel arrays (about 40 bytes and its name) rather than
-    // a map entry, a boxed id, a key record and an object (about 215 bytes).
     private static final int NONE = -1;
     private static final int ROOT_SLOT = (int) ROOT_ID;
     private static final byte DETACHED = (byte) 0x80;
     private static final byte FREE = 0x40;
     private static final byte TYPE = 0x3f;
     private static final EntryType[] TYPES = EntryType.values();
+    private static final int CHUNK_SHIFT = 10;
+    private static final int CHUNK = 1 << CHUNK_SHIFT;
+    private static final int MASK = CHUNK - 1;
+
     /**
      * Names recently stored by any table in the process. Mounts of the same layers hold the same
      * names, and a shared server hosts many: each takes the copy another already holds. Lossy
@@ -41,43 +46,53 @@ public final class NodeTable {
      */
     private static final String[] RECENT_NAMES = new String[1 << 16];
 
-    /** How often each slot was reused: the high half of its node's id. */
-    private int[] reuses;
-    /** The id of the node's parent; 0 for the root and for a node that never had a name. */
-    private long[] parents;
-    private String[] names;
-    private long[] lookups;
-    /** The link count last seen: what the kernel caches of a file with several names differs. */
-    private int[] nlinks;
-    /** The entry type's ordinal, DETACHED once the name no longer leads to the node, FREE. */
-    private byte[] flags;
-    /** Hash chains of attached nodes by parent and name; for a free slot, the next free slot. */
-    private int[] nextByName;
-    private int[] nameBuckets;
+    /**
+     * {@link #CHUNK} slots. Chunks are added as the table grows, so growing copies nothing
+     * and a table holds at most one chunk it does not fill.
+     */
+    private static final class Chunk {
+        /** How often each slot was reused: the high half of its node's id. */
+        final int[] reuses = new int[CHUNK];
+        /** The id of the node's parent; 0 for the root and for a node that never had a name. */
+        final long[] parents = new long[CHUNK];
+        final String[] names = new String[CHUNK];
+        final long[] lookups = new long[CHUNK];
+        /** The link count last seen: what the kernel caches of a file with several names differs. */
+        final int[] nlinks = new int[CHUNK];
+        /** The entry type's ordinal, DETACHED once the name no longer leads to the node, FREE. */
+        final byte[] flags = new byte[CHUNK];
+        /** Hash chains of attached nodes by parent and name; for a free slot, the next free slot. */
+        final int[] next = new int[CHUNK];
+    }
+
+    private Chunk[] chunks = {new Chunk()};
+    /** Heads of the name chains; doubled when the nodes outnumber them. */
+    private int[] nameBuckets = newBuckets(CHUNK);
     /** The highest slot used so far; slot 0 stays empty, as no node has id 0. */
     private int slotsUsed;
     private int freeSlots = NONE;
     private int nodes;
 
     public NodeTable() {
-        allocate(64);
-        long root = ids(newSlot(EntryType.DIRECTORY, 0, null));
+        long root = id(newSlot(EntryType.DIRECTORY, 0, null));
         assert root == ROOT_ID;
     }
 
     /** The path of a node: ENOENT when it has been removed (or one of its ancestors), ESTALE when unknown. */
     public synchronized EntryPath path(long nodeid) throws IOException {
         int slot = slot(nodeid);
-        List<String> names = new ArrayList<>();
+        List<String> reversed = new ArrayList<>();
         while (slot != ROOT_SLOT) {
-            int parent = parents[slot] == 0 ? NONE : slotOrNone(parents[slot]);
-            if (detached(slot) || parent == NONE) {
+            Chunk c = chunk(slot);
+            int i = slot & MASK;
+            int parent = c.parents[i] == 0 ? NONE : slotOrNone(c.parents[i]);
+            if ((c.flags[i] & DETACHED) != 0 || parent == NONE) {
                 throw Errno.ENOENT.exception("node " + nodeid, "removed from the overlay");
             }
-            names.add(this.names[slot]);
+            reversed.add(c.names[i]);
             slot = parent;
         }
-        return EntryPath.ofNames(names.reversed());
+        return EntryPath.ofNames(reversed.reversed());
     }
 
     /** The path of a node, or null when it has none (removed, or unknown). */
@@ -97,7 +112,7 @@ public final class NodeTable {
             if (slot == NONE) {
                 return -1;
             }
-            id = ids(slot);
+            id = id(slot);
         }
         return id;
     }
@@ -111,14 +126,14 @@ public final class NodeTable {
     /** The link count of the node's entry when last looked up (or linked through the mount); 0 when unknown. */
     public synchronized int linkCount(long nodeid) {
         int slot = slotOrNone(nodeid);
-        return slot == NONE ? 0 : nlinks[slot];
+        return slot == NONE ? 0 : chunk(slot).nlinks[slot & MASK];
     }
 
     /** After LINK: the node's file has one more name. */
     public synchronized void linked(long nodeid) {
         int slot = slotOrNone(nodeid);
         if (slot != NONE) {
-            nlinks[slot]++;
+            chunk(slot).nlinks[slot & MASK]++;
         }
     }
 
@@ -128,7 +143,8 @@ public final class NodeTable {
      */
     public synchronized long lookedUp(long parentId, String name, EntryAttributes attributes) throws IOException {
         long nodeid = lookedUp(parentId, name, attributes.type());
-        nlinks[slot(nodeid)] = attributes.nlink();
+        int slot = slot(nodeid);
+        chunk(slot).nlinks[slot & MASK] = attributes.nlink();
         return nodeid;
     }
 
@@ -138,9 +154,10 @@ public final class NodeTable {
      */
     public synchronized long unnamed(EntryType type) {
         int slot = newSlot(type, 0, null);
-        flags[slot] |= DETACHED;
-        lookups[slot] = 1;
-        return ids(slot);
+        Chunk c = chunk(slot);
+        c.flags[slot & MASK] |= DETACHED;
+        c.lookups[slot & MASK] = 1;
+        return id(slot);
     }
 
     /**
@@ -152,7 +169,7 @@ public final class NodeTable {
     public synchronized boolean named(long nodeid, long parentId, String name, EntryAttributes attributes)
             throws IOException {
         int slot = slotOrNone(nodeid);
-        if (slot == NONE || parents[slot] != 0 || names[slot] != null) {
+        if (slot == NONE || chunk(slot).parents[slot & MASK] != 0 || chunk(slot).names[slot & MASK] != null) {
             return false;
         }
         slot(parentId);
@@ -160,19 +177,21 @@ public final class NodeTable {
         if (previous != NONE) {
             detach(previous);
         }
-        parents[slot] = parentId;
-        names[slot] = shared(name);
-        flags[slot] &= ~DETACHED;
-        nlinks[slot] = attributes.nlink();
-        lookups[slot]++;
+        Chunk c = chunk(slot);
+        int i = slot & MASK;
+        c.parents[i] = parentId;
+        c.names[i] = shared(name);
+        c.flags[i] &= ~DETACHED;
+        c.nlinks[i] = attributes.nlink();
+        c.lookups[i]++;
         linkName(slot);
         return true;
     }
 
     /** Whether {@code nodeid} is {@code ancestorId} or lies beneath it. */
     public synchronized boolean isWithin(long nodeid, long ancestorId) {
-        for (int slot = slotOrNone(nodeid); slot != NONE; slot = parents[slot] == 0 ? NONE : slotOrNone(parents[slot])) {
-            if (ids(slot) == ancestorId) {
+        for (int slot = slotOrNone(nodeid); slot != NONE; slot = parentSlot(slot)) {
+            if (id(slot) == ancestorId) {
                 return true;
             }
         }
@@ -202,8 +221,8 @@ public final class NodeTable {
             slot = newSlot(type, parentId, name);
             linkName(slot);
         }
-        lookups[slot]++;
-        return ids(slot);
+        chunk(slot).lookups[slot & MASK]++;
+        return id(slot);
     }
 
     /**
@@ -219,11 +238,13 @@ public final class NodeTable {
         if (slot == NONE) {
             return false;
         }
-        lookups[slot] -= count;
-        if (lookups[slot] > 0) {
+        Chunk c = chunk(slot);
+        int i = slot & MASK;
+        c.lookups[i] -= count;
+        if (c.lookups[i] > 0) {
             return false;
         }
-        if (!detached(slot)) {
+        if ((c.flags[i] & DETACHED) == 0) {
             unlinkName(slot);
         }
         freeSlot(slot);
@@ -247,10 +268,7 @@ public final class NodeTable {
         int source = named(parentId, name);
         if (source != NONE) {
             slot(newParentId);
-            unlinkName(source);
-            parents[source] = newParentId;
-            names[source] = shared(newName);
-            linkName(source);
+            rename(source, newParentId, newName);
         }
     }
 
@@ -268,14 +286,10 @@ public final class NodeTable {
             unlinkName(second);
         }
         if (first != NONE) {
-            parents[first] = otherParentId;
-            names[first] = otherName;
-            linkName(first);
+            place(first, otherParentId, otherName);
         }
         if (second != NONE) {
-            parents[second] = parentId;
-            names[second] = name;
-            linkName(second);
+            place(second, parentId, name);
         }
     }
 
@@ -284,17 +298,39 @@ public final class NodeTable {
         return nodes;
     }
 
-    private EntryType type(int slot) {
-        return TYPES[flags[slot] & TYPE];
+    private Chunk chunk(int slot) {
+        return chunks[slot >>> CHUNK_SHIFT];
     }
 
-    private boolean detached(int slot) {
-        return (flags[slot] & DETACHED) != 0;
+    private long id(int slot) {
+        return (long) chunk(slot).reuses[slot & MASK] << 32 | slot;
+    }
+
+    private EntryType type(int slot) {
+        return TYPES[chunk(slot).flags[slot & MASK] & TYPE];
+    }
+
+    /** The slot of the node's parent, or NONE for the root, an unnamed node or a forgotten parent. */
+    private int parentSlot(int slot) {
+        long parent = chunk(slot).parents[slot & MASK];
+        return parent == 0 ? NONE : slotOrNone(parent);
     }
 
     private void detach(int slot) {
         unlinkName(slot);
-        flags[slot] |= DETACHED;
+        chunk(slot).flags[slot & MASK] |= DETACHED;
+    }
+
+    private void rename(int slot, long parentId, String name) {
+        unlinkName(slot);
+        place(slot, parentId, name);
+    }
+
+    /** Gives an unlinked node its name and links it. */
+    private void place(int slot, long parentId, String name) {
+        chunk(slot).parents[slot & MASK] = parentId;
+        chunk(slot).names[slot & MASK] = shared(name);
+        linkName(slot);
     }
 
     private int slot(long nodeid) throws IOException {
@@ -305,24 +341,25 @@ public final class NodeTable {
         return slot;
     }
 
-    private long ids(int slot) {
-        return (long) reuses[slot] << 32 | slot;
-    }
-
     private int slotOrNone(long nodeid) {
         int slot = (int) nodeid;
-        if (slot <= 0 || slot > slotsUsed || (flags[slot] & FREE) != 0 || reuses[slot] != (int) (nodeid >>> 32)) {
+        if (slot <= 0 || slot > slotsUsed) {
             return NONE;
         }
-        return slot;
+        Chunk c = chunk(slot);
+        int i = slot & MASK;
+        return (c.flags[i] & FREE) != 0 || c.reuses[i] != (int) (nodeid >>> 32) ? NONE : slot;
     }
 
     /** The attached node named {@code name} in {@code parentId}, or NONE. */
     private int named(long parentId, String name) {
-        for (int s = nameBuckets[nameBucket(parentId, name)]; s != NONE; s = nextByName[s]) {
-            if (parents[s] == parentId && names[s].equals(name)) {
+        for (int s = nameBuckets[nameBucket(parentId, name)]; s != NONE; ) {
+            Chunk c = chunk(s);
+            int i = s & MASK;
+            if (c.parents[i] == parentId && c.names[i].equals(name)) {
                 return s;
             }
+            s = c.next[i];
         }
         return NONE;
     }
@@ -356,20 +393,24 @@ public final class NodeTable {
     }
 
     private void linkName(int slot) {
-        int bucket = nameBucket(parents[slot], names[slot]);
-        nextByName[slot] = nameBuckets[bucket];
+        Chunk c = chunk(slot);
+        int i = slot & MASK;
+        int bucket = nameBucket(c.parents[i], c.names[i]);
+        c.next[i] = nameBuckets[bucket];
         nameBuckets[bucket] = slot;
     }
 
     private void unlinkName(int slot) {
-        int bucket = nameBucket(parents[slot], names[slot]);
+        Chunk c = chunk(slot);
+        int i = slot & MASK;
+        int bucket = nameBucket(c.parents[i], c.names[i]);
         if (nameBuckets[bucket] == slot) {
-            nameBuckets[bucket] = nextByName[slot];
+            nameBuckets[bucket] = c.next[i];
             return;
         }
-        for (int s = nameBuckets[bucket]; s != NONE; s = nextByName[s]) {
-            if (nextByName[s] == slot) {
-                nextByName[s] = nextByName[slot];
+        for (int s = nameBuckets[bucket]; s != NONE; s = chunk(s).next[s & MASK]) {
+            if (chunk(s).next[s & MASK] == slot) {
+                chunk(s).next[s & MASK] = c.next[i];
                 return;
             }
         }
@@ -379,64 +420,52 @@ public final class NodeTable {
         int slot;
         if (freeSlots != NONE) {
             slot = freeSlots;
-            freeSlots = nextByName[slot];
+            freeSlots = chunk(slot).next[slot & MASK];
         } else {
-            if (slotsUsed + 1 == flags.length) {
-                grow();
-            }
             slot = ++slotsUsed; // the first, the root, takes slot 1
+            if (slot >>> CHUNK_SHIFT == chunks.length) {
+                chunks = Arrays.copyOf(chunks, chunks.length + 1);
+                chunks[chunks.length - 1] = new Chunk();
+            }
         }
-        parents[slot] = parentId;
-        names[slot] = shared(name);
-        lookups[slot] = 0;
-        nlinks[slot] = 0;
-        flags[slot] = (byte) type.ordinal();
-        nextByName[slot] = NONE;
-        nodes++;
+        Chunk c = chunk(slot);
+        int i = slot & MASK;
+        c.parents[i] = parentId;
+        c.names[i] = shared(name);
+        c.lookups[i] = 0;
+        c.nlinks[i] = 0;
+        c.flags[i] = (byte) type.ordinal();
+        c.next[i] = NONE;
+        if (++nodes > nameBuckets.length) {
+            rehashNames();
+        }
         return slot;
     }
 
     private void freeSlot(int slot) {
-        reuses[slot]++;
-        names[slot] = null;
-        flags[slot] = FREE;
-        nextByName[slot] = freeSlots;
+        Chunk c = chunk(slot);
+        int i = slot & MASK;
+        c.reuses[i]++;
+        c.names[i] = null;
+        c.flags[i] = FREE;
+        c.next[i] = freeSlots;
         freeSlots = slot;
         nodes--;
     }
 
-    /** Index buckets for this many slots: a power of two, at most one slot per bucket on average. */
-    private static int bucketsFor(int capacity) {
-        return Integer.highestOneBit(capacity);
+    private static int[] newBuckets(int count) {
+        int[] buckets = new int[count];
+        Arrays.fill(buckets, NONE);
+        return buckets;
     }
 
-    private void allocate(int capacity) {
-        reuses = new int[capacity];
-        parents = new long[capacity];
-        names = new String[capacity];
-        lookups = new long[capacity];
-        nlinks = new int[capacity];
-        flags = new byte[capacity];
-        nextByName = new int[capacity];
-        nameBuckets = new int[bucketsFor(capacity)];
-        Arrays.fill(nameBuckets, NONE);
-    }
-
-    /** Grows the slots by half and rebuilds the name index (no slot is free: the table is full). */
-    private void grow() {
-        int capacity = flags.length + flags.length / 2;
-        reuses = Arrays.copyOf(reuses, capacity);
-        parents = Arrays.copyOf(parents, capacity);
-        names = Arrays.copyOf(names, capacity);
-        lookups = Arrays.copyOf(lookups, capacity);
-        nlinks = Arrays.copyOf(nlinks, capacity);
-        flags = Arrays.copyOf(flags, capacity);
-        nextByName = new int[capacity];
-        nameBuckets = new int[bucketsFor(capacity)];
-        Arrays.fill(nameBuckets, NONE);
+    /** Doubles the name chains' heads and links every attached node again. */
+    private void rehashNames() {
+        nameBuckets = newBuckets(nameBuckets.length * 2);
         for (int slot = ROOT_SLOT; slot <= slotsUsed; slot++) {
-            nextByName[slot] = NONE;
-            if (names[slot] != null && (flags[slot] & (DETACHED | FREE)) == 0) {
+            Chunk c = chunk(slot);
+            int i = slot & MASK;
+            if (c.names[i] != null && (c.flags[i] & (DETACHED | FREE)) == 0) {
                 linkName(slot);
             }
         }
