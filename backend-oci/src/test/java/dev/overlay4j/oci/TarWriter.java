@@ -164,10 +164,15 @@ final class TarWriter {
     }
 
     Path writeGzip(Path file) throws IOException {
-        try (OutputStream gz = new GZIPOutputStream(Files.newOutputStream(file))) {
+        return Files.write(file, gzipBytes());
+    }
+
+    byte[] gzipBytes() throws IOException {
+        ByteArrayOutputStream compressed = new ByteArrayOutputStream();
+        try (OutputStream gz = new GZIPOutputStream(compressed)) {
             gz.write(bytes());
         }
-        return file;
+        return compressed.toByteArray();
     }
 
     private static String truncated(String s, int max) {

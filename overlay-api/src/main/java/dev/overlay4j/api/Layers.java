@@ -85,7 +85,7 @@ public final class Layers {
      * provider of the URI's scheme.
      */
     private static LayerProvider lowerProvider(URI uri) {
-        if (uri.getScheme() == null || uri.getScheme().equalsIgnoreCase("file")) {
+        if ((uri.getScheme() == null || uri.getScheme().equalsIgnoreCase("file")) && !isDirectory(uri)) {
             String path = uri.getPath() == null ? "" : uri.getPath().toLowerCase(Locale.ROOT);
             LayerProvider best = null;
             int bestLength = 0;
@@ -103,6 +103,15 @@ public final class Layers {
             }
         }
         return provider(uri);
+    }
+
+    /** A directory whose name happens to end like an archive is still a directory layer. */
+    private static boolean isDirectory(URI uri) {
+        try {
+            return java.nio.file.Files.isDirectory(Path.of(uri));
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     private static LayerProvider provider(URI uri) {

@@ -23,8 +23,8 @@ public interface LayerProvider {
      * Endings of local file names, lower case and with their dot (for example {@code .tar}), that
      * this provider opens as read-only lower layers whatever provider serves the {@code file}
      * scheme: an archive format that a backend of its own reads. {@link dev.overlay4j.api.Layers}
-     * hands a {@code file:} lower layer whose name ends so to this provider (the longest ending
-     * wins). None by default.
+     * hands a {@code file:} lower layer that is not a directory and whose name ends so to this
+     * provider (the longest ending wins). None by default.
      */
     default Set<String> fileSuffixes() {
         return Set.of();
