@@ -28,18 +28,12 @@ enum Compression {
         return NONE;
     }
 
-    /** Whether this build can decompress it: zstd needs a pure-Java decompressor not yet bundled. */
-    boolean supported() {
-        return this != ZSTD;
-    }
-
     /** The decompressed stream; gzip's concatenated members are read as one stream, as gunzip does. */
     InputStream decompress(InputStream compressed) throws IOException {
         return switch (this) {
             case NONE -> compressed;
             case GZIP -> new GZIPInputStream(compressed, 1 << 16);
-            case ZSTD -> throw new IOException("zstd-compressed layers are not supported yet: decompress the layer"
-                    + " (zstd -d) or use a gzip or uncompressed one");
+            case ZSTD -> new io.airlift.compress.zstd.ZstdInputStream(compressed);
         };
     }
 }

@@ -16,7 +16,7 @@ import java.util.Set;
  * Container image layers as read-only lower layers:
  * <ul>
  * <li>a local file whose name ends in {@code .tar}, {@code .tar.gz}, {@code .tgz} or
- *     {@code .tar.zst}: one image layer (the compression is told by the file's first bytes);</li>
+ *     {@code .tar.zst}: one image layer (plain, gzip or zstd, told by the file's first bytes);</li>
  * <li>{@code oci:DIR}, {@code oci:DIR?ref=NAME}: the layers of an image in the OCI image layout
  *     DIR, as consecutive lower layers, its last layer on top. NAME is an
  *     {@code org.opencontainers.image.ref.name} of the layout's {@code index.json} (without it

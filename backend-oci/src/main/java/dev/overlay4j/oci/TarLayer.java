@@ -45,10 +45,6 @@ final class TarLayer implements Layer {
             throw Errno.EINVAL.exception(file, "layer " + description + " names an archive, but this is not a regular file");
         }
         Compression compression = Compression.of(file);
-        if (!compression.supported()) {
-            throw Errno.EOPNOTSUPP.exception(file, "layer " + description + " is " + compression.name().toLowerCase(java.util.Locale.ROOT)
-                    + "-compressed, which this build cannot read yet: decompress it, or use a gzip or uncompressed layer");
-        }
         ArchiveBytes archive = compression == Compression.NONE ? new PlainArchive(file) : new CompressedArchive(file, compression);
         try (InputStream in = archive.stream()) {
             TarTree tree = TarTree.read(new TarReader(in), description);
