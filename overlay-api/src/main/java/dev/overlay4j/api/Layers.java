@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.nio.file.ProviderNotFoundException;
+import java.util.List;
 import java.util.Locale;
 import java.util.ServiceLoader;
 import java.util.Set;
@@ -45,7 +46,21 @@ public final class Layers {
     /** Opens a read-only layer from a path or URI. */
     public static Layer openLower(String spec, LayerOptions options) throws IOException {
         URI uri = toUri(spec);
-        return provider(uri).openLower(uri, options);
+        return lowerProvider(uri).openLower(uri, options);
+    }
+
+    /**
+     * Opens the read-only layers a path or URI stands for, topmost first: one layer, or several
+     * for a location that names a stack of them (see {@link LayerProvider#openLowers}).
+     */
+    public static List<Layer> openLowers(String spec, LayerOptions options) throws IOException {
+        URI uri = toUri(spec);
+        LayerProvider provider = lowerProvider(uri);
+        List<Layer> layers = provider.openLowers(uri, options);
+        if (layers.isEmpty()) {
+            throw Errno.EINVAL.exception(redacted(uri), "names no layer at all (provider " + provider.getClass().getName() + ")");
+        }
+        return List.copyOf(layers);
     }
 
     /** Opens a writable upper layer and its work location, each a path or URI. */
@@ -62,6 +77,41 @@ public final class Layers {
             schemes.addAll(provider.schemes());
         }
         return schemes;
+    }
+
+    /**
+     * The provider of a lower layer: for a local file whose name ends in one of a provider's
+     * {@link LayerProvider#fileSuffixes()}, that provider (the longest ending wins), else the
+     * provider of the URI's scheme.
+     */
+    private static LayerProvider lowerProvider(URI uri) {
+        if ((uri.getScheme() == null || uri.getScheme().equalsIgnoreCase("file")) && !isDirectory(uri)) {
+            String path = uri.getPath() == null ? "" : uri.getPath().toLowerCase(Locale.ROOT);
+            LayerProvider best = null;
+            int bestLength = 0;
+            for (LayerProvider provider : ServiceLoader.load(LayerProvider.class)) {
+                for (String suffix : provider.fileSuffixes()) {
+                    if (suffix.length() > bestLength && path.endsWith(suffix) && path.length() > suffix.length()
+                            && path.charAt(path.length() - suffix.length() - 1) != '/') {
+                        best = provider;
+                        bestLength = suffix.length();
+                    }
+                }
+            }
+            if (best != null) {
+                return best;
+            }
+        }
+        return provider(uri);
+    }
+
+    /** A directory whose name happens to end like an archive is still a directory layer. */
+    private static boolean isDirectory(URI uri) {
+        try {
+            return java.nio.file.Files.isDirectory(Path.of(uri));
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     private static LayerProvider provider(URI uri) {

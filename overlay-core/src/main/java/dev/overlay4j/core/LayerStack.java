@@ -52,12 +52,13 @@ final class LayerStack implements Closeable {
         try {
             List<Layer> lowers = new ArrayList<>();
             for (LayerSource source : config.lowers()) {
-                Layer layer = switch (source) {
-                    case LayerSource.Location location -> Layers.openLower(location.spec(), config.layerOptions());
-                    case LayerSource.Opened given -> given.layer();
+                // One location may stand for several layers (an image's): they go in where it was named.
+                List<Layer> layers = switch (source) {
+                    case LayerSource.Location location -> Layers.openLowers(location.spec(), config.layerOptions());
+                    case LayerSource.Opened given -> List.of(given.layer());
                 };
-                opened.add(layer);
-                lowers.add(layer);
+                opened.addAll(layers);
+                lowers.addAll(layers);
             }
             WritableLayer upper = switch (config.upper()) {
                 case null -> null;

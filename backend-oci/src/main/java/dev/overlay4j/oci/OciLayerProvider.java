@@ -1,0 +1,127 @@
+package dev.overlay4j.oci;
+
+import dev.overlay4j.api.Errno;
+import dev.overlay4j.api.Layer;
+import dev.overlay4j.api.LayerOptions;
+import dev.overlay4j.api.spi.LayerProvider;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Container image layers as read-only lower layers:
+ * <ul>
+ * <li>a local file whose name ends in {@code .tar}, {@code .tar.gz}, {@code .tgz} or
+ *     {@code .tar.zst}: one image layer (plain, gzip or zstd, told by the file's first bytes);</li>
+ * <li>{@code oci:DIR}, {@code oci:DIR?ref=NAME}: the layers of an image in the OCI image layout
+ *     DIR, as consecutive lower layers, its last layer on top. NAME is an
+ *     {@code org.opencontainers.image.ref.name} of the layout's {@code index.json} (without it
+ *     the layout must hold one image); an image index is resolved for this machine's platform,
+ *     or for {@code &platform=OS/ARCH[/VARIANT]}. A relative DIR is taken from the working
+ *     directory.</li>
+ * </ul>
+ */
+public final class OciLayerProvider implements LayerProvider {
+
+    private static final Set<String> SUFFIXES = Set.of(".tar", ".tar.gz", ".tgz", ".tar.zst");
+
+    @Override
+    public Set<String> schemes() {
+        return Set.of("oci");
+    }
+
+    @Override
+    public Set<String> fileSuffixes() {
+        return SUFFIXES;
+    }
+
+    @Override
+    public Layer openLower(URI location, LayerOptions options) throws IOException {
+        List<Layer> layers = openLowers(location, options);
+        if (layers.size() != 1) {
+            for (Layer layer : layers) {
+                layer.close();
+            }
+            throw Errno.EINVAL.exception(location.toString(), "this image has " + layers.size()
+                    + " layers: open it as a stack of lower layers (Layers.openLowers, lowerdir+=" + location + ")");
+        }
+        return layers.getFirst();
+    }
+
+    @Override
+    public List<Layer> openLowers(URI location, LayerOptions options) throws IOException {
+        String scheme = location.getScheme() == null ? "file" : location.getScheme().toLowerCase(Locale.ROOT);
+        return switch (scheme) {
+            case "file" -> {
+                Path file = Path.of(location);
+                yield List.of(TarLayer.open(file, file.toString()));
+            }
+            case "oci" -> openImage(location);
+            default -> throw Errno.EINVAL.exception(location.toString(), "not a location of an image layer (oci: or a .tar file)");
+        };
+    }
+
+    /** {@code oci:DIR[?ref=NAME][&platform=OS/ARCH[/VARIANT]]}: the image's layers, top first. */
+    private static List<Layer> openImage(URI location) throws IOException {
+        String spec = location.getSchemeSpecificPart();
+        String query = null;
+        int question = spec.lastIndexOf('?');
+        if (question >= 0) {
+            query = spec.substring(question + 1);
+            spec = spec.substring(0, question);
+        }
+        if (spec.startsWith("//")) {
+            spec = spec.substring(2); // oci:///dir, an empty authority
+        }
+        if (spec.isEmpty()) {
+            throw Errno.EINVAL.exception(location.toString(), "an oci: layer names the image layout directory: oci:DIR[?ref=NAME]");
+        }
+        String ref = null;
+        Platform platform = Platform.host();
+        if (query != null) {
+            for (String parameter : query.split("&")) {
+                int eq = parameter.indexOf('=');
+                String key = eq < 0 ? parameter : parameter.substring(0, eq);
+                String value = eq < 0 ? "" : parameter.substring(eq + 1);
+                switch (key) {
+                    case "ref" -> ref = value;
+                    case "platform" -> {
+                        String[] parts = value.split("/");
+                        if (parts.length < 2 || parts.length > 3) {
+                            throw Errno.EINVAL.exception(location.toString(), "platform must be OS/ARCH[/VARIANT], not " + value);
+                        }
+                        platform = new Platform(parts[0], parts[1], parts.length == 3 ? parts[2] : "");
+                    }
+                    default -> throw Errno.EINVAL.exception(location.toString(),
+                            "unknown parameter \"" + key + "\" (an oci: layer takes ref= and platform=)");
+                }
+            }
+        }
+        Path dir = Path.of(spec).toAbsolutePath().normalize();
+        String description = location.toString();
+        List<OciLayout.LayerBlob> blobs = new OciLayout(dir, description).layers(ref, platform);
+        List<Layer> opened = new ArrayList<>();
+        try {
+            for (int i = blobs.size() - 1; i >= 0; i--) {
+                OciLayout.LayerBlob blob = blobs.get(i);
+                String digest = blob.digest();
+                String shortDigest = digest.substring(0, Math.min(digest.length(), digest.indexOf(':') + 13));
+                opened.add(TarLayer.open(blob.file(), description + " layer " + (i + 1) + "/" + blobs.size() + " (" + shortDigest + ")"));
+            }
+            return List.copyOf(opened);
+        } catch (IOException | RuntimeException e) {
+            for (Layer layer : opened) {
+                try {
+                    layer.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+}
