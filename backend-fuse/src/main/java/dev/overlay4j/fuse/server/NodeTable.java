@@ -417,6 +417,9 @@ public final class NodeTable {
     }
 
     private int newSlot(EntryType type, long parentId, String name) {
+        if (nodes + 1 > nameBuckets.length) {
+            rehashNames(); // before the new slot has a name: its caller links it
+        }
         int slot;
         if (freeSlots != NONE) {
             slot = freeSlots;
@@ -436,9 +439,7 @@ public final class NodeTable {
         c.nlinks[i] = 0;
         c.flags[i] = (byte) type.ordinal();
         c.next[i] = NONE;
-        if (++nodes > nameBuckets.length) {
-            rehashNames();
-        }
+        nodes++;
         return slot;
     }
 
