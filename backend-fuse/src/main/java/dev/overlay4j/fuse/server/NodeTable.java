@@ -108,7 +108,7 @@ public final class NodeTable {
     public synchronized long find(EntryPath path) {
         long id = ROOT_ID;
         for (String name : path.names()) {
-            int slot = named(id, name);
+            int slot = attached(id, name);
             if (slot == NONE) {
                 return -1;
             }
@@ -173,7 +173,7 @@ public final class NodeTable {
             return false;
         }
         slot(parentId);
-        int previous = named(parentId, name);
+        int previous = attached(parentId, name);
         if (previous != NONE) {
             detach(previous);
         }
@@ -211,7 +211,7 @@ public final class NodeTable {
      */
     public synchronized long lookedUp(long parentId, String name, EntryType type) throws IOException {
         slot(parentId);
-        int slot = named(parentId, name);
+        int slot = attached(parentId, name);
         if (slot != NONE && type(slot) != type) {
             // The name now holds a different kind of entry: give the kernel a fresh inode.
             detach(slot);
@@ -253,7 +253,7 @@ public final class NodeTable {
 
     /** After unlink or rmdir: the name no longer leads to its node. */
     public synchronized void removed(long parentId, String name) {
-        int slot = named(parentId, name);
+        int slot = attached(parentId, name);
         if (slot != NONE) {
             detach(slot);
         }
@@ -261,11 +261,11 @@ public final class NodeTable {
 
     /** After a rename that replaced any target: the source node now has the target's name. */
     public synchronized void renamed(long parentId, String name, long newParentId, String newName) throws IOException {
-        int target = named(newParentId, newName);
+        int target = attached(newParentId, newName);
         if (target != NONE) {
             detach(target);
         }
-        int source = named(parentId, name);
+        int source = attached(parentId, name);
         if (source != NONE) {
             slot(newParentId);
             rename(source, newParentId, newName);
@@ -277,8 +277,8 @@ public final class NodeTable {
             throws IOException {
         slot(parentId);
         slot(otherParentId);
-        int first = named(parentId, name);
-        int second = named(otherParentId, otherName);
+        int first = attached(parentId, name);
+        int second = attached(otherParentId, otherName);
         if (first != NONE) {
             unlinkName(first);
         }
@@ -352,7 +352,7 @@ public final class NodeTable {
     }
 
     /** The attached node named {@code name} in {@code parentId}, or NONE. */
-    private int named(long parentId, String name) {
+    private int attached(long parentId, String name) {
         for (int s = nameBuckets[nameBucket(parentId, name)]; s != NONE; ) {
             Chunk c = chunk(s);
             int i = s & MASK;
