@@ -9,9 +9,11 @@ import java.util.Map;
  * @param entries valid names to what they are; marker objects and refused keys are not here
  * @param opaque  whether the directory holds {@code .wh..wh..opq}
  * @param marker  whether an object with the directory's own key ({@code dir/}) exists
+ * @param subdirectories how many of the entries are directories (for the directory's link count)
  * @param loadedAtNanos {@link System#nanoTime()} when the listing finished, for the TTL
  */
-record Listing(String prefix, Map<String, Node> entries, boolean opaque, boolean marker, long loadedAtNanos) {
+record Listing(String prefix, Map<String, Node> entries, boolean opaque, boolean marker, int subdirectories,
+               long loadedAtNanos) {
 
     /** What a name of a listing is, before any HEAD. */
     sealed interface Node {
@@ -27,9 +29,5 @@ record Listing(String prefix, Map<String, Node> entries, boolean opaque, boolean
 
     /** A {@code .wh.NAME} object: NAME is whited out. */
     record WhiteoutNode(String key) implements Node {
-    }
-
-    long subdirectories() {
-        return entries.values().stream().filter(DirectoryNode.class::isInstance).count();
     }
 }

@@ -133,7 +133,7 @@ final class ListingBuilder {
             }
         });
         whiteouts.forEach((name, key) -> entries.putIfAbsent(name, new Listing.WhiteoutNode(key)));
-        return new Listing(prefix, Map.copyOf(entries), opaque, marker, nowNanos);
+        return new Listing(prefix, Map.copyOf(entries), opaque, marker, directories.size(), nowNanos);
     }
 
     private boolean accept(String key, String name) {

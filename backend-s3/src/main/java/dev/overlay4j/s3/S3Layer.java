@@ -25,7 +25,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -41,13 +41,24 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * A read-only layer over the keys below a prefix of an S3 bucket. Common prefixes and
  * {@code dir/} marker objects are directories; file metadata comes from s3fs-fuse's user
  * metadata ({@link S3fsMetadata}); whiteouts follow the OCI convention ({@link ObjectNames}).
- * Listings and metadata are cached for the listing TTL; file bytes are read lazily in blocks.
+ * Listings and metadata are cached for the listing TTL, within bounds set by options; file
+ * bytes are read lazily in blocks.
+ *
+ * <p>A listing waits on LISTs alone: an object's s3fs metadata costs a HEAD per object, which
+ * made listings five to seven times slower, so it is fetched when a caller needs it (stat,
+ * open, xattrs, readlink). Only empty objects, which may be whiteouts, devices or directories
+ * and so change what a listing means, are HEADed while listing, all at once. Once two stats in
+ * one directory had to HEAD (ls -l, cp -a), the rest of its objects are HEADed ahead of the
+ * caller; once a directory is listed, its subdirectories are listed ahead (the overlay stats
+ * each of them, and a stat of a directory needs its listing). Both run on a few threads.
  */
 final class S3Layer implements Layer {
 
     private static final System.Logger LOG = System.getLogger(S3Layer.class.getName());
     /** The longest symlink target Linux accepts (PATH_MAX): larger objects are never symlinks. */
     private static final long PATH_MAX = 4096;
+    /** Requests made ahead of callers at once: enough to hide a server's latency, few enough to leave it CPU. */
+    private static final int AHEAD_THREADS = 8;
 
     /** What HEAD told about one object version. */
     private record Head(String etag, long size, S3fsMetadata meta, long lastModifiedNanos, long loadedAtNanos) {
@@ -60,13 +71,22 @@ final class S3Layer implements Layer {
     private final int processUid;
     private final int processGid;
     private final long openedAtNanos = System.currentTimeMillis() * 1_000_000L;
+    /** Listings by prefix, weighed by their entries. */
     private final LruCache<String, Listing> listings;
     private final ConcurrentHashMap<String, CompletableFuture<Listing>> loading = new ConcurrentHashMap<>();
-    private final LruCache<String, Head> heads = new LruCache<>(200_000, h -> 1);
+    private final LruCache<String, Head> heads;
+    private final ConcurrentHashMap<String, CompletableFuture<Head>> headsLoading = new ConcurrentHashMap<>();
     private final LruCache<String, String> linkTargets = new LruCache<>(10_000, t -> 1);
-    private final ExecutorService headExecutor = Executors.newThreadPerTaskExecutor(
-            Thread.ofVirtual().name("overlay4j-s3-head-", 0).factory());
-    private final Semaphore headParallel = new Semaphore(16);
+    /** Per directory prefix, how many stats had to HEAD one of its objects. */
+    private final LruCache<String, AtomicInteger> statMisses = new LruCache<>(1024, m -> 1);
+    /** Per directory prefix, the listing (its load time) whose subdirectories were listed ahead. */
+    private final LruCache<String, Long> listedAhead = new LruCache<>(4096, t -> 1);
+    /**
+     * HEADs and LISTs made ahead of callers. Platform threads, as for GETs: on virtual threads
+     * every socket read that would block parks and waits for the JDK's poller to wake it.
+     */
+    private final ExecutorService ahead = Executors.newFixedThreadPool(AHEAD_THREADS,
+            Thread.ofPlatform().daemon().name("overlay4j-s3-ahead-", 0).factory());
     private final String overlayPrefix;
     private final List<ChangeListener> changeListeners = new CopyOnWriteArrayList<>();
     /** The path of each directory whose listing is cached, for taking it again ({@code refresh}). */
@@ -81,7 +101,8 @@ final class S3Layer implements Layer {
         this.fetcher = new BlockFetcher(client, settings,
                 settings.cacheDir() == null ? null : new DiskBlockCache(settings.cacheDir(), settings.cacheSize()));
         this.ttlNanos = settings.listTtl().toNanos();
-        this.listings = new LruCache<>(4096, l -> 1);
+        this.listings = new LruCache<>(settings.listCache(), l -> 1 + l.entries().size());
+        this.heads = new LruCache<>(settings.metadataCache(), h -> 1);
         int[] ids = processIds();
         this.processUid = ids[0];
         this.processGid = ids[1];
@@ -207,7 +228,7 @@ final class S3Layer implements Layer {
             case Listing.WhiteoutNode w -> new EntryAttributes(EntryType.WHITEOUT, 0, 0, 0, 0, 0,
                     openedAtNanos, openedAtNanos, openedAtNanos, 1, ObjectNames.inode(w.key()), 0, false, null);
             case Listing.ObjectNode object -> {
-                Head head = settings.metadata() ? head(object) : null;
+                Head head = settings.metadata() ? statHead(object) : null;
                 if (settings.metadata() && head == null) {
                     yield null; // deleted since the listing
                 }
@@ -254,7 +275,7 @@ final class S3Layer implements Layer {
         return new EntryAttributes(EntryType.DIRECTORY, meta.permissions(0755),
                 meta.uid() >= 0 ? meta.uid() : processUid, meta.gid() >= 0 ? meta.gid() : processGid,
                 4096, 8, or(meta.atimeNanos(), mtime), mtime, or(meta.ctimeNanos(), mtime),
-                (int) Math.min(Integer.MAX_VALUE, 2 + listing.subdirectories()),
+                2 + listing.subdirectories(),
                 ObjectNames.inode(prefix), 0,
                 listing.opaque() || (opaqueMark != null && new String(opaqueMark, StandardCharsets.UTF_8).equals("y")),
                 redirect == null ? null : new String(redirect, StandardCharsets.UTF_8));
@@ -269,9 +290,44 @@ final class S3Layer implements Layer {
         String prefix = directoryPrefix(directory);
         Listing cached = listings.get(prefix);
         if (cached != null && System.nanoTime() - cached.loadedAtNanos() < ttlNanos) {
-            return entries(cached.entries().entrySet()).stream();
+            listAhead(directory, cached);
+            long unknown = cached.entries().values().stream()
+                    .filter(n -> n instanceof Listing.ObjectNode o && isSmall(o) && cachedHead(o) == null).count();
+            return entries(cached.entries().entrySet(), unknown <= SMALL_LISTING).stream();
         }
         return streamListing(prefix, directory);
+    }
+
+    /** Subdirectories listed ahead of a caller at most, per listing. */
+    private static final int LIST_AHEAD = 1024;
+
+    /**
+     * Lists the subdirectories of a directory just listed, ahead of the caller: the overlay
+     * stats each of them (and a directory's stat needs its listing), and a walk lists them next.
+     * Once per listing, and never from a listing made ahead, so it goes one level down only.
+     */
+    private void listAhead(EntryPath directory, Listing listing) {
+        Long done = listedAhead.get(listing.prefix());
+        if (done != null && done == listing.loadedAtNanos()) {
+            return;
+        }
+        listedAhead.put(listing.prefix(), listing.loadedAtNanos());
+        listing.entries().entrySet().stream()
+                .filter(e -> e.getValue() instanceof Listing.DirectoryNode)
+                .sorted(Map.Entry.comparingByKey())
+                .limit(LIST_AHEAD)
+                .forEach(e -> {
+                    String sub = ((Listing.DirectoryNode) e.getValue()).prefix();
+                    Listing known = listings.get(sub);
+                    if ((known == null || System.nanoTime() - known.loadedAtNanos() >= ttlNanos) && !loading.containsKey(sub)) {
+                        ahead(() -> {
+                            // The directory's own metadata is its marker's, when it has one.
+                            if (listing(sub, directory.resolve(e.getKey())).marker() && settings.metadata()) {
+                                head(sub, null, -1, 0);
+                            }
+                        });
+                    }
+                });
     }
 
     /**
@@ -286,10 +342,16 @@ final class S3Layer implements Layer {
         ListingBuilder builder = new ListingBuilder(prefix, this::warn);
         java.util.ArrayDeque<DirectoryEntry> ready = new java.util.ArrayDeque<>();
         boolean[] finished = {false};
+        // Decided on the first page: whether the listing is one page with few small objects.
+        Boolean[] headSmall = {null};
         IoStep step = () -> {
             try {
                 if (pages.hasNext()) {
                     ListObjectsV2Response page = pages.next();
+                    if (headSmall[0] == null) {
+                        headSmall[0] = !Boolean.TRUE.equals(page.isTruncated()) && page.contents().stream()
+                                .filter(o -> o.size() != null && o.size() > 0 && o.size() <= PATH_MAX).count() <= SMALL_LISTING;
+                    }
                     String cursor = "";
                     for (S3Object object : page.contents()) {
                         builder.object(object.key(), object.size(), object.eTag(), nanos(object.lastModified()));
@@ -301,11 +363,13 @@ final class S3Layer implements Layer {
                             cursor = common.prefix();
                         }
                     }
-                    ready.addAll(entries(builder.drainSettled(cursor)));
+                    ready.addAll(entries(builder.drainSettled(cursor), headSmall[0]));
                 } else {
-                    ready.addAll(entries(builder.drainRest()));
-                    listings.put(prefix, builder.build(System.nanoTime()));
+                    ready.addAll(entries(builder.drainRest(), Boolean.TRUE.equals(headSmall[0])));
+                    Listing listing = builder.build(System.nanoTime());
+                    listings.put(prefix, listing);
                     finished[0] = true;
+                    listAhead(directory, listing);
                 }
             } catch (SdkException e) {
                 throw S3Errors.of(e, display(directory), "listing " + ObjectNames.printable(prefix));
@@ -342,10 +406,26 @@ final class S3Layer implements Layer {
         return instant == null ? openedAtNanos : instant.getEpochSecond() * 1_000_000_000L + instant.getNano();
     }
 
-    /** Directory entries for listing nodes, typing small objects by their metadata (HEADs in parallel). */
-    private List<DirectoryEntry> entries(java.util.Collection<Map.Entry<String, Listing.Node>> nodes) throws IOException {
+    /**
+     * A listing with at most this many small objects not HEADed yet HEADs them all (in parallel:
+     * about two rounds of the threads that work ahead) to type them exactly.
+     */
+    private static final int SMALL_LISTING = 2 * AHEAD_THREADS;
+
+    /**
+     * Directory entries for listing nodes. An object's type is in its metadata, but only an
+     * empty one can be a whiteout, device or directory (what the overlay's merge depends on), and
+     * only one of 1 to PATH_MAX bytes (a small one) a symlink. Empty objects are HEADed (in
+     * parallel), and small ones with {@code headSmall} (a listing with few of them) or with
+     * {@code metadata=listing}; other small ones are regular files until a HEAD (a stat) says
+     * otherwise: that many HEADs made a listing five to seven times slower than its LISTs.
+     */
+    private List<DirectoryEntry> entries(java.util.Collection<Map.Entry<String, Listing.Node>> nodes, boolean headSmall)
+            throws IOException {
+        boolean small = headSmall || settings.metadataInListings();
         if (settings.metadata()) {
-            prefetchHeads(nodes.stream().map(Map.Entry::getValue).toList());
+            headAll(nodes.stream().map(Map.Entry::getValue)
+                    .filter(n -> n instanceof Listing.ObjectNode o && (o.size() == 0 || small && isSmall(o))).toList());
         }
         List<DirectoryEntry> entries = new ArrayList<>(nodes.size());
         for (Map.Entry<String, Listing.Node> e : nodes) {
@@ -357,17 +437,22 @@ final class S3Layer implements Layer {
                 case Listing.ObjectNode object -> {
                     EntryType type = EntryType.REGULAR_FILE;
                     if (settings.metadata() && object.size() <= PATH_MAX) {
-                        Head head = head(object);
-                        if (head == null) {
+                        boolean headed = object.size() == 0 || small;
+                        Head head = headed ? head(object) : cachedHead(object);
+                        if (head == null && headed) {
                             continue; // deleted since the listing
                         }
-                        type = type(head);
+                        type = head == null ? EntryType.REGULAR_FILE : type(head);
                     }
                     entries.add(new DirectoryEntry(e.getKey(), type, ObjectNames.inode(object.key())));
                 }
             }
         }
         return entries;
+    }
+
+    private static boolean isSmall(Listing.ObjectNode object) {
+        return object.size() > 0 && object.size() <= PATH_MAX;
     }
 
     /** The key prefix of a directory, or ENOENT / ENOTDIR. */
@@ -503,7 +588,7 @@ final class S3Layer implements Layer {
         if (refresher != null) {
             refresher.interrupt();
         }
-        headExecutor.shutdownNow();
+        ahead.shutdownNow();
         fetcher.close();
         client.close();
     }
@@ -640,13 +725,112 @@ final class S3Layer implements Layer {
         return head(object.key(), object.etag(), object.size(), object.lastModifiedNanos());
     }
 
-    /** HEAD of a key, cached while its ETag matches the listing's; null when the object is gone. */
-    private Head head(String key, String listedEtag, long listedSize, long listedModified) throws IOException {
+    /** The cached HEAD of the listed object, or null when none was made of this version. */
+    private Head cachedHead(Listing.ObjectNode object) {
+        return cachedHead(object.key(), object.etag());
+    }
+
+    private Head cachedHead(String key, String listedEtag) {
         Head cached = heads.get(key);
-        if (cached != null && (listedEtag != null ? cached.etag() != null && cached.etag().equals(listedEtag)
-                : System.nanoTime() - cached.loadedAtNanos() < ttlNanos)) {
+        return cached != null && (listedEtag != null ? cached.etag() != null && cached.etag().equals(listedEtag)
+                : System.nanoTime() - cached.loadedAtNanos() < ttlNanos) ? cached : null;
+    }
+
+    /**
+     * The HEAD a stat needs. The second stat in one directory that finds no HEAD made is taken
+     * for a caller going through the directory, and the rest of its objects are HEADed ahead.
+     */
+    private Head statHead(Listing.ObjectNode object) throws IOException {
+        Head cached = cachedHead(object);
+        if (cached != null) {
             return cached;
         }
+        String prefix = object.key().substring(0, object.key().lastIndexOf('/') + 1);
+        AtomicInteger misses = statMisses.get(prefix);
+        if (misses == null) {
+            misses = new AtomicInteger();
+            statMisses.put(prefix, misses);
+        }
+        if (misses.incrementAndGet() == 2) {
+            headAhead(prefix);
+        }
+        return head(object);
+    }
+
+    /** HEADs a directory's objects not HEADed yet, in key order (as ls goes), without waiting. */
+    private void headAhead(String prefix) {
+        Listing listing = listings.get(prefix);
+        if (listing == null) {
+            return;
+        }
+        listing.entries().values().stream()
+                .filter(n -> n instanceof Listing.ObjectNode o && cachedHead(o) == null && !headsLoading.containsKey(o.key()))
+                .map(Listing.ObjectNode.class::cast)
+                .sorted(java.util.Comparator.comparing(Listing.ObjectNode::key, ListingBuilder::compareKeys))
+                // More than the cache holds would push out what the first ones brought.
+                .limit(settings.metadataCache() / 2)
+                .forEach(object -> ahead(() -> head(object)));
+    }
+
+    /** Runs a fetch on the threads that work ahead; a failure is the caller's to meet when it asks itself. */
+    private void ahead(IoStep fetch) {
+        try {
+            ahead.execute(() -> {
+                try {
+                    if (!closed) {
+                        fetch.run();
+                    }
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(Level.DEBUG, () -> "layer " + description() + ": a fetch ahead failed: " + e.getMessage());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /**
+     * HEAD of a key, cached while its ETag matches the listing's; null when the object is gone.
+     * Callers asking for a key whose HEAD is under way wait for that one.
+     */
+    private Head head(String key, String listedEtag, long listedSize, long listedModified) throws IOException {
+        Head cached = cachedHead(key, listedEtag);
+        if (cached != null) {
+            return cached;
+        }
+        CompletableFuture<Head> mine = new CompletableFuture<>();
+        CompletableFuture<Head> running = headsLoading.putIfAbsent(key, mine);
+        if (running != null) {
+            Head head = await(running, key);
+            // Made for another listing of the key (a newer version): ask again for this one.
+            return head == null || listedEtag == null || listedEtag.equals(head.etag()) ? head
+                    : fetchHead(key, listedEtag, listedSize, listedModified);
+        }
+        try {
+            Head head = fetchHead(key, listedEtag, listedSize, listedModified);
+            headsLoading.remove(key, mine);
+            mine.complete(head);
+            return head;
+        } catch (IOException | RuntimeException e) {
+            headsLoading.remove(key, mine);
+            mine.completeExceptionally(e);
+            throw e;
+        }
+    }
+
+    private Head await(CompletableFuture<Head> running, String key) throws IOException {
+        try {
+            return running.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw S3Errors.interrupted("s3://" + settings.bucket() + "/" + ObjectNames.printable(key));
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io
+                    : Errno.EIO.exception("s3://" + settings.bucket() + "/" + ObjectNames.printable(key), String.valueOf(e.getCause()));
+        }
+    }
+
+    private Head fetchHead(String key, String listedEtag, long listedSize, long listedModified) throws IOException {
         try {
             HeadObjectResponse response = client.headObject(r -> r.bucket(settings.bucket()).key(key));
             Head head = new Head(response.eTag() != null ? response.eTag() : listedEtag,
@@ -666,42 +850,28 @@ final class S3Layer implements Layer {
         }
     }
 
-    /** HEADs the objects of a listing whose type is unknown, in parallel, before a listing is served. */
-    private void prefetchHeads(List<Listing.Node> nodes) throws IOException {
-        List<CompletableFuture<Void>> pending = new ArrayList<>();
+    /** HEADs the objects, in parallel on the threads that work ahead, and waits for them all. */
+    private void headAll(List<Listing.Node> nodes) throws IOException {
+        Map<String, CompletableFuture<Head>> pending = new java.util.HashMap<>();
         for (Listing.Node node : nodes) {
-            if (node instanceof Listing.ObjectNode object && object.size() <= PATH_MAX) {
-                Head cached = heads.get(object.key());
-                if (cached != null && cached.etag() != null && cached.etag().equals(object.etag())) {
-                    continue;
-                }
-                pending.add(CompletableFuture.runAsync(() -> {
-                    try {
-                        headParallel.acquire();
+            if (node instanceof Listing.ObjectNode object && cachedHead(object) == null) {
+                CompletableFuture<Head> one = new CompletableFuture<>();
+                try {
+                    ahead.execute(() -> {
                         try {
-                            head(object);
-                        } finally {
-                            headParallel.release();
+                            one.complete(head(object));
+                        } catch (IOException | RuntimeException e) {
+                            one.completeExceptionally(e);
                         }
-                    } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new java.util.concurrent.CancellationException("interrupted");
-                    }
-                }, headExecutor));
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    throw Errno.EBADF.exception(description(), "the layer is closed");
+                }
+                pending.put(object.key(), one);
             }
         }
-        try {
-            CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).get();
-        } catch (InterruptedException e) {
-            throw S3Errors.interrupted(description());
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof java.io.UncheckedIOException u) {
-                throw u.getCause();
-            }
-            throw Errno.EIO.exception(description(), String.valueOf(cause));
+        for (Map.Entry<String, CompletableFuture<Head>> one : pending.entrySet()) {
+            await(one.getValue(), one.getKey());
         }
     }
 

@@ -31,8 +31,15 @@ import software.amazon.awssdk.services.s3.S3Client;
  *     {@code memoryCache} (64M); {@code streams} (1) GETs that fetch one reader's readahead at
  *     once, for stores whose connections are slower than the network</li>
  * <li>{@code cacheDir} an on-disk block cache shared by layers and processes, {@code cacheSize} (1G)</li>
- * <li>{@code metadata} (true) read s3fs metadata with a HEAD per object; false treats every
- *     object as a 0644 file of this process's user, with no HEADs at all</li>
+ * <li>{@code metadata} (true) read s3fs metadata with a HEAD of an object when it is first
+ *     stat'ed, opened or asked for xattrs, never while listing (a listing types a small object
+ *     not yet stat'ed as a regular file, even if it is a symlink; empty objects are HEADed, as
+ *     they may be whiteouts, devices or directories); {@code listing} also HEADs every small
+ *     object while listing, so listings type symlinks exactly; false treats every object as a
+ *     0644 file of this process's user, with no HEADs at all</li>
+ * <li>{@code metadataCache} (20000) objects whose metadata is kept; {@code listCache} (200000)
+ *     directory entries the kept listings hold together: what the layer keeps is bounded by these
+ *     and the block caches</li>
  * </ul>
  */
 public final class S3LayerProvider implements LayerProvider {

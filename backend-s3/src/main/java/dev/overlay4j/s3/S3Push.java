@@ -246,7 +246,8 @@ public final class S3Push implements Command {
     private static S3Settings withTimeout(S3Settings s, Duration timeout) {
         return new S3Settings(s.location(), s.bucket(), s.prefix(), s.endpoint(), s.region(), s.pathStyle(),
                 s.anonymous(), timeout, s.attempts(), s.listTtl(), s.blockSize(), s.memoryCache(), s.readahead(),
-                s.streams(), s.cacheDir(), s.cacheSize(), s.metadata(), s.refresh());
+                s.streams(), s.cacheDir(), s.cacheSize(), s.metadata(), s.metadataInListings(), s.metadataCache(),
+                s.listCache(), s.refresh());
     }
 
     // ---- what to upload ---------------------------------------------------------------------

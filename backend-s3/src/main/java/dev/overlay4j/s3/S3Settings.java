@@ -38,19 +38,24 @@ import java.util.Set;
  *                     slower than the network
  * @param cacheDir     the on-disk block cache, shared across layers and processes, or null for none
  * @param cacheSize    the bound of the on-disk cache in bytes
- * @param metadata     read s3fs metadata ({@code x-amz-meta-*}) with a HEAD per object; off, every
- *                     object is a 0644 regular file owned by this process
+ * @param metadata     read s3fs metadata ({@code x-amz-meta-*}) with a HEAD of an object when it is
+ *                     first stat'ed (or read, or its xattrs are); off, every object is a 0644
+ *                     regular file owned by this process
+ * @param metadataInListings {@code metadata=listing}: also HEAD every small object while listing,
+ *                     so that a listing types symlinks before they are stat'ed
+ * @param metadataCache how many objects' metadata is kept
+ * @param listCache    how many directory entries the kept listings may hold together
  * @param refresh      how often the cached listings are taken again in the background to notice
  *                     changes made by others; zero: never
  */
 record S3Settings(URI location, String bucket, String prefix, URI endpoint, String region, boolean pathStyle,
                   boolean anonymous, Duration timeout, int attempts, Duration listTtl, int blockSize,
                   long memoryCache, int readahead, int streams, Path cacheDir, long cacheSize, boolean metadata,
-                  Duration refresh) {
+                  boolean metadataInListings, int metadataCache, long listCache, Duration refresh) {
 
     static final Set<String> OPTIONS = Set.of("endpoint", "region", "pathStyle", "anonymous", "timeout", "attempts",
             "listTtl", "blockSize", "memoryCache", "readahead", "streams", "cacheDir", "cacheSize", "metadata",
-            "refresh");
+            "metadataCache", "listCache", "refresh");
 
     /** The URI without its query or user info, safe for messages. */
     String describe() {
@@ -109,6 +114,8 @@ record S3Settings(URI location, String bucket, String prefix, URI endpoint, Stri
         try {
             String endpointText = options.containsKey("endpoint") ? options.get("endpoint") : defaultEndpoint();
             URI endpoint = endpointText == null ? null : endpoint(endpointText);
+            String metadata = options.getOrDefault("metadata", "true");
+            boolean listingMetadata = metadata.equalsIgnoreCase("listing");
             // Virtual-host addressing cannot work on an IP address or localhost.
             boolean pathStyleByDefault = endpoint != null
                     && (endpoint.getHost().equals("localhost") || endpoint.getHost().matches("[0-9.]+|\\[.*\\]"));
@@ -126,7 +133,10 @@ record S3Settings(URI location, String bucket, String prefix, URI endpoint, Stri
                     streams((int) size(options.getOrDefault("streams", "1"))),
                     options.containsKey("cacheDir") ? Path.of(options.get("cacheDir")).toAbsolutePath() : null,
                     size(options.getOrDefault("cacheSize", "1G")),
-                    bool(options.getOrDefault("metadata", "true")),
+                    listingMetadata || bool(metadata),
+                    listingMetadata,
+                    positive((int) size(options.getOrDefault("metadataCache", "20000")), "metadataCache"),
+                    positive((int) size(options.getOrDefault("listCache", "200000")), "listCache"),
                     duration(options.getOrDefault("refresh", "0")));
         } catch (IllegalArgumentException e) {
             throw Errno.EINVAL.exception(shown, e.getMessage());

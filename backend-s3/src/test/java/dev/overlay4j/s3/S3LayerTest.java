@@ -157,6 +157,137 @@ class S3LayerTest {
         }
     }
 
+    /** Puts {@code count} small files {@code dir/f00...} with s3fs metadata giving mode 0600. */
+    private void smallFiles(String dir, int count) {
+        for (int i = 0; i < count; i++) {
+            server.put(bucket, dir + "f%02d".formatted(i), "x".getBytes(StandardCharsets.UTF_8), meta(0100600, 7, 8, "1"));
+        }
+    }
+
+    /** Waits (up to 10 s) until the server has answered {@code expected} more HEADs or LISTs than {@code before}. */
+    private static void awaitCount(java.util.function.IntSupplier count, int expected) throws InterruptedException {
+        for (int i = 0; i < 1000 && count.getAsInt() < expected; i++) {
+            Thread.sleep(10);
+        }
+    }
+
+    @Test
+    void aLargeListingHeadsOnlyItsEmptyObjectsAndTypesSmallOnesAsFilesUntilStated() throws IOException {
+        smallFiles("l/", 20);
+        server.put(bucket, "l/empty", new byte[0], meta(0100640, 0, 0, "1"));
+        server.put(bucket, "l/pipe", new byte[0], meta(0010644, 0, 0, "1"));
+        server.put(bucket, "l/link", "f00".getBytes(StandardCharsets.UTF_8), meta(0120777, 0, 0, "1"));
+        try (Layer layer = open("l/")) {
+            int before = server.heads();
+            Map<String, EntryType> expected = new TreeMap<>();
+            for (int i = 0; i < 20; i++) {
+                expected.put("f%02d".formatted(i), EntryType.REGULAR_FILE);
+            }
+            expected.put("empty", EntryType.REGULAR_FILE);
+            expected.put("pipe", EntryType.FIFO);
+            expected.put("link", EntryType.REGULAR_FILE);
+            assertEquals(expected, names(layer, ""));
+            assertEquals(2, server.heads() - before);
+
+            EntryAttributes link = layer.stat(EntryPath.of("link")).orElseThrow();
+            assertEquals(0120777, link.mode());
+            assertEquals(3, server.heads() - before);
+            expected.put("link", EntryType.SYMLINK);
+            assertEquals(expected, names(layer, ""));
+            assertEquals(3, server.heads() - before);
+        }
+    }
+
+    @Test
+    void aListingWithFewSmallObjectsTypesThemAll() throws IOException {
+        smallFiles("l/", 3);
+        server.put(bucket, "l/link", "f00".getBytes(StandardCharsets.UTF_8), meta(0120777, 0, 0, "1"));
+        try (Layer layer = open("l/")) {
+            int before = server.heads();
+            assertEquals(Map.of("f00", EntryType.REGULAR_FILE, "f01", EntryType.REGULAR_FILE, "f02", EntryType.REGULAR_FILE,
+                    "link", EntryType.SYMLINK), names(layer, ""));
+            assertEquals(4, server.heads() - before);
+        }
+    }
+
+    @Test
+    void withMetadataListingEveryListingTypesItsSmallObjects() throws IOException {
+        smallFiles("l/", 20);
+        server.put(bucket, "l/link", "f00".getBytes(StandardCharsets.UTF_8), meta(0120777, 0, 0, "1"));
+        try (Layer layer = open("l/", "metadata=listing")) {
+            int before = server.heads();
+            assertEquals(EntryType.SYMLINK, names(layer, "").get("link"));
+            assertEquals(21, server.heads() - before);
+        }
+    }
+
+    @Test
+    void statsGoingThroughADirectoryHeadTheRestAheadAndEachObjectOnce() throws Exception {
+        smallFiles("l/", 50);
+        try (Layer layer = open("l/")) {
+            assertEquals(50, names(layer, "").size());
+            int before = server.heads();
+            assertEquals(0100600, layer.stat(EntryPath.of("f00")).orElseThrow().mode());
+            assertEquals(1, server.heads() - before);
+            assertEquals(0100600, layer.stat(EntryPath.of("f01")).orElseThrow().mode());
+            awaitCount(() -> server.heads() - before, 50);
+            assertEquals(50, server.heads() - before);
+            for (int i = 0; i < 50; i++) {
+                EntryAttributes file = layer.stat(EntryPath.of("f%02d".formatted(i))).orElseThrow();
+                assertEquals(0100600, file.mode());
+                assertEquals(7, file.uid());
+            }
+            assertEquals(50, server.heads() - before);
+        }
+    }
+
+    @Test
+    void aListedDirectorysSubdirectoriesAreListedAheadOnce() throws Exception {
+        for (int i = 0; i < 10; i++) {
+            server.put(bucket, "l/d" + i + "/x", "x");
+        }
+        try (Layer layer = open("l/")) {
+            int before = server.lists();
+            assertEquals(10, names(layer, "").size());
+            awaitCount(() -> server.lists() - before, 11);
+            assertEquals(11, server.lists() - before);
+            for (int i = 0; i < 10; i++) {
+                assertEquals(Map.of("x", EntryType.REGULAR_FILE), names(layer, "d" + i));
+                assertEquals(2, layer.stat(EntryPath.of("d" + i)).orElseThrow().nlink());
+            }
+            assertEquals(10, names(layer, "").size());
+            assertEquals(11, server.lists() - before);
+        }
+    }
+
+    @Test
+    void metadataCacheBoundsTheObjectsWhoseHeadIsKept() throws IOException {
+        smallFiles("l/", 2);
+        try (Layer layer = open("l/", "metadataCache=1")) {
+            int before = server.heads();
+            layer.stat(EntryPath.of("f00"));
+            layer.stat(EntryPath.of("f00"));
+            assertEquals(1, server.heads() - before);
+            layer.stat(EntryPath.of("f01"));
+            layer.stat(EntryPath.of("f00"));
+            assertEquals(3, server.heads() - before);
+        }
+    }
+
+    @Test
+    void listCacheBoundsTheEntriesOfKeptListings() throws IOException {
+        smallFiles("l/", 20);
+        try (Layer big = open("l/", "listCache=20"); Layer enough = open("l/", "listCache=21")) {
+            int before = server.lists();
+            names(big, "");
+            names(big, "");
+            assertEquals(2, server.lists() - before);
+            names(enough, "");
+            names(enough, "");
+            assertEquals(3, server.lists() - before);
+        }
+    }
+
     @Test
     void ociWhiteoutsAndOpaqueMarkers() throws IOException {
         server.put(bucket, "l/.wh.gone", "");

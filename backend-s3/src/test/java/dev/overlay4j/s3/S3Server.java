@@ -42,16 +42,19 @@ final class S3Server implements AutoCloseable {
     private S3Client client;
 
     private final List<String> gets = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicInteger> calls =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private S3Server(BlobStore store) throws Exception {
         this.store = recordingGets(store);
         startProxy(0);
     }
 
-    /** The store, noting the range of every GET it serves ("all" for a whole object). */
+    /** The store, noting the range of every GET it serves ("all" for a whole object) and counting its calls. */
     private BlobStore recordingGets(BlobStore real) {
         return (BlobStore) Proxy.newProxyInstance(BlobStore.class.getClassLoader(), new Class<?>[] {BlobStore.class},
                 (proxy, method, args) -> {
+                    calls.computeIfAbsent(method.getName(), m -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
                     if (method.getName().equals("getBlob") && args != null && args[0] instanceof GetObjectRequest get) {
                         gets.add(get.bucket() + "/" + get.key() + " " + (get.range() == null ? "all" : get.range()));
                     }
@@ -66,6 +69,21 @@ final class S3Server implements AutoCloseable {
     /** The GETs served so far, as "BUCKET/KEY RANGE", oldest first. */
     List<String> gets() {
         return List.copyOf(gets);
+    }
+
+    /** How many HEADs of objects the server has answered. */
+    int heads() {
+        return count("blobMetadata");
+    }
+
+    /** How many listings (ListObjects pages) the server has answered. */
+    int lists() {
+        return count("list");
+    }
+
+    private int count(String storeMethod) {
+        var n = calls.get(storeMethod);
+        return n == null ? 0 : n.get();
     }
 
     /** A server keeping objects in memory. */

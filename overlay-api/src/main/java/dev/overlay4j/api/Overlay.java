@@ -66,6 +66,14 @@ public interface Overlay extends Closeable {
     /** Whether every change fails with EROFS (no upper layer, or {@code ro}). */
     boolean isReadOnly();
 
+    /**
+     * Whether a lower layer is {@linkplain Layer#remote() remote}, so that a stat may wait on a
+     * server: a frontend then stats only what its caller asks for, not every entry it lists.
+     */
+    default boolean remote() {
+        return false;
+    }
+
     /** {@code lstat}: the merged entry's metadata, with the overlay's stable inode number. */
     EntryAttributes stat(EntryPath path) throws IOException;
 

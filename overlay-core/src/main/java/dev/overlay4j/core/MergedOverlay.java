@@ -226,6 +226,11 @@ final class MergedOverlay implements Overlay {
     }
 
     @Override
+    public boolean remote() {
+        return remoteReads.any();
+    }
+
+    @Override
     public EntryAttributes stat(EntryPath path) throws IOException {
         return reading(path, () -> shown.shown(lookup.get(path).attributes()));
     }

@@ -29,6 +29,11 @@ final class RemoteReads {
         }
     }
 
+    /** Whether some lower layer is remote. */
+    boolean any() {
+        return !remote.isEmpty();
+    }
+
     /**
      * Reads {@code path} and the directories on the way to it in every remote lower layer, and
      * with {@code listing} the directory's listing too.

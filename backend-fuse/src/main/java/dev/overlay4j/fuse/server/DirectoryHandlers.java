@@ -47,7 +47,9 @@ final class DirectoryHandlers {
     int readdir(Request rq, In.Read in, Reply rp, boolean plus) throws IOException {
         List<Listed> entries = handles.listing(rq.nodeid(), in.fh(), in.offset());
         long size = Math.min(in.sizeAsked(), rp.capacity());
-        EntryPath dir = plus ? nodes.pathOrNull(rq.nodeid()) : null;
+        // Over a remote layer each stat may wait on a server (an S3 HEAD): READDIRPLUS then gives
+        // names and types alone, and the kernel looks up what its caller stats.
+        EntryPath dir = plus && !overlay.remote() ? nodes.pathOrNull(rq.nodeid()) : null;
         long used = 0;
         for (long i = Math.max(in.offset(), 0); i < entries.size(); i++) {
             Listed entry = entries.get((int) i);
