@@ -416,9 +416,9 @@ final class S3Layer implements Layer {
      * Directory entries for listing nodes. An object's type is in its metadata, but only an
      * empty one can be a whiteout, device or directory (what the overlay's merge depends on), and
      * only one of 1 to PATH_MAX bytes (a small one) a symlink. Empty objects are HEADed (in
-     * parallel), and small ones with {@code headSmall} (a listing with few of them) or with
-     * {@code metadata=listing}; other small ones are regular files until a HEAD (a stat) says
-     * otherwise: that many HEADs made a listing five to seven times slower than its LISTs.
+     * parallel), and small ones with {@code headSmall} (a listing with few of them) or unless
+     * {@code metadata=lazy}; with it, other small ones are regular files until a HEAD (a stat)
+     * says otherwise: HEADing them one by one made a listing five to seven times slower than its LISTs.
      */
     private List<DirectoryEntry> entries(java.util.Collection<Map.Entry<String, Listing.Node>> nodes, boolean headSmall)
             throws IOException {

@@ -172,12 +172,12 @@ class S3LayerTest {
     }
 
     @Test
-    void aLargeListingHeadsOnlyItsEmptyObjectsAndTypesSmallOnesAsFilesUntilStated() throws IOException {
+    void aLazyLargeListingHeadsOnlyItsEmptyObjectsAndTypesSmallOnesAsFilesUntilStated() throws IOException {
         smallFiles("l/", 20);
         server.put(bucket, "l/empty", new byte[0], meta(0100640, 0, 0, "1"));
         server.put(bucket, "l/pipe", new byte[0], meta(0010644, 0, 0, "1"));
         server.put(bucket, "l/link", "f00".getBytes(StandardCharsets.UTF_8), meta(0120777, 0, 0, "1"));
-        try (Layer layer = open("l/")) {
+        try (Layer layer = open("l/", "metadata=lazy")) {
             int before = server.heads();
             Map<String, EntryType> expected = new TreeMap<>();
             for (int i = 0; i < 20; i++) {
@@ -199,10 +199,10 @@ class S3LayerTest {
     }
 
     @Test
-    void aListingWithFewSmallObjectsTypesThemAll() throws IOException {
+    void aLazyListingWithFewSmallObjectsTypesThemAll() throws IOException {
         smallFiles("l/", 3);
         server.put(bucket, "l/link", "f00".getBytes(StandardCharsets.UTF_8), meta(0120777, 0, 0, "1"));
-        try (Layer layer = open("l/")) {
+        try (Layer layer = open("l/", "metadata=lazy")) {
             int before = server.heads();
             assertEquals(Map.of("f00", EntryType.REGULAR_FILE, "f01", EntryType.REGULAR_FILE, "f02", EntryType.REGULAR_FILE,
                     "link", EntryType.SYMLINK), names(layer, ""));
@@ -211,10 +211,10 @@ class S3LayerTest {
     }
 
     @Test
-    void withMetadataListingEveryListingTypesItsSmallObjects() throws IOException {
+    void byDefaultEveryListingTypesItsSmallObjects() throws IOException {
         smallFiles("l/", 20);
         server.put(bucket, "l/link", "f00".getBytes(StandardCharsets.UTF_8), meta(0120777, 0, 0, "1"));
-        try (Layer layer = open("l/", "metadata=listing")) {
+        try (Layer layer = open("l/")) {
             int before = server.heads();
             assertEquals(EntryType.SYMLINK, names(layer, "").get("link"));
             assertEquals(21, server.heads() - before);
@@ -224,7 +224,7 @@ class S3LayerTest {
     @Test
     void statsGoingThroughADirectoryHeadTheRestAheadAndEachObjectOnce() throws Exception {
         smallFiles("l/", 50);
-        try (Layer layer = open("l/")) {
+        try (Layer layer = open("l/", "metadata=lazy")) {
             assertEquals(50, names(layer, "").size());
             int before = server.heads();
             assertEquals(0100600, layer.stat(EntryPath.of("f00")).orElseThrow().mode());
@@ -246,7 +246,7 @@ class S3LayerTest {
         for (int i = 0; i < 10; i++) {
             server.put(bucket, "l/d" + i + "/x", "x");
         }
-        try (Layer layer = open("l/")) {
+        try (Layer layer = open("l/", "metadata=lazy")) {
             int before = server.lists();
             assertEquals(10, names(layer, "").size());
             awaitCount(() -> server.lists() - before, 11);
@@ -263,7 +263,7 @@ class S3LayerTest {
     @Test
     void metadataCacheBoundsTheObjectsWhoseHeadIsKept() throws IOException {
         smallFiles("l/", 2);
-        try (Layer layer = open("l/", "metadataCache=1")) {
+        try (Layer layer = open("l/", "metadata=lazy", "metadataCache=1")) {
             int before = server.heads();
             layer.stat(EntryPath.of("f00"));
             layer.stat(EntryPath.of("f00"));
