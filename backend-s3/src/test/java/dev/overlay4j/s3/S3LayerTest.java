@@ -214,10 +214,17 @@ class S3LayerTest {
     void byDefaultEveryListingTypesItsSmallObjects() throws IOException {
         smallFiles("l/", 20);
         server.put(bucket, "l/link", "f00".getBytes(StandardCharsets.UTF_8), meta(0120777, 0, 0, "1"));
-        try (Layer layer = open("l/")) {
+        for (String[] options : new String[][] {{}, {"metadata=true"}, {"metadata=listing"}}) {
+            try (Layer layer = open("l/", options)) {
+                int before = server.heads();
+                assertEquals(EntryType.SYMLINK, names(layer, "").get("link"), String.join(",", options));
+                assertEquals(21, server.heads() - before, String.join(",", options));
+            }
+        }
+        try (Layer layer = open("l/", "metadata=false")) {
             int before = server.heads();
-            assertEquals(EntryType.SYMLINK, names(layer, "").get("link"));
-            assertEquals(21, server.heads() - before);
+            assertEquals(EntryType.REGULAR_FILE, names(layer, "").get("link"));
+            assertEquals(0, server.heads() - before);
         }
     }
 
