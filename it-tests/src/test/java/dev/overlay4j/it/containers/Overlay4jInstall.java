@@ -36,10 +36,10 @@ import java.util.stream.Stream;
 record Overlay4jInstall(Path home) {
     /**
      * What the overlay4j command resolves: the FUSE frontend, the contract, the command line's SPI,
-     * the engine, the directory, zip and S3 layers.
+     * the engine, the directory, zip, S3 and image layers.
      */
     static final Set<String> MODULES = Set.of("dev.overlay4j.api", "dev.overlay4j.cli", "dev.overlay4j.core",
-            "dev.overlay4j.nio", "dev.overlay4j.fuse", "dev.overlay4j.s3");
+            "dev.overlay4j.nio", "dev.overlay4j.fuse", "dev.overlay4j.s3", "dev.overlay4j.oci");
     static final String RUNTIME_JARS_PROPERTY = "overlay4j.runtimeJars";
     private static final String MAIN_MODULE = "dev.overlay4j.fuse";
 

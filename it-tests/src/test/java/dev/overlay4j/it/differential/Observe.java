@@ -91,6 +91,9 @@ final class Observe {
     static final int S_IFDIR = 0040000;
     static final int S_IFREG = 0100000;
     static final int S_IFLNK = 0120000;
+    static final int S_IFCHR = 0020000;
+    static final int S_IFBLK = 0060000;
+    static final int S_IFIFO = 0010000;
 
     /**
      * lstat (or stat when following links) as compared: type, mode with the set-id and sticky
@@ -106,6 +109,12 @@ final class Observe {
         if ((mode & S_IFMT) != S_IFDIR) {
             text.append(" size=").append(stat.get("size"));
         }
+        if ((mode & S_IFMT) == S_IFCHR || (mode & S_IFMT) == S_IFBLK) {
+            long rdev = (Long) Files.getAttribute(path, "unix:rdev", links(follow));
+            // glibc's major()/minor() split of a dev_t
+            text.append(" rdev=").append((rdev >>> 8) & 0xfff | (rdev >>> 32) & ~0xfffL).append(',')
+                    .append(rdev & 0xff | (rdev >>> 12) & ~0xffL);
+        }
         text.append(" nlink=").append(stat.get("nlink"));
         return text.append(" mtime=").append(time((FileTime) stat.get("lastModifiedTime"))).toString();
     }
@@ -115,6 +124,9 @@ final class Observe {
             case S_IFLNK -> "symlink";
             case S_IFDIR -> "dir";
             case S_IFREG -> "file";
+            case S_IFCHR -> "chardev";
+            case S_IFBLK -> "blockdev";
+            case S_IFIFO -> "fifo";
             default -> "other";
         };
     }

@@ -20,11 +20,11 @@ import java.util.TreeSet;
  * names of the same inode (hard links). Directory sizes, absolute inode numbers, ctime and atime
  * are left out (see {@link Observe}).
  */
-record TreeSnapshot(SortedMap<String, String> entries, SortedMap<String, SortedSet<String>> links) {
+public record TreeSnapshot(SortedMap<String, String> entries, SortedMap<String, SortedSet<String>> links) {
     private static final int SHOWN_DIFFERENCES = 25;
 
     /** @param xattrNamespaces the xattr namespaces compared (see {@link Observe#allXattrs}) */
-    static TreeSnapshot of(Path root, Set<String> xattrNamespaces) throws IOException {
+    public static TreeSnapshot of(Path root, Set<String> xattrNamespaces) throws IOException {
         TreeMap<String, String> entries = new TreeMap<>();
         TreeMap<Long, TreeSet<String>> names = new TreeMap<>();
         walk(root, "", entries, names, xattrNamespaces);
@@ -96,7 +96,7 @@ record TreeSnapshot(SortedMap<String, String> entries, SortedMap<String, SortedS
     }
 
     /** This snapshot without the entries named in {@code paths}, also as other names of an inode. */
-    TreeSnapshot without(Set<String> paths) {
+    public TreeSnapshot without(Set<String> paths) {
         TreeMap<String, String> kept = new TreeMap<>(entries);
         kept.keySet().removeAll(paths);
         TreeMap<String, SortedSet<String>> keptLinks = new TreeMap<>();
@@ -135,7 +135,7 @@ record TreeSnapshot(SortedMap<String, String> entries, SortedMap<String, SortedS
     }
 
     /** Fails naming every differing entry (up to a limit) when the trees differ. */
-    void assertSame(String stage, String thisName, TreeSnapshot other, String otherName) {
+    public void assertSame(String stage, String thisName, TreeSnapshot other, String otherName) {
         List<String> lines = differences(thisName, other, otherName);
         if (!lines.isEmpty()) {
             StringBuilder message = new StringBuilder(stage).append(": ").append(lines.size())
