@@ -223,6 +223,14 @@ public final class OverlayConfig {
                                     + "\" is a URI, which lowerdir's colons split; give it as lowerdir+=" + layers.get(i) + ":"
                                     + layers.get(i + 1) + " (one lowerdir+= per layer, top first)");
                         }
+                        // oci:/images/app splits into "oci" and "/images/app"; a real directory named
+                        // like a scheme is still a layer, anything else is most likely that URI.
+                        if (Layers.SCHEME.matcher(layers.get(i)).matches() && layers.get(i + 1).startsWith("/")
+                                && !java.nio.file.Files.exists(Path.of(against(workingDirectory, layers.get(i))))) {
+                            throw new IllegalArgumentException("option lowerdir: there is no layer \"" + layers.get(i)
+                                    + "\"; if \"" + layers.get(i) + ":" + layers.get(i + 1) + "\" is a URI, which lowerdir's colons split,"
+                                    + " give it as lowerdir+=" + layers.get(i) + ":" + layers.get(i + 1) + " (one lowerdir+= per layer, top first)");
+                        }
                     }
                     for (String layer : layers) {
                         if (layer.isEmpty()) {

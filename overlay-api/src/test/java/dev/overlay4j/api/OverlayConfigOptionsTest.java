@@ -149,4 +149,18 @@ class OverlayConfigOptionsTest {
         assertEquals(3, OverlayConfig.fromMountOptions("lowerdir+=/top,lowerdir+=s3://bucket/prefix/,lowerdir+=/bottom")
                 .lowers().size());
     }
+
+    @Test
+    void aSchemeWordWithoutSlashesBeforeAnAbsolutePathIsTakenForAUriUnlessSuchALayerExists(@org.junit.jupiter.api.io.TempDir
+            java.nio.file.Path cwd) throws Exception {
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> OverlayConfig.fromMountOptions("lowerdir=oci:/images/app?ref=1.0", cwd));
+        assertEquals("option lowerdir: there is no layer \"oci\"; if \"oci:/images/app?ref=1.0\" is a URI, which lowerdir's"
+                + " colons split, give it as lowerdir+=oci:/images/app?ref=1.0 (one lowerdir+= per layer, top first)",
+                refused.getMessage());
+        java.nio.file.Files.createDirectory(cwd.resolve("oci"));
+        assertEquals(java.util.List.of(new OverlayConfig.LayerSource.Location(cwd.resolve("oci").toString()),
+                new OverlayConfig.LayerSource.Location("/images/app?ref=1.0")),
+                OverlayConfig.fromMountOptions("lowerdir=oci:/images/app?ref=1.0", cwd).lowers());
+    }
 }
