@@ -289,6 +289,9 @@ final class S3Layer implements Layer {
     public Stream<DirectoryEntry> list(EntryPath directory) throws IOException {
         String prefix = directoryPrefix(directory);
         Listing cached = listings.get(prefix);
+        if ((cached == null || System.nanoTime() - cached.loadedAtNanos() >= ttlNanos) && loading.containsKey(prefix)) {
+            cached = listing(prefix, directory); // being listed ahead: wait for it rather than list again
+        }
         if (cached != null && System.nanoTime() - cached.loadedAtNanos() < ttlNanos) {
             listAhead(directory, cached);
             long unknown = cached.entries().values().stream()
@@ -416,9 +419,11 @@ final class S3Layer implements Layer {
      * Directory entries for listing nodes. An object's type is in its metadata, but only an
      * empty one can be a whiteout, device or directory (what the overlay's merge depends on), and
      * only one of 1 to PATH_MAX bytes (a small one) a symlink. Empty objects are HEADed (in
-     * parallel), and small ones with {@code headSmall} (a listing with few of them) or unless
-     * {@code metadata=lazy}; with it, other small ones are regular files until a HEAD (a stat)
-     * says otherwise: HEADing them one by one made a listing five to seven times slower than its LISTs.
+     * parallel), and small ones with {@code headSmall} (a listing with few of them) or with
+     * {@code metadata=listing}; other small ones not HEADed yet are listed as
+     * {@link EntryType#UNKNOWN}, which a stat makes exact: HEADing them all made a listing five to
+     * seven times slower than its LISTs, and calling them regular files would hide symlinks from
+     * {@code find -type l}.
      */
     private List<DirectoryEntry> entries(java.util.Collection<Map.Entry<String, Listing.Node>> nodes, boolean headSmall)
             throws IOException {
@@ -442,7 +447,8 @@ final class S3Layer implements Layer {
                         if (head == null && headed) {
                             continue; // deleted since the listing
                         }
-                        type = head == null ? EntryType.REGULAR_FILE : type(head);
+                        // A file or a symlink: the first stat tells (readdir's DT_UNKNOWN).
+                        type = head == null ? EntryType.UNKNOWN : type(head);
                     }
                     entries.add(new DirectoryEntry(e.getKey(), type, ObjectNames.inode(object.key())));
                 }

@@ -41,9 +41,10 @@ import java.util.Set;
  * @param metadata     read s3fs metadata ({@code x-amz-meta-*}) with a HEAD of an object when it is
  *                     first stat'ed (or read, or its xattrs are); off, every object is a 0644
  *                     regular file owned by this process
- * @param metadataInListings also HEAD every small object while listing, so that a listing types
- *                     symlinks before they are stat'ed: {@code metadata=true} (the default);
- *                     {@code metadata=lazy} leaves it to the first stat
+ * @param metadataInListings also HEAD every small object while listing ({@code metadata=listing}),
+ *                     so that a listing types symlinks before they are stat'ed; without it
+ *                     ({@code metadata=true}, the default) a listing calls a small object not
+ *                     stat'ed yet of unknown type (DT_UNKNOWN), and its first stat HEADs it
  * @param metadataCache how many objects' metadata is kept
  * @param listCache    how many directory entries the kept listings may hold together
  * @param refresh      how often the cached listings are taken again in the background to notice
@@ -115,11 +116,12 @@ record S3Settings(URI location, String bucket, String prefix, URI endpoint, Stri
         try {
             String endpointText = options.containsKey("endpoint") ? options.get("endpoint") : defaultEndpoint();
             URI endpoint = endpointText == null ? null : endpoint(endpointText);
-            // true (the default) types every listed object exactly, HEADing small ones while
-            // listing; lazy leaves that to the first stat, so a listing may call a symlink a file.
+            // true (the default) reads metadata at the first stat and lists small objects not
+            // stat'ed yet as of unknown type (DT_UNKNOWN); listing HEADs them while listing, to
+            // type every listed object; lazy, from before DT_UNKNOWN, now means true.
             String metadata = options.getOrDefault("metadata", "true");
-            boolean lazyMetadata = metadata.equalsIgnoreCase("lazy");
-            boolean listingMetadata = !lazyMetadata && (metadata.equalsIgnoreCase("listing") || bool(metadata));
+            boolean listingMetadata = metadata.equalsIgnoreCase("listing");
+            boolean anyMetadata = listingMetadata || metadata.equalsIgnoreCase("lazy") || bool(metadata);
             // Virtual-host addressing cannot work on an IP address or localhost.
             boolean pathStyleByDefault = endpoint != null
                     && (endpoint.getHost().equals("localhost") || endpoint.getHost().matches("[0-9.]+|\\[.*\\]"));
@@ -137,7 +139,7 @@ record S3Settings(URI location, String bucket, String prefix, URI endpoint, Stri
                     streams((int) size(options.getOrDefault("streams", "1"))),
                     options.containsKey("cacheDir") ? Path.of(options.get("cacheDir")).toAbsolutePath() : null,
                     size(options.getOrDefault("cacheSize", "1G")),
-                    lazyMetadata || listingMetadata,
+                    anyMetadata,
                     listingMetadata,
                     positive((int) size(options.getOrDefault("metadataCache", "20000")), "metadataCache"),
                     positive((int) size(options.getOrDefault("listCache", "200000")), "listCache"),

@@ -39,8 +39,8 @@ public record EntryAttributes(
         String redirect) {
 
     public EntryAttributes {
-        if (type == null) {
-            throw new IllegalArgumentException("type is required");
+        if (type == null || type == EntryType.UNKNOWN) {
+            throw new IllegalArgumentException(type == null ? "type is required" : "an entry's attributes have a known type");
         }
         permissions &= 07777;
     }

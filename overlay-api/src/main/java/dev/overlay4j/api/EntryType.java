@@ -14,7 +14,17 @@ public enum EntryType {
      * overlay. How a backend stores it (a 0/0 character device, an xattr, a {@code .wh.} key)
      * is the backend's business.
      */
-    WHITEOUT;
+    WHITEOUT,
+    /**
+     * Only in a directory listing ({@link DirectoryEntry}): a layer that cannot tell an entry's
+     * type without a further request to its store (an S3 object whose type is in metadata only
+     * a HEAD returns) lists it so, and {@link Layer#stat} gives the type. Such an entry is never
+     * a directory or a whiteout, which the overlay's merge must know from the listing. Through
+     * the overlay it is {@code DT_UNKNOWN}, which readdir(3) allows and which makes programs
+     * that need the type ({@code find -type}, {@code ls -F}) stat the entry. Never the type of
+     * {@link EntryAttributes}.
+     */
+    UNKNOWN;
 
     /** The {@code S_IFMT} bits of {@code st_mode} for this type; a whiteout reports a character device. */
     public int formatBits() {
@@ -26,6 +36,7 @@ public enum EntryType {
             case BLOCK_DEVICE -> 0060000;
             case FIFO -> 0010000;
             case SOCKET -> 0140000;
+            case UNKNOWN -> throw new IllegalStateException("an entry listed as of unknown type has no S_IFMT bits; stat it");
         };
     }
 
@@ -43,8 +54,8 @@ public enum EntryType {
         };
     }
 
-    /** The {@code d_type} value of {@code readdir(3)} for this type. */
+    /** The {@code d_type} value of {@code readdir(3)} for this type: {@code DT_UNKNOWN} (0) for {@link #UNKNOWN}. */
     public int direntType() {
-        return (formatBits() >>> 12) & 017;
+        return this == UNKNOWN ? 0 : (formatBits() >>> 12) & 017;
     }
 }

@@ -507,7 +507,7 @@ final class MergedOverlay implements Overlay {
                         (layer, at, owned) -> layer.createSpecial(at, type, owned, rdev);
                 case REGULAR_FILE -> (layer, at, owned) -> layer.createFile(at, owned).close();
                 case DIRECTORY -> throw Errno.EPERM.exception(path, "mknod cannot create a directory");
-                case SYMLINK, WHITEOUT -> throw Errno.EINVAL.exception(path, "mknod cannot create a " + type);
+                case SYMLINK, WHITEOUT, UNKNOWN -> throw Errno.EINVAL.exception(path, "mknod cannot create a " + type);
             };
             directoryOperations.create(path, false, attributes, creation);
         });
