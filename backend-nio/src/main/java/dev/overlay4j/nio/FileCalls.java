@@ -71,38 +71,73 @@ final class FileCalls {
     }
 
     static int ftruncate(Arena arena, int fd, long size) {
-        return (int) LinuxCalls.call(FTRUNCATE, arena, fd, size);
+        MemorySegment capture = arena.allocate(LinuxCalls.CAPTURE);
+        try {
+            return (int) LinuxCalls.result((int) FTRUNCATE.invokeExact(capture, fd, size), capture);
+        } catch (Throwable t) {
+            throw new IllegalStateException("ftruncate failed", t);
+        }
     }
 
     static int fallocate(Arena arena, int fd, int mode, long offset, long length) {
-        return (int) LinuxCalls.call(FALLOCATE, arena, fd, mode, offset, length);
+        MemorySegment capture = arena.allocate(LinuxCalls.CAPTURE);
+        try {
+            return (int) LinuxCalls.result((int) FALLOCATE.invokeExact(capture, fd, mode, offset, length), capture);
+        } catch (Throwable t) {
+            throw new IllegalStateException("fallocate failed", t);
+        }
     }
 
     static long lseek(Arena arena, int fd, long offset, int whence) {
-        return LinuxCalls.call(LSEEK, arena, fd, offset, whence);
+        MemorySegment capture = arena.allocate(LinuxCalls.CAPTURE);
+        try {
+            return LinuxCalls.result((long) LSEEK.invokeExact(capture, fd, offset, whence), capture);
+        } catch (Throwable t) {
+            throw new IllegalStateException("lseek failed", t);
+        }
     }
 
     /** {@code copy_file_range} between two positions, neither descriptor's file position used. */
     static long copyFileRange(Arena arena, int in, long inOffset, int out, long outOffset, long count) {
         MemorySegment offIn = arena.allocateFrom(JAVA_LONG, inOffset);
         MemorySegment offOut = arena.allocateFrom(JAVA_LONG, outOffset);
-        return LinuxCalls.call(COPY_FILE_RANGE, arena, in, offIn, out, offOut, count, 0);
+        MemorySegment capture = arena.allocate(LinuxCalls.CAPTURE);
+        try {
+            return LinuxCalls.result((long) COPY_FILE_RANGE.invokeExact(capture, in, offIn, out, offOut, count, 0), capture);
+        } catch (Throwable t) {
+            throw new IllegalStateException("copy_file_range failed", t);
+        }
     }
 
     /** {@code sendfile} from {@code inOffset} of {@code in} to the file position of {@code out}. */
     static long sendfile(Arena arena, int out, int in, long inOffset, long count) {
         MemorySegment offIn = arena.allocateFrom(JAVA_LONG, inOffset);
-        return LinuxCalls.call(SENDFILE, arena, out, in, offIn, count);
+        MemorySegment capture = arena.allocate(LinuxCalls.CAPTURE);
+        try {
+            return LinuxCalls.result((long) SENDFILE.invokeExact(capture, out, in, offIn, count), capture);
+        } catch (Throwable t) {
+            throw new IllegalStateException("sendfile failed", t);
+        }
     }
 
     /** {@code ioctl(fd, request, argument)}: its result or {@code -errno}. */
     static int ioctl(Arena arena, int fd, long request, MemorySegment argument) {
-        return (int) LinuxCalls.call(IOCTL, arena, fd, request, argument);
+        MemorySegment capture = arena.allocate(LinuxCalls.CAPTURE);
+        try {
+            return (int) LinuxCalls.result((int) IOCTL.invokeExact(capture, fd, request, argument), capture);
+        } catch (Throwable t) {
+            throw new IllegalStateException("ioctl failed", t);
+        }
     }
 
     /** {@code linkat} with flags (AT_EMPTY_PATH, AT_SYMLINK_FOLLOW). */
     static int linkat(Arena arena, int olddirfd, String oldname, int newdirfd, String newname, int flags) {
-        return (int) LinuxCalls.call(LINKAT, arena, olddirfd, LinuxCalls.cString(arena, oldname), newdirfd,
-                LinuxCalls.cString(arena, newname), flags);
+        MemorySegment capture = arena.allocate(LinuxCalls.CAPTURE);
+        try {
+            return (int) LinuxCalls.result((int) LINKAT.invokeExact(capture, olddirfd, LinuxCalls.cString(arena, oldname), newdirfd,
+                    LinuxCalls.cString(arena, newname), flags), capture);
+        } catch (Throwable t) {
+            throw new IllegalStateException("linkat failed", t);
+        }
     }
 }

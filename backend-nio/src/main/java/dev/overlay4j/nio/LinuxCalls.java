@@ -199,6 +199,10 @@ final class LinuxCalls {
         }
     }
 
+    private static IllegalStateException failed(String call, Throwable t) {
+        return new IllegalStateException("native call " + call + " failed", t);
+    }
+
     static MemorySegment cString(Arena arena, String s) {
         return arena.allocateFrom(s, StandardCharsets.UTF_8);
     }
@@ -286,22 +290,43 @@ final class LinuxCalls {
     }
 
     static int mknodat(Arena arena, int dirfd, String name, int mode, long dev) {
-        return (int) call(MKNODAT, arena, dirfd, cString(arena, name), mode, dev);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) MKNODAT.invokeExact(capture, dirfd, cString(arena, name), mode, dev), capture);
+        } catch (Throwable t) {
+            throw failed("mknodat", t);
+        }
     }
 
     static int mkdirat(Arena arena, int dirfd, String name, int mode) {
-        return (int) call(MKDIRAT, arena, dirfd, cString(arena, name), mode);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) MKDIRAT.invokeExact(capture, dirfd, cString(arena, name), mode), capture);
+        } catch (Throwable t) {
+            throw failed("mkdirat", t);
+        }
     }
 
     static int symlinkat(Arena arena, String target, int dirfd, String name) {
-        return (int) call(SYMLINKAT, arena, cString(arena, target), dirfd, cString(arena, name));
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) SYMLINKAT.invokeExact(capture, cString(arena, target), dirfd, cString(arena, name)), capture);
+        } catch (Throwable t) {
+            throw failed("symlinkat", t);
+        }
     }
 
     /** The link's target bytes, or {@code null} with {@code errno[0]} set. */
     static byte[] readlinkat(Arena arena, int dirfd, String name, int[] errno) {
         for (long size = 256; ; size *= 4) {
             MemorySegment buffer = arena.allocate(size);
-            long r = call(READLINKAT, arena, dirfd, cString(arena, name), buffer, size);
+            MemorySegment capture = arena.allocate(CAPTURE);
+            long r;
+            try {
+                r = result((long) READLINKAT.invokeExact(capture, dirfd, cString(arena, name), buffer, size), capture);
+            } catch (Throwable t) {
+                throw failed("readlinkat", t);
+            }
             if (r < 0) {
                 errno[0] = (int) -r;
                 return null;
@@ -313,15 +338,32 @@ final class LinuxCalls {
     }
 
     static int unlinkat(Arena arena, int dirfd, String name, int flags) {
-        return (int) call(UNLINKAT, arena, dirfd, cString(arena, name), flags);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) UNLINKAT.invokeExact(capture, dirfd, cString(arena, name), flags), capture);
+        } catch (Throwable t) {
+            throw failed("unlinkat", t);
+        }
     }
 
     static int linkat(Arena arena, int olddirfd, String oldname, int newdirfd, String newname) {
-        return (int) call(LINKAT, arena, olddirfd, cString(arena, oldname), newdirfd, cString(arena, newname), 0);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) LINKAT.invokeExact(capture, olddirfd, cString(arena, oldname), newdirfd,
+                    cString(arena, newname), 0), capture);
+        } catch (Throwable t) {
+            throw failed("linkat", t);
+        }
     }
 
     static int renameat2(Arena arena, int olddirfd, String oldname, int newdirfd, String newname, int flags) {
-        return (int) call(RENAMEAT2, arena, olddirfd, cString(arena, oldname), newdirfd, cString(arena, newname), flags);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) RENAMEAT2.invokeExact(capture, olddirfd, cString(arena, oldname), newdirfd,
+                    cString(arena, newname), flags), capture);
+        } catch (Throwable t) {
+            throw failed("renameat2", t);
+        }
     }
 
     /**
@@ -331,8 +373,14 @@ final class LinuxCalls {
      */
     static int fchmodatNoFollow(Arena arena, int dirfd, String name, int mode) {
         if (fchmodat2) {
-            int r = (int) call(SYSCALL4, arena, SYS_FCHMODAT2, (long) dirfd, cString(arena, name).address(),
-                    (long) mode, (long) AT_SYMLINK_NOFOLLOW);
+            MemorySegment capture = arena.allocate(CAPTURE);
+            int r;
+            try {
+                r = (int) result((long) SYSCALL4.invokeExact(capture, SYS_FCHMODAT2, (long) dirfd,
+                        cString(arena, name).address(), (long) mode, (long) AT_SYMLINK_NOFOLLOW), capture);
+            } catch (Throwable t) {
+                throw failed("fchmodat2", t);
+            }
             if (r != -ENOSYS) {
                 return r;
             }
@@ -359,15 +407,30 @@ final class LinuxCalls {
     }
 
     static int fchmod(Arena arena, int fd, int mode) {
-        return (int) call(FCHMOD, arena, fd, mode);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) FCHMOD.invokeExact(capture, fd, mode), capture);
+        } catch (Throwable t) {
+            throw failed("fchmod", t);
+        }
     }
 
     static int fchown(Arena arena, int fd, int uid, int gid) {
-        return (int) call(FCHOWN, arena, fd, uid, gid);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) FCHOWN.invokeExact(capture, fd, uid, gid), capture);
+        } catch (Throwable t) {
+            throw failed("fchown", t);
+        }
     }
 
     static int fchownat(Arena arena, int dirfd, String name, int uid, int gid, int flags) {
-        return (int) call(FCHOWNAT, arena, dirfd, cString(arena, name), uid, gid, flags);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) FCHOWNAT.invokeExact(capture, dirfd, cString(arena, name), uid, gid, flags), capture);
+        } catch (Throwable t) {
+            throw failed("fchownat", t);
+        }
     }
 
     /** {@code utimensat} with times given as (seconds, nanoseconds) pairs; nanoseconds may be UTIME_NOW/UTIME_OMIT. */
@@ -378,7 +441,12 @@ final class LinuxCalls {
         times.set(JAVA_LONG, 8, atimeNsec);
         times.set(JAVA_LONG, 16, mtimeSec);
         times.set(JAVA_LONG, 24, mtimeNsec);
-        return (int) call(UTIMENSAT, arena, dirfd, cString(arena, name), times, flags);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) UTIMENSAT.invokeExact(capture, dirfd, cString(arena, name), times, flags), capture);
+        } catch (Throwable t) {
+            throw failed("utimensat", t);
+        }
     }
 
     /** An xattr value, or {@code null} with {@code errno[0]} set. */
@@ -402,7 +470,12 @@ final class LinuxCalls {
                 errno[0] = (int) -r;
                 return null;
             }
-            long needed = call(LGETXATTR, arena, p, n, MemorySegment.NULL, 0L);
+            long needed;
+            try {
+                needed = result((long) LGETXATTR.invokeExact(capture, p, n, MemorySegment.NULL, 0L), capture);
+            } catch (Throwable t) {
+                throw failed("lgetxattr", t);
+            }
             if (needed < 0) {
                 errno[0] = (int) -needed;
                 return null;
@@ -543,7 +616,13 @@ final class LinuxCalls {
 
     static int lsetxattr(Arena arena, String path, String name, byte[] value, int flags) {
         MemorySegment v = value.length == 0 ? arena.allocate(1) : arena.allocateFrom(JAVA_BYTE, value);
-        return (int) call(LSETXATTR, arena, cString(arena, path), cString(arena, name), v, (long) value.length, flags);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) LSETXATTR.invokeExact(capture, cString(arena, path), cString(arena, name), v,
+                    (long) value.length, flags), capture);
+        } catch (Throwable t) {
+            throw failed("lsetxattr", t);
+        }
     }
 
     /** The xattr names, or {@code null} with {@code errno[0]} set. */
@@ -566,7 +645,13 @@ final class LinuxCalls {
                 errno[0] = (int) -r;
                 return null;
             }
-            long needed = call(LLISTXATTR, arena, p, MemorySegment.NULL, 0L);
+            MemorySegment probe = arena.allocate(CAPTURE);
+            long needed;
+            try {
+                needed = result((long) LLISTXATTR.invokeExact(probe, p, MemorySegment.NULL, 0L), probe);
+            } catch (Throwable t) {
+                throw failed("llistxattr", t);
+            }
             if (needed < 0) {
                 errno[0] = (int) -needed;
                 return null;
@@ -576,16 +661,31 @@ final class LinuxCalls {
     }
 
     static int lremovexattr(Arena arena, String path, String name) {
-        return (int) call(LREMOVEXATTR, arena, cString(arena, path), cString(arena, name));
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) LREMOVEXATTR.invokeExact(capture, cString(arena, path), cString(arena, name)), capture);
+        } catch (Throwable t) {
+            throw failed("lremovexattr", t);
+        }
     }
 
     static int syncfs(Arena arena, int fd) {
-        return (int) call(SYNCFS, arena, fd);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) SYNCFS.invokeExact(capture, fd), capture);
+        } catch (Throwable t) {
+            throw failed("syncfs", t);
+        }
     }
 
     /** {@code fsync(fd)}, or {@code fdatasync(fd)} when {@code metadata} is false: 0 or {@code -errno}. */
     static int fsync(Arena arena, int fd, boolean metadata) {
-        return (int) call(metadata ? FSYNC : FDATASYNC, arena, fd);
+        MemorySegment capture = arena.allocate(CAPTURE);
+        try {
+            return (int) result((int) (metadata ? FSYNC : FDATASYNC).invokeExact(capture, fd), capture);
+        } catch (Throwable t) {
+            throw failed(metadata ? "fsync" : "fdatasync", t);
+        }
     }
 
     /** One record of {@code getdents64}: {@code struct linux_dirent64}, the same on every architecture. */

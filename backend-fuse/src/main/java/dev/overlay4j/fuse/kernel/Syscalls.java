@@ -91,6 +91,12 @@ public final class Syscalls implements AutoCloseable {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
     private static final MethodHandle POLL = downcall("poll",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO_CAPTURE);
+    private static final MethodHandle EPOLL_CREATE1 = downcall("epoll_create1",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT), ERRNO_CAPTURE);
+    private static final MethodHandle EPOLL_CTL = downcall("epoll_ctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
+    private static final MethodHandle EPOLL_WAIT = downcall("epoll_wait",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), ERRNO_CAPTURE);
     private static final MethodHandle DUP2 = downcall("dup2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
             ERRNO_CAPTURE);
     private static final MethodHandle STATX = downcall("statx",
@@ -382,6 +388,47 @@ public final class Syscalls implements AutoCloseable {
         try {
             int r = result((int) POLL.invokeExact(capture, word, 1L, timeoutMillis));
             return r > 0 ? word.get(JAVA_SHORT, 6) : r;
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    private static final int EPOLL_CLOEXEC = 02000000;
+    private static final int EPOLL_CTL_ADD = 1;
+    private static final int EPOLLIN = 1;
+    private static final int EPOLLEXCLUSIVE = 1 << 28;
+    /** {@code struct epoll_event}: a 32-bit events word and 64-bit data, packed to 12 bytes on x86-64. */
+    private final MemorySegment epollEvent = arena.allocate(16, 8);
+
+    /**
+     * An epoll instance that waits for {@code fd} to be readable as an exclusive waiter
+     * ({@code EPOLLEXCLUSIVE}): of all the threads waiting so on one wait queue, an event wakes
+     * one, where {@link #poll} wakes every one of them. Its descriptor, or {@code -errno}.
+     */
+    public int epollExclusive(int fd) {
+        try {
+            int epfd = result((int) EPOLL_CREATE1.invokeExact(capture, EPOLL_CLOEXEC));
+            if (epfd < 0) {
+                return epfd;
+            }
+            epollEvent.set(JAVA_INT, 0, EPOLLIN | EPOLLEXCLUSIVE);
+            epollEvent.set(JAVA_INT, 4, fd);
+            epollEvent.set(JAVA_INT, 8, 0);
+            int r = result((int) EPOLL_CTL.invokeExact(capture, epfd, EPOLL_CTL_ADD, fd, epollEvent));
+            if (r < 0) {
+                close(epfd);
+                return r;
+            }
+            return epfd;
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Waits on an {@link #epollExclusive} instance: 1 when its descriptor is readable, 0 on timeout, or {@code -errno}. */
+    public int epollWait(int epfd, int timeoutMillis) {
+        try {
+            return result((int) EPOLL_WAIT.invokeExact(capture, epfd, epollEvent, 1, timeoutMillis));
         } catch (Throwable e) {
             throw rethrow(e);
         }

@@ -46,8 +46,14 @@ public final class Session {
     static final long REPLY_BUFFER = Init.MAX_WRITE + Structs.OutHeader.SIZE;
     /** The most readers of one connection, spares included: requests that may wait at once. */
     public static final int MAX_READERS = 64;
-    /** How long all readers must be busy before a spare starts. */
-    static final long SPARE_DELAY_MILLIS = 2;
+    /**
+     * How long all readers must be busy before a spare starts: longer than a request to local
+     * disks takes, so that bursts (a RELEASE beside the next OPEN) and a machine short of CPU,
+     * where another thread only adds to the queue for the cores, start none; a request waiting
+     * on a network or a hung store still holds up the others this long at most. At 2 ms, an
+     * untar on a busy 2-core machine kept a dozen spares alive.
+     */
+    static final long SPARE_DELAY_MILLIS = 20;
     /** How long a spare reader waits for a request before it ends. */
     static final int SPARE_IDLE_MILLIS = 5000;
     /**
@@ -161,17 +167,30 @@ public final class Session {
         MemorySegment in = Syscalls.mapAnonymous(REQUEST_BUFFER, arena);
         MemorySegment out = Syscalls.mapAnonymous(REPLY_BUFFER, arena);
         Reader reader = new Reader(fd, new Request(in), new Reply(out));
+        // A spare waits with a timeout, so that it can end when idle. poll(2) would do, but every
+        // request wakes every thread polling /dev/fuse (its readers wait on one queue), and a
+        // few idle spares made five context switches of each request; an exclusive epoll
+        // waiter is woken alone, like the readers blocked in read(2).
+        int idleWait = spare ? sys.epollExclusive(fd) : -1;
+        if (spare && idleWait < 0) {
+            LOG.log(System.Logger.Level.WARNING, "a spare FUSE reader cannot wait for requests: " + Syscalls.message(-idleWait));
+            return;
+        }
         working.add(reader);
         try {
-            serveRequests(sys, fd, in, reader, spare);
+            serveRequests(sys, fd, in, reader, idleWait);
         } finally {
             working.remove(reader);
+            if (idleWait >= 0) {
+                sys.close(idleWait);
+            }
         }
     }
 
-    private void serveRequests(Syscalls sys, int fd, MemorySegment in, Reader reader, boolean spare) {
+    /** Serves requests read from {@code fd}; a spare ({@code idleWait}, its epoll instance, >= 0) ends once idle. */
+    private void serveRequests(Syscalls sys, int fd, MemorySegment in, Reader reader, int idleWait) {
         while (true) {
-            if (spare && sys.poll(fd, Syscalls.POLLIN, SPARE_IDLE_MILLIS) == 0) {
+            if (idleWait >= 0 && sys.epollWait(idleWait, SPARE_IDLE_MILLIS) == 0) {
                 return; // idle: the permanent readers are enough again
             }
             long n = sys.read(fd, in, in.byteSize());
