@@ -14,6 +14,9 @@ module dev.overlay4j.oci {
     requires dev.overlay4j.api;
     // zstd in pure Java (io.airlift:aircompressor, an automatic module).
     requires aircompressor;
+    // aircompressor uses sun.misc.Unsafe, which an automatic module cannot require: without this,
+    // jdk.unsupported is not in the module graph of bin/overlay4j (-m) and zstd fails with NoClassDefFoundError.
+    requires jdk.unsupported;
 
     exports dev.overlay4j.oci.commit;
 
