@@ -12,6 +12,7 @@ final class HashingOutputStream extends FilterOutputStream {
 
     private final MessageDigest sha256;
     private long count;
+    private String digest;
 
     HashingOutputStream(OutputStream out) {
         super(out);
@@ -33,6 +34,7 @@ final class HashingOutputStream extends FilterOutputStream {
 
     @Override
     public void write(int b) throws IOException {
+        checkOpen();
         out.write(b);
         sha256.update((byte) b);
         count++;
@@ -40,17 +42,27 @@ final class HashingOutputStream extends FilterOutputStream {
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
+        checkOpen();
         out.write(b, off, len);
         sha256.update(b, off, len);
         count += len;
+    }
+
+    private void checkOpen() {
+        if (digest != null) {
+            throw new IllegalStateException("written after its digest was taken");
+        }
     }
 
     long count() {
         return count;
     }
 
-    /** {@code sha256:HEX} of everything written; call once, after the last write. */
+    /** {@code sha256:HEX} of everything written, once the last byte is: later writes are refused. */
     String digest() {
-        return "sha256:" + HexFormat.of().formatHex(sha256.digest());
+        if (digest == null) {
+            digest = "sha256:" + HexFormat.of().formatHex(sha256.digest());
+        }
+        return digest;
     }
 }

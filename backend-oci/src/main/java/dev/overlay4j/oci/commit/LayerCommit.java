@@ -133,7 +133,8 @@ public final class LayerCommit {
         HashingOutputStream tarBytes;
         ChangesetWriter changes;
         try (OutputStream compressing = compression.compress(compressed)) {
-            tarBytes = new HashingOutputStream(compressing);
+            // An uncompressed layer's diff ID is its digest: its bytes are hashed once.
+            tarBytes = compression == LayerCompression.NONE ? compressed : new HashingOutputStream(compressing);
             BufferedOutputStream buffered = new BufferedOutputStream(tarBytes, 1 << 16);
             TarOutput tar = new TarOutput(buffered);
             changes = new ChangesetWriter(upperLayer, merged, tar, mtimeRule());

@@ -35,6 +35,7 @@ final class TarOutput {
     /** The largest values of ustar's octal fields: 7 digits for ids, 11 for size and mtime. */
     private static final long MAX_ID = 07777777L;
     private static final long MAX_SIZE = 077777777777L;
+    private static final byte[] ZEROS = new byte[BLOCK];
 
     /**
      * One member's header.
@@ -139,13 +140,14 @@ final class TarOutput {
         if (owed != 0) {
             throw new IllegalStateException(owed + " bytes of the last member were not written");
         }
-        out.write(new byte[2 * BLOCK]);
+        out.write(ZEROS);
+        out.write(ZEROS);
         out.flush();
     }
 
     private void pad(long size) throws IOException {
         int rest = (int) (Math.floorMod(-size, (long) BLOCK));
-        out.write(new byte[BLOCK], 0, rest);
+        out.write(ZEROS, 0, rest);
     }
 
     /**
