@@ -144,6 +144,15 @@ class CommitCommandTest {
         assertEquals(1, run.status());
         assertEquals(List.of("commit: " + tmp.resolve("no/such/dir") + ": the directory of the output file does not exist"),
                 run.err().lines().toList());
+        // A name the layer cannot give back as it is would be missing from the image.
+        Path odd = upper.root.resolve("etc");
+        UpperDir.run("sh", "-c", "touch \"$1\"/\"$(printf 'bad\\377name')\"", "sh", odd.toString());
+        Run notUtf8 = commit(upper.root.toString(), tmp.resolve("layer.tar").toString());
+        assertEquals(1, notUtf8.status());
+        assertEquals(List.of("commit: " + odd + "/bad\uFFFDname is listed but cannot be looked up: its name is not valid UTF-8, "
+                + "or it was removed while the layer was written"), notUtf8.err().lines().toList());
+        UpperDir.run("sh", "-c", "rm \"$1\"/bad*", "sh", odd.toString());
+
         Run noLayout = commit("--layout", tmp.resolve("nothing").toString(), "--tag", "t", upper.root.toString());
         assertEquals(1, noLayout.status());
         assertEquals(1, noLayout.err().lines().count(), noLayout.err());

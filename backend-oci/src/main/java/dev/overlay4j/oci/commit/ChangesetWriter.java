@@ -163,7 +163,9 @@ final class ChangesetWriter {
                 // stat, not the listing's type: it is the lookup rule, the one the overlay follows.
                 Optional<EntryAttributes> found = upper.stat(path);
                 if (found.isEmpty()) {
-                    continue; // gone since the listing
+                    // Leaving it out would write a layer without it: a name that is not UTF-8 comes back changed.
+                    throw new IOException(display(path) + " is listed but cannot be looked up: its name is not valid UTF-8, "
+                            + "or it was removed while the layer was written");
                 }
                 if (name.startsWith(WHITEOUT_PREFIX)) {
                     throw new IOException(display(path) + ": a name starting with " + WHITEOUT_PREFIX
