@@ -123,7 +123,12 @@ public final class CommitCommand implements Command {
         CommittedLayer layer;
         try {
             layer = commit.run();
-        } catch (IOException e) {
+        } catch (java.nio.file.ProviderNotFoundException | IllegalArgumentException e) {
+            // A lower layer's location that no installed provider opens, or that is no URI at all.
+            err.println("commit: " + e.getMessage());
+            return 2;
+        } catch (IOException | IllegalStateException e) {
+            // IllegalStateException: no overlay engine installed to read the lower layers with.
             err.println("commit: " + e.getMessage());
             return 1;
         }

@@ -139,6 +139,16 @@ class CommitCommandTest {
     }
 
     @Test
+    void aLowerNoProviderOpensIsAUsageError() throws Throwable {
+        assumeTrue(UpperDir.isRoot(), "SKIPPED: needs root for trusted.* xattrs");
+        upper.dir("moved").redirect("moved", "/elsewhere");
+        Run run = commit("-o", "lowerdir+=nosuch://bucket/x", upper.root.toString(), tmp.resolve("layer.tar").toString());
+        assertEquals(2, run.status(), run.err());
+        assertTrue(run.err().startsWith("commit: no layer provider for scheme \"nosuch\""), run.err());
+        assertEquals(List.of("upper"), files());
+    }
+
+    @Test
     void otherFailuresExitWithOneOnOneLine() throws Exception {
         Run run = commit(upper.root.toString(), tmp.resolve("no/such/dir/layer.tar").toString());
         assertEquals(1, run.status());
