@@ -9,9 +9,12 @@ import java.util.Map;
 /**
  * Just enough JSON (RFC 8259) for the documents of an OCI image layout: objects become
  * {@code Map<String, Object>}, arrays {@code List<Object>}, numbers {@code Double} or
- * {@code Long}, and {@code true}, {@code false}, {@code null} themselves.
+ * {@code Long}, and {@code true}, {@code false}, {@code null} themselves; {@link #write} turns
+ * such values back into text, members in their map's order.
+ *
+ * <p>Public for the commit package of this module, which is not exported.
  */
-final class Json {
+public final class Json {
 
     private final String text;
     private int pos;
@@ -20,7 +23,7 @@ final class Json {
         this.text = text;
     }
 
-    static Object parse(String text) throws IOException {
+    public static Object parse(String text) throws IOException {
         Json json = new Json(text);
         json.space();
         Object value = json.value(0);
@@ -180,5 +183,91 @@ final class Json {
         } catch (NumberFormatException e) {
             throw error("a value expected");
         }
+    }
+
+    /**
+     * Compact JSON text of a value made of maps with string keys, lists, strings, numbers,
+     * booleans and null.
+     *
+     * @throws IllegalArgumentException for anything else, or a number JSON cannot hold
+     */
+    public static String write(Object value) {
+        StringBuilder out = new StringBuilder();
+        write(value, out);
+        return out.toString();
+    }
+
+    private static void write(Object value, StringBuilder out) {
+        switch (value) {
+            case null -> out.append("null");
+            case String s -> quote(s, out);
+            case Boolean b -> out.append(b);
+            case Long n -> out.append(n);
+            case Integer n -> out.append(n);
+            case Double d -> {
+                if (d.isNaN() || d.isInfinite()) {
+                    throw new IllegalArgumentException("JSON has no number " + d);
+                }
+                out.append(d);
+            }
+            case Map<?, ?> map -> {
+                out.append('{');
+                boolean first = true;
+                for (Map.Entry<?, ?> member : map.entrySet()) {
+                    if (!(member.getKey() instanceof String key)) {
+                        throw new IllegalArgumentException("a JSON member name must be a string, not " + member.getKey());
+                    }
+                    if (!first) {
+                        out.append(',');
+                    }
+                    first = false;
+                    quote(key, out);
+                    out.append(':');
+                    write(member.getValue(), out);
+                }
+                out.append('}');
+            }
+            case List<?> list -> {
+                out.append('[');
+                for (int i = 0; i < list.size(); i++) {
+                    if (i > 0) {
+                        out.append(',');
+                    }
+                    write(list.get(i), out);
+                }
+                out.append(']');
+            }
+            default -> throw new IllegalArgumentException("not a JSON value: " + value.getClass().getName());
+        }
+    }
+
+    private static void quote(String s, StringBuilder out) {
+        out.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                default -> {
+                    // A lone surrogate (a \\u escape can make one) has no UTF-8 form: it stays escaped.
+                    if (c < 0x20 || Character.isSurrogate(c) && !paired(s, i)) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        out.append('"');
+    }
+
+    /** Whether the surrogate at {@code i} is half of a pair. */
+    private static boolean paired(String s, int i) {
+        char c = s.charAt(i);
+        return Character.isHighSurrogate(c) ? i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))
+                : i > 0 && Character.isHighSurrogate(s.charAt(i - 1));
     }
 }

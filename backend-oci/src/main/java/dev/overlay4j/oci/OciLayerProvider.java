@@ -90,11 +90,11 @@ public final class OciLayerProvider implements LayerProvider {
                 switch (key) {
                     case "ref" -> ref = value;
                     case "platform" -> {
-                        String[] parts = value.split("/");
-                        if (parts.length < 2 || parts.length > 3) {
+                        try {
+                            platform = Platform.parse(value);
+                        } catch (IllegalArgumentException e) {
                             throw Errno.EINVAL.exception(location.toString(), "platform must be OS/ARCH[/VARIANT], not " + value);
                         }
-                        platform = new Platform(parts[0], parts[1], parts.length == 3 ? parts[2] : "");
                     }
                     default -> throw Errno.EINVAL.exception(location.toString(),
                             "unknown parameter \"" + key + "\" (an oci: layer takes ref= and platform=)");

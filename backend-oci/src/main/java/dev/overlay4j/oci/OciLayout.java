@@ -18,14 +18,19 @@ import java.util.regex.Pattern;
  * An OCI image layout (image-spec {@code image-layout.md}): a directory with {@code oci-layout},
  * {@code index.json} and content-addressed {@code blobs/ALG/HEX}. Finds the image a reference
  * names, for this machine's platform, and the blobs of its layers.
+ *
+ * <p>Public for the commit package of this module, which adds images to a layout; the package
+ * is not exported.
  */
-final class OciLayout {
+public final class OciLayout {
 
-    static final String REF_NAME = "org.opencontainers.image.ref.name";
+    public static final String REF_NAME = "org.opencontainers.image.ref.name";
+    /** The media type of an OCI image manifest; Docker's schema 2 manifest is {@link #DOCKER_MANIFEST}. */
+    public static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+    public static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
     private static final Set<String> INDEX_TYPES = Set.of("application/vnd.oci.image.index.v1+json",
             "application/vnd.docker.distribution.manifest.list.v2+json");
-    private static final Set<String> MANIFEST_TYPES = Set.of("application/vnd.oci.image.manifest.v1+json",
-            "application/vnd.docker.distribution.manifest.v2+json");
+    private static final Set<String> MANIFEST_TYPES = Set.of(OCI_MANIFEST, DOCKER_MANIFEST);
     /** Layer media types this backend reads: tar, gzip-compressed tar, and Docker's name for the latter. */
     private static final Pattern LAYER_TYPE = Pattern.compile(
             "application/vnd\\.oci\\.image\\.layer\\.(nondistributable\\.)?v1\\.tar(\\+gzip|\\+zstd)?"
@@ -37,21 +42,69 @@ final class OciLayout {
     record LayerBlob(Path file, String digest, String mediaType) {
     }
 
-    private final Path dir;
-    private final String description;
+    /**
+     * The image a reference names, as chosen.
+     *
+     * @param descriptor the manifest's descriptor, from {@code index.json} or the image index it was chosen from
+     * @param manifest   the manifest document
+     * @param platforms  the platforms of the index entries the manifest was chosen among for its
+     *                   platform, empty when there was nothing to choose
+     */
+    public record Image(Map<String, Object> descriptor, Map<String, Object> manifest, List<String> platforms) {
+    }
 
+    private final Path dir;
+    /** What the layout is to the user, for messages: {@code layer oci:DIR?ref=x}. */
+    private final String subject;
+    /** How the user names one of several images, for messages: {@code ?ref=NAME}. */
+    private final String naming;
+
+    /** The layout of a layer, named {@code description} by the user, who picks an image with {@code ?ref=}. */
     OciLayout(Path dir, String description) {
+        this(dir, "layer " + description, "?ref=NAME");
+    }
+
+    /**
+     * @param subject what the layout is to the user, for messages ({@code image layout DIR})
+     * @param naming  how the user names one of several images, for messages ({@code --from REF})
+     */
+    public OciLayout(Path dir, String subject, String naming) {
         this.dir = dir;
-        this.description = description;
+        this.subject = subject;
+        this.naming = naming;
     }
 
     /** The layers of the image that {@code ref} names (null: the layout's only image), bottom first. */
     List<LayerBlob> layers(String ref, Platform platform) throws IOException {
+        Map<String, Object> manifest = image(ref, platform).manifest();
+        List<LayerBlob> layers = new ArrayList<>();
+        Object list = manifest.get("layers");
+        if (!(list instanceof List<?> items)) {
+            throw invalid("the image manifest has no layers list");
+        }
+        for (Object item : items) {
+            Map<String, Object> layer = object(item, "a layer descriptor");
+            String mediaType = string(layer, "mediaType");
+            if (!LAYER_TYPE.matcher(mediaType).matches()) {
+                throw Errno.EOPNOTSUPP.exception(dir, subject + ": layer media type " + mediaType
+                        + " is not supported (a tar, tar+gzip or tar+zstd layer is)");
+            }
+            String digest = string(layer, "digest");
+            layers.add(new LayerBlob(blob(digest), digest, mediaType));
+        }
+        return layers;
+    }
+
+    /**
+     * The image that {@code ref} names (null: the layout's only image), for {@code platform}
+     * where an image index offers several.
+     */
+    public Image image(String ref, Platform platform) throws IOException {
         if (!Files.isDirectory(dir)) {
-            throw Errno.ENOENT.exception(dir, "the image layout of layer " + description + " does not exist; fix the path");
+            throw Errno.ENOENT.exception(dir, "the image layout of " + subject + " does not exist; fix the path");
         }
         if (!Files.isRegularFile(dir.resolve("oci-layout")) || !Files.isRegularFile(dir.resolve("index.json"))) {
-            throw Errno.EINVAL.exception(dir, "layer " + description
+            throw Errno.EINVAL.exception(dir, subject
                     + " is not an OCI image layout (no oci-layout and index.json in it)");
         }
         Map<String, Object> index = object(Json.parse(Files.readString(dir.resolve("index.json"))), "index.json");
@@ -64,32 +117,20 @@ final class OciLayout {
                 }
             }
             if (tagged.isEmpty()) {
-                throw Errno.ENOENT.exception(dir, "layer " + description + ": no image named \"" + ref
+                throw Errno.ENOENT.exception(dir, subject + ": no image named \"" + ref
                         + "\" in index.json; its names: " + refNames(candidates));
             }
             candidates = tagged;
         }
-        Map<String, Object> manifest = choose(candidates, platform, ref, 0);
-        List<LayerBlob> layers = new ArrayList<>();
-        Object list = manifest.get("layers");
-        if (!(list instanceof List<?> items)) {
-            throw invalid("the image manifest has no layers list");
-        }
-        for (Object item : items) {
-            Map<String, Object> layer = object(item, "a layer descriptor");
-            String mediaType = string(layer, "mediaType");
-            if (!LAYER_TYPE.matcher(mediaType).matches()) {
-                throw Errno.EOPNOTSUPP.exception(dir, "layer " + description + ": layer media type " + mediaType
-                        + " is not supported (a tar, tar+gzip or tar+zstd layer is)");
-            }
-            String digest = string(layer, "digest");
-            layers.add(new LayerBlob(blob(digest), digest, mediaType));
-        }
-        return layers;
+        return choose(candidates, platform, List.of(), 0);
     }
 
-    /** Picks one manifest among descriptors, descending into image indexes by platform. */
-    private Map<String, Object> choose(List<Map<String, Object>> candidates, Platform platform, String ref, int depth)
+    /**
+     * Picks one manifest among descriptors, descending into image indexes by platform.
+     *
+     * @param among the platforms of the choice made above this one, if any
+     */
+    private Image choose(List<Map<String, Object>> candidates, Platform platform, List<String> among, int depth)
             throws IOException {
         if (depth > 4) {
             throw invalid("image indexes nested too deeply");
@@ -101,23 +142,31 @@ final class OciLayout {
             }
         }
         if (fitting.isEmpty()) {
-            throw Errno.ENOENT.exception(dir, "layer " + description + ": no image for platform " + platform
+            throw Errno.ENOENT.exception(dir, subject + ": no image for platform " + platform
                     + " among " + platforms(candidates));
         }
         Map<String, Object> best = platform.best(fitting);
         if (best == null) {
-            throw Errno.EINVAL.exception(dir, "layer " + description + " holds several images; name one with ?ref=NAME"
+            throw Errno.EINVAL.exception(dir, subject + " holds several images; name one with " + naming
                     + " (names: " + refNames(fitting) + ")");
         }
+        if (best.get("platform") instanceof Map<?, ?> && candidates.size() > 1) {
+            among = platforms(candidates);
+        }
         String mediaType = string(best, "mediaType");
-        Map<String, Object> document = object(Json.parse(readBlob(best)), "blob " + best.get("digest"));
+        Map<String, Object> document = document(best);
         if (INDEX_TYPES.contains(mediaType)) {
-            return choose(descriptors(document, "image index " + best.get("digest")), platform, ref, depth + 1);
+            return choose(descriptors(document, "image index " + best.get("digest")), platform, among, depth + 1);
         }
         if (!MANIFEST_TYPES.contains(mediaType)) {
-            throw Errno.EOPNOTSUPP.exception(dir, "layer " + description + ": " + mediaType + " is not an image manifest");
+            throw Errno.EOPNOTSUPP.exception(dir, subject + ": " + mediaType + " is not an image manifest");
         }
-        return document;
+        return new Image(best, document, among);
+    }
+
+    /** The JSON object a descriptor names (a manifest, an index, a config), checked against its digest. */
+    public Map<String, Object> document(Map<String, Object> descriptor) throws IOException {
+        return object(Json.parse(readBlob(descriptor)), "blob " + descriptor.get("digest"));
     }
 
     /** A small blob's text, checked against its digest (a layout may be copied by hand). */
@@ -125,7 +174,7 @@ final class OciLayout {
         String digest = string(descriptor, "digest");
         Path file = blob(digest);
         if (!Files.isRegularFile(file)) {
-            throw Errno.ENOENT.exception(file, "layer " + description + ": blob " + digest + " is missing from the layout");
+            throw Errno.ENOENT.exception(file, subject + ": blob " + digest + " is missing from the layout");
         }
         if (Files.size(file) > 4 << 20) {
             throw invalid("blob " + digest + " is too large for a manifest or index");
@@ -136,7 +185,7 @@ final class OciLayout {
             try {
                 String actual = HexFormat.of().formatHex(MessageDigest.getInstance(algorithm).digest(bytes));
                 if (!actual.equals(digest.substring(digest.indexOf(':') + 1))) {
-                    throw Errno.EIO.exception(file, "layer " + description + ": blob " + digest + " does not match its digest");
+                    throw Errno.EIO.exception(file, subject + ": blob " + digest + " does not match its digest");
                 }
             } catch (NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
@@ -145,7 +194,8 @@ final class OciLayout {
         return new String(bytes, StandardCharsets.UTF_8);
     }
 
-    private Path blob(String digest) throws IOException {
+    /** Where the blob of {@code digest} lives in the layout (whether or not it is there). */
+    public Path blob(String digest) throws IOException {
         var m = DIGEST.matcher(digest);
         if (!m.matches()) {
             throw invalid("\"" + digest + "\" is not a digest");
@@ -154,7 +204,7 @@ final class OciLayout {
     }
 
     private IOException invalid(String what) {
-        return Errno.EINVAL.exception(dir.toString(), null, "layer " + description + ": " + what);
+        return Errno.EINVAL.exception(dir.toString(), null, subject + ": " + what);
     }
 
     private List<Map<String, Object>> descriptors(Map<String, Object> index, String where) throws IOException {

@@ -15,12 +15,27 @@ import java.util.Set;
  * preferred: {@code amd64} {@code v1} to the machine's x86-64 level, {@code arm64} {@code v8}, and
  * {@code arm} {@code v5} to the machine's. No variant means the lowest.
  *
+ * <p>Public for the commit package of this module, which is not exported.
+ *
  * @param variant the machine's variant ({@code v3}), or empty when its architecture has none
  */
-record Platform(String os, String architecture, String variant) {
+public record Platform(String os, String architecture, String variant) {
+
+    /**
+     * {@code OS/ARCH[/VARIANT]}, as {@code oci:DIR?platform=} and {@code --platform} give it.
+     *
+     * @throws IllegalArgumentException for anything else
+     */
+    public static Platform parse(String text) {
+        String[] parts = text.split("/", -1);
+        if (parts.length < 2 || parts.length > 3 || java.util.Arrays.stream(parts).anyMatch(String::isEmpty)) {
+            throw new IllegalArgumentException("a platform is OS/ARCH[/VARIANT], not " + text);
+        }
+        return new Platform(parts[0], parts[1], parts.length == 3 ? parts[2] : "");
+    }
 
     /** This machine. */
-    static Platform host() {
+    public static Platform host() {
         String arch = switch (System.getProperty("os.arch", "").toLowerCase(Locale.ROOT)) {
             case "amd64", "x86_64" -> "amd64";
             case "aarch64", "arm64" -> "arm64";

@@ -40,12 +40,38 @@ final class ImageLayoutWriter {
 
     /** A manifest of these layer descriptors, bottom first, stored as a blob; its descriptor. */
     String manifest(List<String> layers, String extra) throws IOException {
-        String config = blob("application/vnd.oci.image.config.v1+json",
-                "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}"
-                        .getBytes(StandardCharsets.UTF_8), "");
+        return manifest(layers, "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+                extra);
+    }
+
+    /** A manifest of these layer descriptors and this config document, both stored as blobs; its descriptor. */
+    String manifest(List<String> layers, String configJson, String extra) throws IOException {
+        String config = blob("application/vnd.oci.image.config.v1+json", configJson.getBytes(StandardCharsets.UTF_8), "");
         String json = "{\"schemaVersion\": 2, \"mediaType\": \"" + MANIFEST + "\", \"config\": " + config
                 + ", \"layers\": [" + String.join(", ", layers) + "]}";
         return blob(MANIFEST, json.getBytes(StandardCharsets.UTF_8), extra);
+    }
+
+    /** An image config for {@code os/arch} whose layers have these diff IDs, with one history entry per layer. */
+    static String config(String os, String arch, List<String> diffIds) {
+        StringBuilder history = new StringBuilder();
+        for (int i = 0; i < diffIds.size(); i++) {
+            history.append(i == 0 ? "" : ", ").append("{\"created\": \"2024-01-01T00:00:00Z\", \"created_by\": \"layer ")
+                    .append(i + 1).append("\"}");
+        }
+        return "{\"created\": \"2024-01-01T00:00:00Z\", \"architecture\": \"" + arch + "\", \"os\": \"" + os + "\", "
+                + "\"config\": {\"Env\": [\"PATH=/usr/bin:/bin\"], \"Cmd\": [\"/bin/sh\"]}, "
+                + "\"rootfs\": {\"type\": \"layers\", \"diff_ids\": [" + String.join(", ", diffIds.stream().map(d -> "\"" + d + "\"").toList())
+                + "]}, \"history\": [" + history + "]}";
+    }
+
+    /** {@code sha256:HEX} of {@code bytes}. */
+    static String sha256(byte[] bytes) {
+        try {
+            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** An image index of these descriptors, stored as a blob; its descriptor. */
