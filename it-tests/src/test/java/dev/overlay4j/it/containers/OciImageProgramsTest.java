@@ -1,6 +1,7 @@
 package dev.overlay4j.it.containers;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.overlay4j.it.differential.TreeSnapshot;
@@ -138,6 +139,97 @@ class OciImageProgramsTest {
         run(tool("podman", "save", "-q", "--format", "oci-dir", "-o", layout.toString(), IMAGE));
         // One image in the layout, so no ?ref= is needed.
         assertMountShowsTheImage("lowerdir+=oci:" + layout);
+    }
+
+    /**
+     * The round trip of {@code overlay4j commit --layout}: changes made through a mount of the
+     * image (a rename of a lower directory, which the upper keeps as a redirect, whiteouts, an
+     * opaque directory, a hard link, an xattr, new owners and modes) become a new image in the
+     * layout that umoci unpacks and that skopeo copies into containers-storage, and each of them
+     * shows the tree the mount showed.
+     */
+    @Test
+    void aCommittedUpperBecomesAnImageThatUmociAndPodmanShowAsTheMountDid() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/umoci")), MARK + "/usr/bin/umoci is not installed (.ci/run installs it)");
+        Path layout = scratch.resolve("layout");
+        run(List.of("skopeo", "copy", "-q", storageReference(IMAGE), "oci:" + layout + ":layered"));
+        Path upper = Files.createDirectories(scratch.resolve("upper"));
+        Path work = Files.createDirectories(scratch.resolve("work"));
+        Path mnt = Files.createDirectories(scratch.resolve("mnt"));
+        String lowers = "lowerdir+=oci:" + layout + "?ref=layered";
+        Path overlay4j = install.home().resolve("bin/overlay4j");
+        run(List.of(overlay4j.toString(), "-o", lowers + ",upperdir=" + upper + ",workdir=" + work, mnt.toString()));
+        TreeSnapshot changed;
+        try {
+            run(List.of("sh", "-c", "cd " + mnt + " && mv a/moved a/renamed && echo added > a/renamed/added"
+                    + " && rm a/soft && rm -r usr/share/doc && mkdir usr/share/doc && echo fresh > usr/share/doc/fresh"
+                    + " && mkdir -p new/dir && echo x > new/dir/f && ln new/dir/f new/link && chown 5:6 new/dir/f"
+                    + " && chmod 700 bin && setfattr -n user.note -v committed new/dir/f && echo more >> etc/group"));
+            changed = TreeSnapshot.of(mnt, Set.of("user", "trusted")).without(Set.of("/"));
+        } finally {
+            run(List.of("umount", mnt.toString()));
+        }
+        String printed = run(List.of(overlay4j.toString(), "commit", "-o", lowers, "--layout", layout.toString(),
+                "--from", "layered", "--tag", "changed", upper.toString()));
+        assertTrue(printed.contains("sha256:"), printed);
+
+        // umoci's own reading of the layout: the unpacked rootfs holds the same names, types,
+        // modes, owners, contents, link targets and xattrs (an extracted tree's directory link
+        // counts and times are the extraction's, so they are left out).
+        Path bundle = scratch.resolve("bundle");
+        run(List.of("umoci", "unpack", "--image", layout + ":changed", bundle.toString()));
+        assertEquals(withoutDirectoryNlinkAndTimes(changed), withoutDirectoryNlinkAndTimes(
+                TreeSnapshot.of(bundle.resolve("rootfs"), Set.of("user", "trusted")).without(Set.of("/"))), "umoci unpack");
+
+        // skopeo into containers-storage, then containers/storage's kernel mount of the image.
+        run(List.of("skopeo", "copy", "-q", "oci:" + layout + ":changed", storageReference("localhost/changed")));
+        // Two link counts an image cannot carry differ by design. a/hard: its other name, hidden
+        // now, is in the lower layer still, which the mount's index of lower hard links knew
+        // (nlink 1) and the image's reader cannot (nlink 2, as the kernel shows it). a/renamed:
+        // a merged directory through its redirect in the mount (nlink 1, as on the kernel's
+        // overlayfs), an opaque one with all its content in the image (nlink 2).
+        Set<String> linkCountsByDesign = Set.of("a/hard", "a/renamed");
+        Path committed = Path.of(run(tool("podman", "image", "mount", "localhost/changed")).strip());
+        TreeSnapshot kernelView = TreeSnapshot.of(committed, Set.of("user", "trusted")).without(Set.of("/"));
+        assertTrue(kernelView.entries().get("a/hard").contains(" nlink=2 ") && kernelView.entries().get("a/renamed").contains(" nlink=2 ")
+                && changed.entries().get("a/hard").contains(" nlink=1 ") && changed.entries().get("a/renamed").contains(" nlink=1 "),
+                kernelView.entries().get("a/hard") + " / " + changed.entries().get("a/hard"));
+        kernelView.withoutNlink(linkCountsByDesign).assertSame("the committed image", "podman image mount",
+                changed.withoutNlink(linkCountsByDesign), "the mount before the commit");
+        // And overlay4j's own mount of the new image.
+        run(List.of(overlay4j.toString(), "-o", "lowerdir+=oci:" + layout + "?ref=changed", mnt.toString()));
+        try {
+            TreeSnapshot.of(mnt, Set.of("user", "trusted")).without(Set.of("/")).withoutNlink(linkCountsByDesign)
+                    .assertSame("the committed image", "overlay4j's mount", changed.withoutNlink(linkCountsByDesign),
+                            "the mount before the commit");
+        } finally {
+            run(List.of("umount", mnt.toString()));
+        }
+        assertEquals("added\n", Files.readString(committed.resolve("a/renamed/added")));
+        // The same upper as a zstd layer, written and read by the installed command (on the
+        // module path, where zstd's use of sun.misc.Unsafe needs jdk.unsupported in the graph).
+        Path zstd = scratch.resolve("layer.tar.zst");
+        run(List.of(overlay4j.toString(), "commit", "-o", lowers, upper.toString(), zstd.toString()));
+        run(List.of(overlay4j.toString(), "-o", "lowerdir=" + zstd, mnt.toString()));
+        try {
+            assertEquals("x\n", Files.readString(mnt.resolve("new/dir/f")));
+            assertEquals(List.of("added", "f3", "new"), sortedNames(mnt.resolve("a/renamed")));
+        } finally {
+            run(List.of("umount", mnt.toString()));
+        }
+        assertEquals(List.of("added", "f3", "new"), sortedNames(committed.resolve("a/renamed")));
+        assertEquals(false, Files.exists(committed.resolve("a/moved")));
+        assertEquals(List.of("fresh"), sortedNames(committed.resolve("usr/share/doc")));
+    }
+
+    /** The snapshot's lines with directories' link counts and every mtime masked. */
+    private static java.util.SortedMap<String, String> withoutDirectoryNlinkAndTimes(TreeSnapshot snapshot) {
+        java.util.SortedMap<String, String> masked = new java.util.TreeMap<>();
+        snapshot.entries().forEach((path, text) -> {
+            String line = text.replaceFirst(" mtime=\\S+", " mtime=?");
+            masked.put(path, line.startsWith("dir ") ? line.replaceFirst(" nlink=[0-9]+", " nlink=?") : line);
+        });
+        return masked;
     }
 
     private void assertMountShowsTheImage(String lowers) throws Exception {

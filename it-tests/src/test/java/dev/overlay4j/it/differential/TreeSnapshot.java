@@ -111,7 +111,7 @@ public record TreeSnapshot(SortedMap<String, String> entries, SortedMap<String, 
     }
 
     /** This snapshot with the link counts of the entries named in {@code paths} left out. */
-    TreeSnapshot withoutNlink(Set<String> paths) {
+    public TreeSnapshot withoutNlink(Set<String> paths) {
         TreeMap<String, String> kept = new TreeMap<>(entries);
         for (String path : paths) {
             kept.computeIfPresent(path, (name, text) -> text.replaceFirst(" nlink=[0-9]+ ", " nlink=? "));
