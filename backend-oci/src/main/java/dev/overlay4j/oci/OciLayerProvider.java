@@ -6,6 +6,8 @@ import dev.overlay4j.api.LayerOptions;
 import dev.overlay4j.api.spi.LayerProvider;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +26,13 @@ import java.util.Set;
  *     or for {@code &platform=OS/ARCH[/VARIANT]}. A relative DIR is taken from the working
  *     directory.</li>
  * </ul>
+ * A layer's index (its members and where their bytes lie) is read once and cached, so that
+ * opening a layer again reads none of its archive: option {@code indexCache=DIR} (a query
+ * parameter of {@code oci:} and {@code file:} URIs, or a {@link LayerOptions#parameters()
+ * parameter}) names the directory, {@code indexCache=off} turns it off; by default it is
+ * {@code $XDG_CACHE_HOME/overlay4j/oci-index}, else {@code /var/cache/overlay4j/oci-index} for
+ * root and {@code ~/.cache/overlay4j/oci-index} for others. Layout blobs are cached by digest,
+ * loose archives by path, inode, size and times.
  */
 public final class OciLayerProvider implements LayerProvider {
 
@@ -57,16 +66,30 @@ public final class OciLayerProvider implements LayerProvider {
         String scheme = location.getScheme() == null ? "file" : location.getScheme().toLowerCase(Locale.ROOT);
         return switch (scheme) {
             case "file" -> {
-                Path file = Path.of(location);
-                yield List.of(TarLayer.open(file, file.toString()));
+                String cacheOption = options.parameters().get(IndexCache.OPTION);
+                URI path = location;
+                if (location.getRawQuery() != null) {
+                    for (String parameter : location.getRawQuery().split("&")) {
+                        int eq = parameter.indexOf('=');
+                        String key = eq < 0 ? parameter : parameter.substring(0, eq);
+                        if (!key.equals(IndexCache.OPTION)) {
+                            throw Errno.EINVAL.exception(location.toString(), "unknown parameter \"" + key
+                                    + "\" (an archive layer takes " + IndexCache.OPTION + "=)");
+                        }
+                        cacheOption = URLDecoder.decode(eq < 0 ? "" : parameter.substring(eq + 1), StandardCharsets.UTF_8);
+                    }
+                    path = URI.create("file://" + location.getRawPath());
+                }
+                Path file = Path.of(path);
+                yield List.of(TarLayer.open(file, file.toString(), indexCache(location, cacheOption)));
             }
-            case "oci" -> openImage(location);
+            case "oci" -> openImage(location, options);
             default -> throw Errno.EINVAL.exception(location.toString(), "not a location of an image layer (oci: or a .tar file)");
         };
     }
 
     /** {@code oci:DIR[?ref=NAME][&platform=OS/ARCH[/VARIANT]]}: the image's layers, top first. */
-    private static List<Layer> openImage(URI location) throws IOException {
+    private static List<Layer> openImage(URI location, LayerOptions options) throws IOException {
         String spec = location.getSchemeSpecificPart();
         String query = null;
         int question = spec.lastIndexOf('?');
@@ -82,6 +105,7 @@ public final class OciLayerProvider implements LayerProvider {
         }
         String ref = null;
         Platform platform = Platform.host();
+        String cacheOption = options.parameters().get(IndexCache.OPTION);
         if (query != null) {
             for (String parameter : query.split("&")) {
                 int eq = parameter.indexOf('=');
@@ -89,6 +113,7 @@ public final class OciLayerProvider implements LayerProvider {
                 String value = eq < 0 ? "" : parameter.substring(eq + 1);
                 switch (key) {
                     case "ref" -> ref = value;
+                    case IndexCache.OPTION -> cacheOption = URLDecoder.decode(value, StandardCharsets.UTF_8);
                     case "platform" -> {
                         String[] parts = value.split("/");
                         if (parts.length < 2 || parts.length > 3) {
@@ -97,12 +122,13 @@ public final class OciLayerProvider implements LayerProvider {
                         platform = new Platform(parts[0], parts[1], parts.length == 3 ? parts[2] : "");
                     }
                     default -> throw Errno.EINVAL.exception(location.toString(),
-                            "unknown parameter \"" + key + "\" (an oci: layer takes ref= and platform=)");
+                            "unknown parameter \"" + key + "\" (an oci: layer takes ref=, platform= and " + IndexCache.OPTION + "=)");
                 }
             }
         }
         Path dir = Path.of(spec).toAbsolutePath().normalize();
         String description = location.toString();
+        IndexCache cache = indexCache(location, cacheOption);
         List<OciLayout.LayerBlob> blobs = new OciLayout(dir, description).layers(ref, platform);
         List<Layer> opened = new ArrayList<>();
         try {
@@ -110,7 +136,8 @@ public final class OciLayerProvider implements LayerProvider {
                 OciLayout.LayerBlob blob = blobs.get(i);
                 String digest = blob.digest();
                 String shortDigest = digest.substring(0, Math.min(digest.length(), digest.indexOf(':') + 13));
-                opened.add(TarLayer.open(blob.file(), description + " layer " + (i + 1) + "/" + blobs.size() + " (" + shortDigest + ")"));
+                opened.add(TarLayer.open(blob.file(), IndexKey.ofDigest(digest),
+                        description + " layer " + (i + 1) + "/" + blobs.size() + " (" + shortDigest + ")", cache));
             }
             return List.copyOf(opened);
         } catch (IOException | RuntimeException e) {
@@ -122,6 +149,14 @@ public final class OciLayerProvider implements LayerProvider {
                 }
             }
             throw e;
+        }
+    }
+
+    private static IndexCache indexCache(URI location, String option) throws IOException {
+        try {
+            return IndexCache.of(option);
+        } catch (IllegalArgumentException e) {
+            throw Errno.EINVAL.exception(location.toString(), e.getMessage());
         }
     }
 }
