@@ -95,10 +95,13 @@ final class IndexCache {
         }
     }
 
-    /** Keeps {@code index} for the next open; a cache that cannot be written is warned of, and the layer works on. */
-    void store(IndexKey key, LayerIndex index) {
+    /**
+     * Keeps {@code index} for the next open, and reads it back; a cache that cannot be written is
+     * warned of (empty), and the layer works on with the index it has.
+     */
+    Optional<LayerIndex> store(IndexKey key, LayerIndex index) {
         if (dir == null) {
-            return;
+            return Optional.empty();
         }
         Path file = fileOf(key);
         Path temporary = null;
@@ -112,9 +115,11 @@ final class IndexCache {
                 Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
             }
             temporary = null;
+            return Optional.of(IndexFile.read(file, key, index.blobSize()));
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot keep the layer index in " + dir + " (" + e + "); the next open"
                     + " reads the whole layer again. Make the directory writable, or name another with indexCache=DIR");
+            return Optional.empty();
         } finally {
             if (temporary != null) {
                 try {

@@ -2,9 +2,12 @@ package dev.overlay4j.oci;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -18,7 +21,9 @@ import java.util.zip.CRC32;
  * their bytes (UTF-8 for strings).
  * <pre>
  * magic      8 bytes "o4jtidx\n"
- * version    u (1)
+ * version    1 byte (1)
+ * tableLength 4 bytes, big-endian: the length of the table that follows
+ * table:
  * key        string: IndexKey.text, which must match the key asked for
  * blobSize   u: which must match the blob's length
  * compression u: 0 none, 1 gzip, 2 zstd
@@ -32,17 +37,28 @@ import java.util.zip.CRC32;
  *   devMajor devMinor s s
  *   dataOffset s: after the previous member's
  *   xattrs   u count, then name string and value byte string each
+ * gzip       u 0: no checkpoints; 1: a GzipIndex follows
+ *   size interval count  u u u, then per checkpoint, in stream order:
+ *   out in   u u: after the previous checkpoint's
+ *   bits     1 byte
+ *   crc      u: the span's CRC-32, unsigned
+ *   windowLength u: its window lies after the previous checkpoint's
+ * (end of table)
+ * windows    the checkpoints' windows, one after another
  * crc        4 bytes, big-endian: CRC-32 of everything before it
  * </pre>
- * Reading checks everything it reads (lengths against what is left, the CRC before anything
- * else) and throws on the first problem: a cache file is never trusted.
+ * Reading checks everything it reads (the CRC of the whole file first, then lengths against
+ * what is left) and throws on the first problem: a cache file is never trusted. The windows are
+ * not kept in memory: a loaded index reads each from the open file when its span is inflated.
  */
 final class IndexFile {
 
     private static final byte[] MAGIC = "o4jtidx\n".getBytes(StandardCharsets.US_ASCII);
     static final int VERSION = 1;
-    /** Larger cache files are taken for garbage: 20,000 members take about 1 MiB. */
+    /** Larger cache files are taken for garbage: 20,000 members take about 1 MiB, a GiB of gzip 16 MiB of windows. */
     private static final long MAX_SIZE = 1L << 30;
+    /** The magic, the version byte and the table's length. */
+    private static final int HEADER = 13;
 
     private IndexFile() {
     }
@@ -51,10 +67,8 @@ final class IndexFile {
         Files.write(file, encode(key, index));
     }
 
-    static byte[] encode(IndexKey key, LayerIndex index) {
+    static byte[] encode(IndexKey key, LayerIndex index) throws IOException {
         Writer w = new Writer();
-        w.out.writeBytes(MAGIC);
-        w.u(VERSION);
         w.string(key.text());
         w.u(index.blobSize());
         w.u(index.compression().ordinal());
@@ -89,43 +103,107 @@ final class IndexFile {
                 w.bytes(x.getValue());
             }
         }
+        GzipIndex gzip = index.gzip();
+        w.u(gzip == null ? 0 : 1);
+        byte[] windows = new byte[0];
+        if (gzip != null) {
+            w.u(gzip.size());
+            w.u(gzip.interval());
+            w.u(gzip.checkpoints().size());
+            long out = 0;
+            long in = 0;
+            ByteArrayOutputStream allWindows = new ByteArrayOutputStream();
+            for (GzipIndex.Checkpoint c : gzip.checkpoints()) {
+                w.u(c.out() - out);
+                w.u(c.in() - in);
+                out = c.out();
+                in = c.in();
+                w.out.write(c.bits());
+                w.u(Integer.toUnsignedLong(c.crc()));
+                w.u(c.windowLength());
+                allWindows.writeBytes(gzip.window(c));
+            }
+            windows = allWindows.toByteArray();
+        }
+        byte[] table = w.out.toByteArray();
+        ByteArrayOutputStream all = new ByteArrayOutputStream(HEADER + table.length + windows.length + 4);
+        all.writeBytes(MAGIC);
+        all.write(VERSION);
+        writeInt(all, table.length);
+        all.writeBytes(table);
+        all.writeBytes(windows);
         CRC32 crc = new CRC32();
-        byte[] body = w.out.toByteArray();
-        crc.update(body);
-        ByteArrayOutputStream all = new ByteArrayOutputStream(body.length + 4);
-        all.writeBytes(body);
-        int value = (int) crc.getValue();
+        crc.update(all.toByteArray());
+        writeInt(all, (int) crc.getValue());
+        return all.toByteArray();
+    }
+
+    private static void writeInt(ByteArrayOutputStream all, int value) {
         all.write(value >>> 24);
         all.write(value >>> 16);
         all.write(value >>> 8);
         all.write(value);
-        return all.toByteArray();
     }
 
-    /** The index in {@code file}, if it is whole, of this version, of {@code key} and of a blob of {@code blobSize} bytes. */
+    /**
+     * The index in {@code file}, if it is whole, of this version, of {@code key} and of a blob of
+     * {@code blobSize} bytes. A gzip index keeps the file open for its windows: close it.
+     */
     static LayerIndex read(Path file, IndexKey key, long blobSize) throws IOException {
-        if (Files.size(file) > MAX_SIZE) {
-            throw new IOException("larger than any index");
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+        boolean keepOpen = false;
+        try {
+            long size = channel.size();
+            if (size > MAX_SIZE || size < HEADER + 4) {
+                throw new IOException("not a layer index file (" + size + " bytes)");
+            }
+            ByteBuffer header = readFully(channel, 0, HEADER);
+            if (!Arrays.equals(header.array(), 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+                throw new IOException("not a layer index file");
+            }
+            int version = header.get(MAGIC.length);
+            if (version != VERSION) {
+                throw new IOException("format version " + version + ", not " + VERSION);
+            }
+            long tableLength = Integer.toUnsignedLong(header.getInt(MAGIC.length + 1));
+            if (HEADER + tableLength > size - 4) {
+                throw new IOException("its table is longer than the file: truncated");
+            }
+            CRC32 crc = new CRC32();
+            ByteBuffer chunk = ByteBuffer.allocate(1 << 20);
+            for (long at = 0; at < size - 4; ) {
+                chunk.clear().limit((int) Math.min(chunk.capacity(), size - 4 - at));
+                at += channel.read(chunk, at);
+                crc.update(chunk.flip());
+            }
+            if (readFully(channel, size - 4, 4).getInt(0) != (int) crc.getValue()) {
+                throw new IOException("its checksum does not match: truncated or corrupt");
+            }
+            byte[] table = readFully(channel, HEADER, (int) tableLength).array();
+            long windowsStart = HEADER + tableLength;
+            LayerIndex index = decode(table, key, blobSize, channel, windowsStart, size - 4 - windowsStart);
+            keepOpen = index.gzip() != null;
+            return index;
+        } finally {
+            if (!keepOpen) {
+                channel.close();
+            }
         }
-        return decode(Files.readAllBytes(file), key, blobSize);
     }
 
-    static LayerIndex decode(byte[] bytes, IndexKey key, long blobSize) throws IOException {
-        if (bytes.length < MAGIC.length + 4 || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-            throw new IOException("not a layer index file");
+    private static ByteBuffer readFully(FileChannel channel, long position, int length) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, position + buffer.position()) < 0) {
+                throw new IOException("it ends early");
+            }
         }
-        CRC32 crc = new CRC32();
-        crc.update(bytes, 0, bytes.length - 4);
-        int stored = (bytes[bytes.length - 4] & 0xff) << 24 | (bytes[bytes.length - 3] & 0xff) << 16
-                | (bytes[bytes.length - 2] & 0xff) << 8 | bytes[bytes.length - 1] & 0xff;
-        if (stored != (int) crc.getValue()) {
-            throw new IOException("its checksum does not match: truncated or corrupt");
-        }
-        Reader r = new Reader(bytes, MAGIC.length, bytes.length - 4);
-        long version = r.u();
-        if (version != VERSION) {
-            throw new IOException("format version " + version + ", not " + VERSION);
-        }
+        return buffer;
+    }
+
+    private static LayerIndex decode(byte[] table, IndexKey key, long blobSize, FileChannel channel, long windowsStart,
+                                     long windowsLength) throws IOException {
+        Reader r = new Reader(table, 0, table.length);
         String text = r.string();
         if (!text.equals(key.text())) {
             throw new IOException("it is the index of " + text + ", not of " + key.text());
@@ -170,10 +248,38 @@ final class IndexFile {
             entries.add(new TarEntry(new String(name, StandardCharsets.UTF_8), type, link, mode, uid, gid, entrySize,
                     mtime, atime, ctime, major, minor, dataOffset, xattrs));
         }
+        GzipIndex gzip = null;
+        if (r.count(1) == 1) {
+            long streamSize = r.u();
+            int interval = r.count(Integer.MAX_VALUE);
+            int points = r.count(r.end - r.pos);
+            List<GzipIndex.Checkpoint> checkpoints = new ArrayList<>(points);
+            long out = 0;
+            long in = 0;
+            long windowOffset = 0;
+            for (int i = 0; i < points; i++) {
+                out += r.u();
+                in += r.u();
+                int bits = r.oneByte();
+                long crc = r.u();
+                int windowLength = r.count(GzipIndexer.WINDOW);
+                if (bits < 0 || bits > 7 || crc > 0xffffffffL || out > streamSize || in > blobSize || (i == 0) != (out == 0)) {
+                    throw new IOException("checkpoint " + i + " is out of range");
+                }
+                checkpoints.add(new GzipIndex.Checkpoint(out, in, bits, (int) crc, windowOffset, windowLength));
+                windowOffset += windowLength;
+            }
+            if (points == 0 || windowOffset != windowsLength) {
+                throw new IOException("its windows do not add up");
+            }
+            gzip = new GzipIndex(streamSize, interval, checkpoints, new GzipIndex.InFile(channel, windowsStart, windowsLength));
+        } else if (windowsLength != 0) {
+            throw new IOException("bytes after the table");
+        }
         if (r.pos != r.end) {
             throw new IOException("bytes after the last section");
         }
-        return new LayerIndex(kinds[kind], size, entries);
+        return new LayerIndex(kinds[kind], size, entries, gzip);
     }
 
     private static final class Writer {

@@ -7,35 +7,64 @@ import java.util.List;
 
 /**
  * Everything a layer needs to know of its archive without reading it: the members as their
- * headers describe them, in archive order, and how the blob is compressed. Built by one pass over
- * the archive, or read back from the {@link IndexCache}.
+ * headers describe them, in archive order, how the blob is compressed, and for gzip the
+ * checkpoints that let a read start near its position. Built by one pass over the archive, or
+ * read back from the {@link IndexCache}.
  *
  * @param compression how the blob is compressed
  * @param blobSize    the blob's length, which a cached index must match
  * @param entries     the members, in archive order
+ * @param gzip        a gzip blob's checkpoints; null for other blobs, and for gzip when the system
+ *                    zlib could not be loaded (then its reads go forward from the start)
  */
-record LayerIndex(Compression compression, long blobSize, List<TarEntry> entries) {
+record LayerIndex(Compression compression, long blobSize, List<TarEntry> entries, GzipIndex gzip) {
 
     LayerIndex {
         entries = List.copyOf(entries);
     }
 
-    /** Reads every header of the blob's archive: the one full pass over it. */
-    static LayerIndex build(Blob blob) throws IOException {
+    /** Reads every header of the blob's archive, the one full pass over it; gzip checkpoints every {@code interval} bytes. */
+    static LayerIndex build(Blob blob, int interval) throws IOException {
         Compression compression = Compression.of(blob);
         List<TarEntry> entries = new ArrayList<>();
-        ArchiveBytes archive = compression == Compression.NONE ? new PlainArchive(blob) : new CompressedArchive(blob, compression);
-        try (InputStream in = archive.stream()) {
-            TarReader reader = new TarReader(in);
-            for (TarEntry entry; (entry = reader.next()) != null; ) {
-                entries.add(entry);
+        if (compression == Compression.GZIP && Zlib.available()) {
+            try (GzipIndexer in = new GzipIndexer(blob, interval)) {
+                readHeaders(in, entries);
+                in.drain();
+                return new LayerIndex(compression, blob.size(), entries, in.index());
             }
         }
-        return new LayerIndex(compression, blob.size(), entries);
+        ArchiveBytes archive = compression == Compression.NONE ? new PlainArchive(blob) : new CompressedArchive(blob, compression);
+        try (InputStream in = archive.stream()) {
+            readHeaders(in, entries);
+        }
+        return new LayerIndex(compression, blob.size(), entries, null);
     }
 
-    /** The archive's uncompressed bytes, read from the blob. */
+    private static void readHeaders(InputStream in, List<TarEntry> entries) throws IOException {
+        TarReader reader = new TarReader(in);
+        for (TarEntry entry; (entry = reader.next()) != null; ) {
+            entries.add(entry);
+        }
+    }
+
+    /** Whether this index lacks what this process could use: gzip checkpoints, made without zlib. */
+    boolean outdated() {
+        return compression == Compression.GZIP && gzip == null && Zlib.available();
+    }
+
+    /** The archive's uncompressed bytes, read from the blob; closing it closes the blob and the checkpoints' windows. */
     ArchiveBytes archive(Blob blob) {
+        if (gzip != null) {
+            return new SeekableGzip(blob, gzip);
+        }
         return compression == Compression.NONE ? new PlainArchive(blob) : new CompressedArchive(blob, compression);
+    }
+
+    /** Releases what a loaded index holds open (its cache file) when it is not turned into an archive. */
+    void discard() throws IOException {
+        if (gzip != null) {
+            gzip.close();
+        }
     }
 }

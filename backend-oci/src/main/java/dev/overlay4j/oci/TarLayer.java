@@ -73,9 +73,14 @@ final class TarLayer implements Layer {
     static TarLayer open(Blob blob, IndexKey key, String description, IndexCache cache) throws IOException {
         try {
             LayerIndex index = cache.load(key, blob.size()).orElse(null);
+            if (index != null && index.outdated()) {
+                index.discard();
+                index = null;
+            }
             if (index == null) {
-                index = LayerIndex.build(blob);
-                cache.store(key, index);
+                index = LayerIndex.build(blob, GzipIndexer.DEFAULT_INTERVAL);
+                // Read back what was kept: its checkpoints' windows then stay on disk, not in memory.
+                index = cache.store(key, index).orElse(index);
             }
             return new TarLayer(description, index.archive(blob), TarTree.of(index.entries(), description));
         } catch (IOException | RuntimeException e) {
@@ -264,7 +269,14 @@ final class TarLayer implements Layer {
             }
             int want = (int) Math.min(dst.remaining(), inode.size - position);
             ByteBuffer window = dst.slice(dst.position(), want);
-            int n = archive.read(window, inode.dataOffset + position);
+            int n;
+            try {
+                n = archive.read(window, inode.dataOffset + position);
+            } catch (FileSystemException e) {
+                throw e;
+            } catch (IOException e) {
+                throw error(Errno.EIO, path, e.getMessage());
+            }
             if (n < want) {
                 throw error(Errno.EIO, path, "the archive ends inside this file's data (truncated layer?)");
             }
