@@ -33,8 +33,8 @@ final class CompressedArchive implements ArchiveBytes {
         this.compression = compression;
     }
 
-    @Override
-    public InputStream stream() throws IOException {
+    /** The decompressed archive from its start. */
+    InputStream stream() throws IOException {
         return compression.decompress(new BufferedInputStream(blob.stream(0), 1 << 16));
     }
 

@@ -43,6 +43,10 @@ import java.util.zip.CRC32;
  *   bits     1 byte
  *   crc      u: the span's CRC-32, unsigned
  *   windowLength u: its window lies after the previous checkpoint's
+ * stargz     u 0: no chunk table; 1: a StargzIndex follows
+ *   size count u u, then per chunk, in stream order:
+ *   length member innerOffset  u u u (each chunk starts where the one before ends)
+ *   sha256   byte string: 32 bytes, or none
  * (end of table)
  * windows    the checkpoints' windows, one after another
  * crc        4 bytes, big-endian: CRC-32 of everything before it
@@ -124,6 +128,18 @@ final class IndexFile {
                 allWindows.writeBytes(gzip.window(c));
             }
             windows = allWindows.toByteArray();
+        }
+        StargzIndex stargz = index.stargz();
+        w.u(stargz == null ? 0 : 1);
+        if (stargz != null) {
+            w.u(stargz.size());
+            w.u(stargz.chunks().size());
+            for (StargzIndex.Chunk c : stargz.chunks()) {
+                w.u(c.length());
+                w.u(c.member());
+                w.u(c.innerOffset());
+                w.bytes(c.sha256());
+            }
         }
         byte[] table = w.out.toByteArray();
         ByteArrayOutputStream all = new ByteArrayOutputStream(HEADER + table.length + windows.length + 4);
@@ -276,10 +292,32 @@ final class IndexFile {
         } else if (windowsLength != 0) {
             throw new IOException("bytes after the table");
         }
+        StargzIndex stargz = null;
+        if (r.count(1) == 1) {
+            long streamSize = r.u();
+            int chunkCount = r.count(r.end - r.pos);
+            List<StargzIndex.Chunk> chunks = new ArrayList<>(chunkCount);
+            long out = 0;
+            for (int i = 0; i < chunkCount; i++) {
+                long length = r.u();
+                long member = r.u();
+                long inner = r.u();
+                byte[] sha256 = r.bytes();
+                if (length <= 0 || member >= blobSize || inner < 0 || (sha256.length != 0 && sha256.length != 32)) {
+                    throw new IOException("chunk " + i + " is out of range");
+                }
+                chunks.add(new StargzIndex.Chunk(out, length, member, inner, sha256));
+                out += length;
+            }
+            if (out != streamSize) {
+                throw new IOException("its chunks do not add up");
+            }
+            stargz = new StargzIndex(streamSize, chunks);
+        }
         if (r.pos != r.end) {
             throw new IOException("bytes after the last section");
         }
-        return new LayerIndex(kinds[kind], size, entries, gzip);
+        return new LayerIndex(kinds[kind], size, entries, gzip, stargz);
     }
 
     private static final class Writer {

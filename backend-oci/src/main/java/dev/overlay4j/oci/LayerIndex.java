@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Everything a layer needs to know of its archive without reading it: the members as their
@@ -14,31 +15,42 @@ import java.util.List;
  * @param compression how the blob is compressed
  * @param blobSize    the blob's length, which a cached index must match
  * @param entries     the members, in archive order
- * @param gzip        a gzip blob's checkpoints; null for other blobs, and for gzip when the system
- *                    zlib could not be loaded (then its reads go forward from the start)
+ * @param gzip        a gzip blob's checkpoints; null for other blobs, for eStargz, and for gzip when
+ *                    the system zlib could not be loaded (then its reads go forward from the start)
+ * @param stargz      an eStargz blob's chunks, as its TOC lists them; null for other blobs. Then the
+ *                    entries came from the TOC and their data offsets point into the files' bytes
  */
-record LayerIndex(Compression compression, long blobSize, List<TarEntry> entries, GzipIndex gzip) {
+record LayerIndex(Compression compression, long blobSize, List<TarEntry> entries, GzipIndex gzip, StargzIndex stargz) {
 
     LayerIndex {
         entries = List.copyOf(entries);
     }
 
-    /** Reads every header of the blob's archive, the one full pass over it; gzip checkpoints every {@code interval} bytes. */
+    /**
+     * Reads every header of the blob's archive, the one full pass over it, with gzip checkpoints
+     * every {@code interval} bytes; of an eStargz blob, reads the footer and the TOC alone.
+     */
     static LayerIndex build(Blob blob, int interval) throws IOException {
         Compression compression = Compression.of(blob);
         List<TarEntry> entries = new ArrayList<>();
+        if (compression == Compression.GZIP) {
+            Optional<Stargz.Toc> toc = Stargz.read(blob);
+            if (toc.isPresent()) {
+                return new LayerIndex(compression, blob.size(), toc.get().entries(), null, toc.get().index());
+            }
+        }
         if (compression == Compression.GZIP && Zlib.available()) {
             try (GzipIndexer in = new GzipIndexer(blob, interval)) {
                 readHeaders(in, entries);
                 in.drain();
-                return new LayerIndex(compression, blob.size(), entries, in.index());
+                return new LayerIndex(compression, blob.size(), entries, in.index(), null);
             }
         }
-        ArchiveBytes archive = compression == Compression.NONE ? new PlainArchive(blob) : new CompressedArchive(blob, compression);
-        try (InputStream in = archive.stream()) {
+        try (InputStream in = compression == Compression.NONE ? new PlainArchive(blob).stream()
+                : new CompressedArchive(blob, compression).stream()) {
             readHeaders(in, entries);
         }
-        return new LayerIndex(compression, blob.size(), entries, null);
+        return new LayerIndex(compression, blob.size(), entries, null, null);
     }
 
     private static void readHeaders(InputStream in, List<TarEntry> entries) throws IOException {
@@ -50,13 +62,16 @@ record LayerIndex(Compression compression, long blobSize, List<TarEntry> entries
 
     /** Whether this index lacks what this process could use: gzip checkpoints, made without zlib. */
     boolean outdated() {
-        return compression == Compression.GZIP && gzip == null && Zlib.available();
+        return compression == Compression.GZIP && gzip == null && stargz == null && Zlib.available();
     }
 
     /** The archive's uncompressed bytes, read from the blob; closing it closes the blob and the checkpoints' windows. */
     ArchiveBytes archive(Blob blob) {
         if (gzip != null) {
             return new SeekableGzip(blob, gzip);
+        }
+        if (stargz != null) {
+            return new StargzArchive(blob, stargz);
         }
         return compression == Compression.NONE ? new PlainArchive(blob) : new CompressedArchive(blob, compression);
     }

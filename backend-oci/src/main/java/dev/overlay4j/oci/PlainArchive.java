@@ -19,9 +19,8 @@ final class PlainArchive implements ArchiveBytes {
         return n == 0 && dst.hasRemaining() ? -1 : n;
     }
 
-    /** Reads headers only: skipping a member's data moves the position and reads nothing. */
-    @Override
-    public InputStream stream() {
+    /** The archive from its start, for reading its headers: skipping a member's data moves the position and reads nothing. */
+    InputStream stream() {
         return blob.stream(0);
     }
 

@@ -1,13 +1,8 @@
 package dev.overlay4j.oci;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32;
 
@@ -26,12 +21,7 @@ final class SeekableGzip implements ArchiveBytes {
 
     private final Blob blob;
     private final GzipIndex index;
-    private final Map<Integer, CompletableFuture<ByteBuffer>> spans = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Integer, CompletableFuture<ByteBuffer>> eldest) {
-            return size() > SPANS_KEPT;
-        }
-    };
+    private final SpanCache spans = new SpanCache(SPANS_KEPT);
     /** Uncompressed bytes inflated by reads so far: what tests count. */
     final AtomicLong inflated = new AtomicLong();
 
@@ -48,7 +38,7 @@ final class SeekableGzip implements ArchiveBytes {
         int total = 0;
         while (dst.hasRemaining() && position < index.size()) {
             int i = index.spanOf(position);
-            ByteBuffer span = span(i);
+            ByteBuffer span = spans.get(i, this::inflate);
             int offset = (int) (position - index.checkpoints().get(i).out());
             int n = Math.min(dst.remaining(), span.capacity() - offset);
             dst.put(dst.position(), span, offset, n);
@@ -57,37 +47,6 @@ final class SeekableGzip implements ArchiveBytes {
             position += n;
         }
         return total;
-    }
-
-    private ByteBuffer span(int i) throws IOException {
-        CompletableFuture<ByteBuffer> mine = null;
-        CompletableFuture<ByteBuffer> span;
-        synchronized (spans) {
-            span = spans.get(i);
-            if (span == null) {
-                span = mine = new CompletableFuture<>();
-                spans.put(i, mine);
-            }
-        }
-        if (mine != null) {
-            try {
-                mine.complete(inflate(i));
-            } catch (IOException | RuntimeException e) {
-                synchronized (spans) {
-                    spans.remove(i, mine);
-                }
-                mine.completeExceptionally(e);
-                throw e;
-            }
-        }
-        try {
-            return span.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw new IOException(io.getMessage(), io);
-            }
-            throw e;
-        }
     }
 
     /** Inflates span {@code i} from its checkpoint and checks it. */
@@ -144,12 +103,6 @@ final class SeekableGzip implements ArchiveBytes {
                     + " damaged, or changed since it was indexed; delete its index to read it afresh)");
         }
         return span;
-    }
-
-    /** The archive from its start, for reading it once more from the beginning. */
-    @Override
-    public InputStream stream() throws IOException {
-        return Compression.GZIP.decompress(new java.io.BufferedInputStream(blob.stream(0), 1 << 16));
     }
 
     @Override
