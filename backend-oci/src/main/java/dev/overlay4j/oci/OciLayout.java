@@ -3,8 +3,6 @@ package dev.overlay4j.oci;
 import dev.overlay4j.api.Errno;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -34,27 +32,29 @@ final class OciLayout {
     private static final Pattern DIGEST = Pattern.compile("([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)");
 
     /** One layer of the chosen image, bottom first as the manifest lists them. */
-    record LayerBlob(Path file, String digest, String mediaType) {
+    record LayerBlob(String path, String digest, String mediaType) {
     }
 
-    private final Path dir;
+    private final LayoutFiles files;
+    private final String dir;
     private final String description;
 
-    OciLayout(Path dir, String description) {
-        this.dir = dir;
+    OciLayout(LayoutFiles files, String description) {
+        this.files = files;
+        this.dir = files.describe("");
         this.description = description;
     }
 
     /** The layers of the image that {@code ref} names (null: the layout's only image), bottom first. */
     List<LayerBlob> layers(String ref, Platform platform) throws IOException {
-        if (!Files.isDirectory(dir)) {
+        if (!files.isDirectory()) {
             throw Errno.ENOENT.exception(dir, "the image layout of layer " + description + " does not exist; fix the path");
         }
-        if (!Files.isRegularFile(dir.resolve("oci-layout")) || !Files.isRegularFile(dir.resolve("index.json"))) {
+        if (!files.isFile("oci-layout") || !files.isFile("index.json")) {
             throw Errno.EINVAL.exception(dir, "layer " + description
                     + " is not an OCI image layout (no oci-layout and index.json in it)");
         }
-        Map<String, Object> index = object(Json.parse(Files.readString(dir.resolve("index.json"))), "index.json");
+        Map<String, Object> index = object(Json.parse(new String(files.readAll("index.json"), StandardCharsets.UTF_8)), "index.json");
         List<Map<String, Object>> candidates = descriptors(index, "index.json");
         if (ref != null) {
             List<Map<String, Object>> tagged = new ArrayList<>();
@@ -123,20 +123,20 @@ final class OciLayout {
     /** A small blob's text, checked against its digest (a layout may be copied by hand). */
     private String readBlob(Map<String, Object> descriptor) throws IOException {
         String digest = string(descriptor, "digest");
-        Path file = blob(digest);
-        if (!Files.isRegularFile(file)) {
-            throw Errno.ENOENT.exception(file, "layer " + description + ": blob " + digest + " is missing from the layout");
+        String file = blob(digest);
+        if (!files.isFile(file)) {
+            throw Errno.ENOENT.exception(files.describe(file), "layer " + description + ": blob " + digest + " is missing from the layout");
         }
-        if (Files.size(file) > 4 << 20) {
+        if (files.size(file) > 4 << 20) {
             throw invalid("blob " + digest + " is too large for a manifest or index");
         }
-        byte[] bytes = Files.readAllBytes(file);
+        byte[] bytes = files.readAll(file);
         if (digest.startsWith("sha256:") || digest.startsWith("sha512:")) {
             String algorithm = digest.startsWith("sha256:") ? "SHA-256" : "SHA-512";
             try {
                 String actual = HexFormat.of().formatHex(MessageDigest.getInstance(algorithm).digest(bytes));
                 if (!actual.equals(digest.substring(digest.indexOf(':') + 1))) {
-                    throw Errno.EIO.exception(file, "layer " + description + ": blob " + digest + " does not match its digest");
+                    throw Errno.EIO.exception(files.describe(file), "layer " + description + ": blob " + digest + " does not match its digest");
                 }
             } catch (NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
@@ -145,16 +145,17 @@ final class OciLayout {
         return new String(bytes, StandardCharsets.UTF_8);
     }
 
-    private Path blob(String digest) throws IOException {
+    /** The path of a digest's blob in the layout. */
+    private String blob(String digest) throws IOException {
         var m = DIGEST.matcher(digest);
         if (!m.matches()) {
             throw invalid("\"" + digest + "\" is not a digest");
         }
-        return dir.resolve("blobs").resolve(m.group(1)).resolve(m.group(2));
+        return "blobs/" + m.group(1) + "/" + m.group(2);
     }
 
     private IOException invalid(String what) {
-        return Errno.EINVAL.exception(dir.toString(), null, "layer " + description + ": " + what);
+        return Errno.EINVAL.exception(dir, null, "layer " + description + ": " + what);
     }
 
     private List<Map<String, Object>> descriptors(Map<String, Object> index, String where) throws IOException {
