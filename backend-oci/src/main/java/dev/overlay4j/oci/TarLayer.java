@@ -19,9 +19,10 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * One image layer, a tar archive, as a read-only layer. Its headers are read once, when it
- * opens, into a {@link TarTree}; a file's bytes are read from the archive when asked for. The
- * tree is immutable once built, so reads need no locks.
+ * One image layer, a tar archive, as a read-only layer. Its {@link LayerIndex} (read from the
+ * {@link IndexCache}, or by one pass over the archive) becomes a {@link TarTree} when it opens; a
+ * file's bytes are read from the archive when asked for. The tree is immutable once built, so
+ * reads need no locks.
  */
 final class TarLayer implements Layer {
 
