@@ -24,12 +24,15 @@ enum Compression {
         return NONE;
     }
 
-    /** The decompressed stream; gzip's concatenated members are read as one stream, as gunzip does. */
+    /**
+     * The decompressed stream; gzip's concatenated members are read as one stream, as gunzip does,
+     * and so are zstd's frames, its skippable frames skipped.
+     */
     InputStream decompress(InputStream compressed) throws IOException {
         return switch (this) {
             case NONE -> compressed;
             case GZIP -> new GZIPInputStream(compressed, 1 << 16);
-            case ZSTD -> new io.airlift.compress.zstd.ZstdInputStream(compressed);
+            case ZSTD -> new io.airlift.compress.zstd.ZstdInputStream(new ZstdSkippableFrames(compressed));
         };
     }
 }

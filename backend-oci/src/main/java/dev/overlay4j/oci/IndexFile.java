@@ -21,7 +21,7 @@ import java.util.zip.CRC32;
  * their bytes (UTF-8 for strings).
  * <pre>
  * magic      8 bytes "o4jtidx\n"
- * version    1 byte (1)
+ * version    1 byte (2)
  * tableLength 4 bytes, big-endian: the length of the table that follows
  * table:
  * key        string: IndexKey.text, which must match the key asked for
@@ -43,9 +43,9 @@ import java.util.zip.CRC32;
  *   bits     1 byte
  *   crc      u: the span's CRC-32, unsigned
  *   windowLength u: its window lies after the previous checkpoint's
- * stargz     u 0: no chunk table; 1: a StargzIndex follows
+ * chunks     u 0: no chunk table; 1: a ChunkIndex (eStargz, zstd:chunked) follows
  *   size count u u, then per chunk, in stream order:
- *   length member innerOffset  u u u (each chunk starts where the one before ends)
+ *   length member+1 innerOffset  u u u (each chunk starts where the one before ends; member+1 = 0: zeros)
  *   sha256   byte string: 32 bytes, or none
  * (end of table)
  * windows    the checkpoints' windows, one after another
@@ -58,7 +58,7 @@ import java.util.zip.CRC32;
 final class IndexFile {
 
     private static final byte[] MAGIC = "o4jtidx\n".getBytes(StandardCharsets.US_ASCII);
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     /** Larger cache files are taken for garbage: 20,000 members take about 1 MiB, a GiB of gzip 16 MiB of windows. */
     private static final long MAX_SIZE = 1L << 30;
     /** The magic, the version byte and the table's length. */
@@ -129,14 +129,14 @@ final class IndexFile {
             }
             windows = allWindows.toByteArray();
         }
-        StargzIndex stargz = index.stargz();
-        w.u(stargz == null ? 0 : 1);
-        if (stargz != null) {
-            w.u(stargz.size());
-            w.u(stargz.chunks().size());
-            for (StargzIndex.Chunk c : stargz.chunks()) {
+        ChunkIndex chunks = index.chunks();
+        w.u(chunks == null ? 0 : 1);
+        if (chunks != null) {
+            w.u(chunks.size());
+            w.u(chunks.chunks().size());
+            for (ChunkIndex.Chunk c : chunks.chunks()) {
                 w.u(c.length());
-                w.u(c.member());
+                w.u(c.member() + 1); // 0: a chunk of zeros
                 w.u(c.innerOffset());
                 w.bytes(c.sha256());
             }
@@ -292,32 +292,35 @@ final class IndexFile {
         } else if (windowsLength != 0) {
             throw new IOException("bytes after the table");
         }
-        StargzIndex stargz = null;
+        ChunkIndex chunkIndex = null;
         if (r.count(1) == 1) {
             long streamSize = r.u();
             int chunkCount = r.count(r.end - r.pos);
-            List<StargzIndex.Chunk> chunks = new ArrayList<>(chunkCount);
+            List<ChunkIndex.Chunk> chunks = new ArrayList<>(chunkCount);
             long out = 0;
             for (int i = 0; i < chunkCount; i++) {
                 long length = r.u();
-                long member = r.u();
+                long member = r.u() - 1;
                 long inner = r.u();
                 byte[] sha256 = r.bytes();
-                if (length <= 0 || member >= blobSize || inner < 0 || (sha256.length != 0 && sha256.length != 32)) {
+                if (length <= 0 || member < -1 || member >= blobSize || inner < 0 || (sha256.length != 0 && sha256.length != 32)) {
                     throw new IOException("chunk " + i + " is out of range");
                 }
-                chunks.add(new StargzIndex.Chunk(out, length, member, inner, sha256));
+                chunks.add(new ChunkIndex.Chunk(out, length, member, inner, sha256));
                 out += length;
             }
             if (out != streamSize) {
                 throw new IOException("its chunks do not add up");
             }
-            stargz = new StargzIndex(streamSize, chunks);
+            chunkIndex = new ChunkIndex(streamSize, chunks);
         }
         if (r.pos != r.end) {
             throw new IOException("bytes after the last section");
         }
-        return new LayerIndex(kinds[kind], size, entries, gzip, stargz);
+        if (chunkIndex != null && kinds[kind] == Compression.NONE) {
+            throw new IOException("a chunk table of a blob that is not compressed");
+        }
+        return new LayerIndex(kinds[kind], size, entries, gzip, chunkIndex);
     }
 
     private static final class Writer {

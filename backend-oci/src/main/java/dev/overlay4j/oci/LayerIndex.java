@@ -17,10 +17,11 @@ import java.util.Optional;
  * @param entries     the members, in archive order
  * @param gzip        a gzip blob's checkpoints; null for other blobs, for eStargz, and for gzip when
  *                    the system zlib could not be loaded (then its reads go forward from the start)
- * @param stargz      an eStargz blob's chunks, as its TOC lists them; null for other blobs. Then the
- *                    entries came from the TOC and their data offsets point into the files' bytes
+ * @param chunks      the files' chunks of an eStargz or zstd:chunked blob, as its TOC lists them;
+ *                    null for other blobs. Then the entries came from the TOC and their data
+ *                    offsets point into the files' bytes
  */
-record LayerIndex(Compression compression, long blobSize, List<TarEntry> entries, GzipIndex gzip, StargzIndex stargz) {
+record LayerIndex(Compression compression, long blobSize, List<TarEntry> entries, GzipIndex gzip, ChunkIndex chunks) {
 
     LayerIndex {
         entries = List.copyOf(entries);
@@ -28,16 +29,19 @@ record LayerIndex(Compression compression, long blobSize, List<TarEntry> entries
 
     /**
      * Reads every header of the blob's archive, the one full pass over it, with gzip checkpoints
-     * every {@code interval} bytes; of an eStargz blob, reads the footer and the TOC alone.
+     * every {@code interval} bytes; of an eStargz or zstd:chunked blob, reads the footer and the
+     * TOC alone.
      */
     static LayerIndex build(Blob blob, int interval) throws IOException {
         Compression compression = Compression.of(blob);
         List<TarEntry> entries = new ArrayList<>();
-        if (compression == Compression.GZIP) {
-            Optional<Stargz.Toc> toc = Stargz.read(blob);
-            if (toc.isPresent()) {
-                return new LayerIndex(compression, blob.size(), toc.get().entries(), null, toc.get().index());
-            }
+        Optional<Stargz.Toc> toc = switch (compression) {
+            case GZIP -> Stargz.read(blob);
+            case ZSTD -> ZstdChunked.read(blob);
+            case NONE -> Optional.empty();
+        };
+        if (toc.isPresent()) {
+            return new LayerIndex(compression, blob.size(), toc.get().entries(), null, toc.get().index());
         }
         if (compression == Compression.GZIP && Zlib.available()) {
             try (GzipIndexer in = new GzipIndexer(blob, interval)) {
@@ -62,7 +66,7 @@ record LayerIndex(Compression compression, long blobSize, List<TarEntry> entries
 
     /** Whether this index lacks what this process could use: gzip checkpoints, made without zlib. */
     boolean outdated() {
-        return compression == Compression.GZIP && gzip == null && stargz == null && Zlib.available();
+        return compression == Compression.GZIP && gzip == null && chunks == null && Zlib.available();
     }
 
     /** The archive's uncompressed bytes, read from the blob; closing it closes the blob and the checkpoints' windows. */
@@ -70,8 +74,8 @@ record LayerIndex(Compression compression, long blobSize, List<TarEntry> entries
         if (gzip != null) {
             return new SeekableGzip(blob, gzip);
         }
-        if (stargz != null) {
-            return new StargzArchive(blob, stargz);
+        if (chunks != null) {
+            return new ChunkedArchive(blob, compression, chunks);
         }
         return compression == Compression.NONE ? new PlainArchive(blob) : new CompressedArchive(blob, compression);
     }

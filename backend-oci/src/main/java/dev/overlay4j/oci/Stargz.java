@@ -17,7 +17,8 @@ import java.util.Optional;
 import java.util.zip.GZIPInputStream;
 
 /**
- * The table of contents of an eStargz layer (the eStargz spec of stargz-snapshotter): a gzip
+ * The table of contents of an eStargz layer (the eStargz spec of stargz-snapshotter), and the
+ * TOC format it shares with zstd:chunked ({@link ZstdChunked}), CRFS's: an eStargz layer is a gzip
  * blob whose last 51 bytes are an empty gzip member whose header's extra field {@code SG} holds
  * {@code %016xSTARGZ}, the blob position of the TOC (47 bytes and the bare payload in the legacy
  * stargz footer). The TOC is a gzip member holding a tar whose one member,
@@ -36,7 +37,7 @@ final class Stargz {
     private static final System.Logger LOG = System.getLogger(Stargz.class.getName());
 
     /** The entries a TOC lists, as tar members whose data offsets point into the files' stream, and where that stream lies. */
-    record Toc(List<TarEntry> entries, StargzIndex index) {
+    record Toc(List<TarEntry> entries, ChunkIndex index) {
     }
 
     private Stargz() {
@@ -112,10 +113,14 @@ final class Stargz {
         throw new IOException("no " + TOC_NAME + " at the TOC's offset");
     }
 
-    /** A chunk of a file before the stream positions are known. */
+    /** A chunk of a file before the stream positions are known; member -1 for zeros. */
     private record Piece(long chunkOffset, long member, long innerOffset, byte[] sha256) {
     }
 
+    /**
+     * The entries of a TOC ({@code {"version": 1, "entries": [...]}}) whose files' data lies
+     * before {@code tocOffset}.
+     */
     @SuppressWarnings("unchecked")
     static Toc parse(byte[] json, long tocOffset) throws IOException {
         Object root = Json.parse(new String(json, StandardCharsets.UTF_8));
@@ -126,7 +131,7 @@ final class Stargz {
             throw new IOException("TOC version " + toc.get("version") + " is not 1");
         }
         List<TarEntry> entries = new ArrayList<>();
-        List<StargzIndex.Chunk> chunks = new ArrayList<>();
+        List<ChunkIndex.Chunk> chunks = new ArrayList<>();
         long stream = 0;
         // A regular file waits here until its chunk entries have been seen.
         Map<String, Object> file = null;
@@ -160,11 +165,11 @@ final class Stargz {
             stream = addFile(file, pieces, stream, entries, chunks);
         }
         entries.removeIf(e -> LANDMARKS.contains(e.name().startsWith("./") ? e.name().substring(2) : e.name()));
-        return new Toc(entries, new StargzIndex(stream, chunks));
+        return new Toc(entries, new ChunkIndex(stream, chunks));
     }
 
     private static long addFile(Map<String, Object> file, List<Piece> pieces, long stream, List<TarEntry> entries,
-                                List<StargzIndex.Chunk> chunks) throws IOException {
+                                List<ChunkIndex.Chunk> chunks) throws IOException {
         long size = number(file, "size");
         if (size < 0) {
             throw new IOException("a negative size for " + text(file, "name"));
@@ -172,6 +177,11 @@ final class Stargz {
         entries.add(entry(file, "reg", size, stream));
         List<Piece> sorted = new ArrayList<>(pieces);
         sorted.sort((a, b) -> Long.compare(a.chunkOffset(), b.chunkOffset()));
+        if (sorted.size() == 1 && sorted.getFirst().sha256().length == 0) {
+            // One chunk, the whole file: the file's own digest checks it.
+            Piece only = sorted.getFirst();
+            sorted.set(0, new Piece(only.chunkOffset(), only.member(), only.innerOffset(), sha256(file, "digest")));
+        }
         if (size > 0 && sorted.getFirst().chunkOffset() != 0) {
             throw new IOException("the chunks of " + text(file, "name") + " do not start at 0");
         }
@@ -181,23 +191,34 @@ final class Stargz {
             if (end <= p.chunkOffset() || end > size) {
                 throw new IOException("the chunks of " + text(file, "name") + " overlap or pass its end");
             }
-            chunks.add(new StargzIndex.Chunk(stream + p.chunkOffset(), end - p.chunkOffset(), p.member(), p.innerOffset(), p.sha256()));
+            chunks.add(new ChunkIndex.Chunk(stream + p.chunkOffset(), end - p.chunkOffset(), p.member(), p.innerOffset(), p.sha256()));
         }
         return stream + size;
     }
 
     private static Piece piece(Map<String, Object> e, long tocOffset) throws IOException {
+        if ("zeros".equals(e.get("chunkType"))) {
+            return new Piece(number(e, "chunkOffset"), -1, 0, new byte[0]); // a hole: no data is stored
+        }
         long member = number(e, "offset");
         long inner = number(e, "innerOffset");
         if (member < 0 || member >= tocOffset || inner < 0) {
             throw new IOException("a chunk of " + text(e, "name") + " lies outside the blob's data");
         }
-        byte[] sha256 = new byte[0];
-        String digest = e.get("chunkDigest") instanceof String s ? s : "";
+        return new Piece(number(e, "chunkOffset"), member, inner, sha256(e, "chunkDigest"));
+    }
+
+    /** A {@code sha256:HEX} member as 32 bytes; none for a missing member or another algorithm. */
+    private static byte[] sha256(Map<String, Object> e, String key) {
+        String digest = e.get(key) instanceof String s ? s : "";
         if (digest.startsWith("sha256:") && digest.length() == 7 + 64) {
-            sha256 = HexFormat.of().parseHex(digest.substring(7));
+            try {
+                return HexFormat.of().parseHex(digest.substring(7));
+            } catch (IllegalArgumentException notHex) {
+                return new byte[0];
+            }
         }
-        return new Piece(number(e, "chunkOffset"), member, inner, sha256);
+        return new byte[0];
     }
 
     private static TarEntry entry(Map<String, Object> e, String type, long size, long dataOffset) throws IOException {
@@ -213,11 +234,16 @@ final class Stargz {
         };
         long mtime = 0;
         if (e.get("modtime") instanceof String time && !time.isEmpty()) {
+            java.time.Instant instant;
             try {
-                java.time.Instant instant = OffsetDateTime.parse(time).toInstant();
-                mtime = Math.addExact(Math.multiplyExact(instant.getEpochSecond(), 1_000_000_000L), instant.getNano());
-            } catch (DateTimeParseException | ArithmeticException x) {
+                instant = OffsetDateTime.parse(time).toInstant();
+            } catch (DateTimeParseException x) {
                 throw new IOException("modtime \"" + time + "\" of " + text(e, "name") + " is not an RFC 3339 time");
+            }
+            try {
+                mtime = Math.addExact(Math.multiplyExact(instant.getEpochSecond(), 1_000_000_000L), instant.getNano());
+            } catch (ArithmeticException beyondNanos) {
+                mtime = 0; // Go's zero time (year 1), which its encoder writes for a time not set
             }
         }
         Map<String, byte[]> xattrs = Map.of();

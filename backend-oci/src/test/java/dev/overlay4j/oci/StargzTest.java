@@ -88,10 +88,10 @@ class StargzTest {
         Path file = stargz("layer.tar.gz");
         LayerIndex index = LayerIndex.build(new FileBlob(file), GzipIndexer.DEFAULT_INTERVAL);
         assertNull(index.gzip());
-        assertNotNull(index.stargz());
-        assertEquals(1 + 1 + 16 + 1, index.stargz().chunks().size(), "the landmark's, etc/hostname's, 16 of big, last's");
+        assertNotNull(index.chunks());
+        assertEquals(1 + 1 + 16 + 1, index.chunks().chunks().size(), "the landmark's, etc/hostname's, 16 of big, last's");
         TarEntry big = index.entries().stream().filter(e -> e.name().equals("big")).findFirst().orElseThrow();
-        try (StargzArchive archive = (StargzArchive) index.archive(new FileBlob(file))) {
+        try (ChunkedArchive archive = (ChunkedArchive) index.archive(new FileBlob(file))) {
             ByteBuffer got = ByteBuffer.allocate(10);
             assertEquals(10, archive.read(got, big.dataOffset() + BIG.length - 10));
             assertArrayEquals(java.util.Arrays.copyOfRange(BIG, BIG.length - 10, BIG.length), got.array());
@@ -129,7 +129,7 @@ class StargzTest {
     void aDamagedChunkIsAnIoErrorNotWrongBytes() throws IOException {
         Path file = stargz("layer.tar.gz");
         LayerIndex index = LayerIndex.build(new FileBlob(file), GzipIndexer.DEFAULT_INTERVAL);
-        StargzIndex.Chunk third = index.stargz().chunks().stream().filter(c -> c.length() == CHUNK).skip(2).findFirst().orElseThrow();
+        ChunkIndex.Chunk third = index.chunks().chunks().stream().filter(c -> c.length() == CHUNK).skip(2).findFirst().orElseThrow();
         byte[] blob = Files.readAllBytes(file);
         blob[(int) third.member() + 1000] ^= 0x40; // inside a stored block of the chunk's member
         Files.write(file, blob);

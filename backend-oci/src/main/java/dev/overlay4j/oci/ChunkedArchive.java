@@ -6,26 +6,28 @@ import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.zip.GZIPInputStream;
 
 /**
- * An eStargz layer's files read through its TOC ({@link StargzIndex}): a read inflates the
- * chunk that holds its position from the start of the chunk's own gzip member, and checks the
- * chunk's SHA-256 before any of it is returned. Members start afresh (no window, no bit offset),
- * so java.util.zip suffices. The last few chunks are kept.
+ * An eStargz or zstd:chunked layer's files read through its TOC ({@link ChunkIndex}): a read
+ * decompresses the chunk that holds its position from the start of the chunk's own gzip member
+ * or zstd frame, and checks the chunk's SHA-256 before any of it is returned. Members and frames
+ * start afresh (no window, no bit offset), so java.util.zip and aircompressor suffice. The last
+ * few chunks are kept.
  */
-final class StargzArchive implements ArchiveBytes {
+final class ChunkedArchive implements ArchiveBytes {
 
     private static final int CHUNKS_KEPT = 8;
 
     private final Blob blob;
-    private final StargzIndex index;
+    private final Compression compression;
+    private final ChunkIndex index;
     private final SpanCache chunks = new SpanCache(CHUNKS_KEPT);
     /** Bytes inflated by reads so far, skipped ones included: what tests count. */
     final AtomicLong inflated = new AtomicLong();
 
-    StargzArchive(Blob blob, StargzIndex index) {
+    ChunkedArchive(Blob blob, Compression compression, ChunkIndex index) {
         this.blob = blob;
+        this.compression = compression;
         this.index = index;
     }
 
@@ -49,17 +51,21 @@ final class StargzArchive implements ArchiveBytes {
     }
 
     private ByteBuffer inflate(int i) throws IOException {
-        StargzIndex.Chunk chunk = index.chunks().get(i);
-        String where = "in the chunk at byte " + chunk.innerOffset() + " of the gzip member at byte " + chunk.member()
-                + " of " + blob.describe();
+        ChunkIndex.Chunk chunk = index.chunks().get(i);
+        if (chunk.member() < 0) {
+            return ByteBuffer.allocate(Math.toIntExact(chunk.length()));
+        }
+        String where = "in the chunk at byte " + chunk.innerOffset() + " of the " + (compression == Compression.ZSTD
+                ? "zstd frame" : "gzip member") + " at byte " + chunk.member() + " of " + blob.describe();
         byte[] bytes;
-        try (InputStream in = new GZIPInputStream(new java.io.BufferedInputStream(blob.stream(chunk.member()), 1 << 16), 1 << 16)) {
+        try (InputStream in = compression.decompress(new java.io.BufferedInputStream(blob.stream(chunk.member()), 1 << 16))) {
             in.skipNBytes(chunk.innerOffset());
             bytes = in.readNBytes(Math.toIntExact(chunk.length()));
         } catch (java.io.EOFException e) {
             throw new IOException("the gzip member ends before the chunk does " + where);
-        } catch (java.util.zip.ZipException e) {
-            throw new IOException("corrupt gzip data " + where + ": " + e.getMessage());
+        } catch (java.util.zip.ZipException | RuntimeException e) {
+            // aircompressor reports corrupt zstd data with unchecked exceptions
+            throw new IOException("corrupt compressed data " + where + ": " + e.getMessage());
         }
         if (bytes.length != chunk.length()) {
             throw new IOException("the gzip member ends before the chunk does " + where);
