@@ -5,6 +5,8 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -17,11 +19,16 @@ import java.util.concurrent.atomic.AtomicLong;
 final class ChunkedArchive implements ArchiveBytes {
 
     private static final int CHUNKS_KEPT = 8;
+    /** Chunks longer than this are not held whole but read forward (eStargz's chunks are 4 MiB by default). */
+    static final long LARGEST_KEPT = 16 << 20;
+    /** Forward streams kept open over such chunks, each with a few positions of its own. */
+    private static final int STREAMED_KEPT = 4;
 
     private final Blob blob;
     private final Compression compression;
     private final ChunkIndex index;
     private final SpanCache chunks = new SpanCache(CHUNKS_KEPT);
+    private final Map<Integer, CompressedArchive> streamed = new LinkedHashMap<>(16, 0.75f, true);
     /** Bytes inflated by reads so far, skipped ones included: what tests count. */
     final AtomicLong inflated = new AtomicLong();
 
@@ -39,15 +46,91 @@ final class ChunkedArchive implements ArchiveBytes {
         int total = 0;
         while (dst.hasRemaining() && position < index.size()) {
             int i = index.chunkOf(position);
-            ByteBuffer chunk = chunks.get(i, this::inflate);
-            int offset = (int) (position - index.chunks().get(i).out());
-            int n = Math.min(dst.remaining(), chunk.capacity() - offset);
-            dst.put(dst.position(), chunk, offset, n);
+            ChunkIndex.Chunk chunk = index.chunks().get(i);
+            long offset = position - chunk.out();
+            int n = (int) Math.min(dst.remaining(), chunk.length() - offset);
+            if (chunk.member() < 0) {
+                for (int k = 0; k < n; k++) {
+                    dst.put(dst.position() + k, (byte) 0);
+                }
+            } else if (chunk.length() > LARGEST_KEPT) {
+                readForward(i, chunk, dst.slice(dst.position(), n), offset);
+            } else {
+                dst.put(dst.position(), chunks.get(i, this::inflate), (int) offset, n);
+            }
             dst.position(dst.position() + n);
             total += n;
             position += n;
         }
         return total;
+    }
+
+    /**
+     * Reads part of a chunk too large to hold whole (a TOC may make a file of any size one chunk)
+     * from a forward stream over its member, as a compressed archive without a TOC is read: such
+     * reads are not checked against the chunk's digest, only by the format's own checksums when a
+     * stream reaches them.
+     */
+    private void readForward(int i, ChunkIndex.Chunk chunk, ByteBuffer window, long offset) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            CompressedArchive stream;
+            CompressedArchive evicted = null;
+            synchronized (streamed) {
+                stream = streamed.get(i);
+                if (stream == null) {
+                    stream = new CompressedArchive(new Slice(blob, chunk.member()), compression);
+                    streamed.put(i, stream);
+                    if (streamed.size() > STREAMED_KEPT) {
+                        var eldest = streamed.entrySet().iterator();
+                        evicted = eldest.next().getValue();
+                        eldest.remove();
+                    }
+                }
+            }
+            if (evicted != null) {
+                evicted.close();
+            }
+            int wanted = window.remaining();
+            int n;
+            try {
+                n = stream.read(window, chunk.innerOffset() + offset);
+            } catch (IOException e) {
+                if (stream.isClosed() && attempt == 0) {
+                    continue; // evicted by another reader just now: open it again
+                }
+                throw e;
+            } catch (RuntimeException e) {
+                throw new IOException("corrupt compressed data in the chunk at byte " + chunk.member() + " of "
+                        + blob.describe() + ": " + e.getMessage());
+            }
+            if (n < wanted) {
+                throw new IOException("the chunk at byte " + chunk.member() + " of " + blob.describe() + " ends early");
+            }
+            inflated.addAndGet(n);
+            return;
+        }
+    }
+
+    /** The blob from {@code start} on, for a stream over one chunk's member; closing it leaves the blob open. */
+    private record Slice(Blob blob, long start) implements Blob {
+        @Override
+        public long size() {
+            return blob.size() - start;
+        }
+
+        @Override
+        public int read(ByteBuffer dst, long position) throws IOException {
+            return blob.read(dst, start + position);
+        }
+
+        @Override
+        public String describe() {
+            return blob.describe() + " from byte " + start;
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     private ByteBuffer inflate(int i) throws IOException {
@@ -87,6 +170,12 @@ final class ChunkedArchive implements ArchiveBytes {
 
     @Override
     public void close() throws IOException {
+        synchronized (streamed) {
+            for (CompressedArchive stream : streamed.values()) {
+                stream.close();
+            }
+            streamed.clear();
+        }
         blob.close();
     }
 }

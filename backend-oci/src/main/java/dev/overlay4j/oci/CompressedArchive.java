@@ -67,6 +67,13 @@ final class CompressedArchive implements ArchiveBytes {
         }
     }
 
+    /** Whether it has been closed: a read then fails. */
+    boolean isClosed() {
+        synchronized (idle) {
+            return closed;
+        }
+    }
+
     /** The idle cursor nearest before {@code position}, else a new one at the start. */
     private Cursor take(long position) throws IOException {
         synchronized (idle) {

@@ -142,6 +142,27 @@ class StargzTest {
     }
 
     @Test
+    void aChunkTooLargeToHoldIsReadForwardAndStillRight() throws IOException {
+        byte[] huge = new byte[(int) ChunkedArchive.LARGEST_KEPT + 1000];
+        new Random(11).nextBytes(huge);
+        StargzWriter writer = new StargzWriter(huge.length); // the whole file one chunk
+        writer.add(TarWriter.file("huge", huge)).add(TarWriter.file("after", LAST));
+        Path file = Files.write(tmp.resolve("huge.tar.gz"), writer.bytes());
+        try (TarLayer layer = TarLayer.open(file, "huge", IndexCache.NONE); ReadableContent content = layer.openRead(EntryPath.of("huge"))) {
+            Random random = new Random(5);
+            long[] offsets = random.longs(40, 0, huge.length - 70_000).sorted().toArray();
+            offsets[20] = 10; // and one read back near the start
+            for (long offset : offsets) {
+                ByteBuffer got = ByteBuffer.allocate(65_536);
+                assertEquals(65_536, content.read(got, offset));
+                assertArrayEquals(java.util.Arrays.copyOfRange(huge, (int) offset, (int) offset + 65_536), got.array(), "at " + offset);
+            }
+            assertEquals(LayerSnapshot.sha256(TarLayer.open(new TarWriter().add(TarWriter.file("after", LAST)).write(tmp.resolve("a.tar")),
+                    "a", IndexCache.NONE), EntryPath.of("after")), LayerSnapshot.sha256(layer, EntryPath.of("after")));
+        }
+    }
+
+    @Test
     void theLegacyStargzFooterIsFoundToo() throws IOException {
         byte[] legacy = new byte[Stargz.LEGACY_FOOTER];
         byte[] head = {0x1f, (byte) 0x8b, 8, 4, 0, 0, 0, 0, 0, (byte) 0xff, 22, 0};
