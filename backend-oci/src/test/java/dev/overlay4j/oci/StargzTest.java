@@ -50,6 +50,14 @@ class StargzTest {
                 TarWriter.file("last", LAST));
     }
 
+    private static String sha256(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private Path stargz(String name) throws IOException {
         StargzWriter writer = new StargzWriter(CHUNK);
         writer.add(TarWriter.file(".prefetch.landmark", "\f"));
@@ -157,8 +165,7 @@ class StargzTest {
                 assertEquals(65_536, content.read(got, offset));
                 assertArrayEquals(java.util.Arrays.copyOfRange(huge, (int) offset, (int) offset + 65_536), got.array(), "at " + offset);
             }
-            assertEquals(LayerSnapshot.sha256(TarLayer.open(new TarWriter().add(TarWriter.file("after", LAST)).write(tmp.resolve("a.tar")),
-                    "a", IndexCache.NONE), EntryPath.of("after")), LayerSnapshot.sha256(layer, EntryPath.of("after")));
+            assertEquals(sha256(LAST), LayerSnapshot.sha256(layer, EntryPath.of("after")));
         }
     }
 
@@ -188,8 +195,7 @@ class StargzTest {
         Path file = Files.write(tmp.resolve("bad-toc.tar.gz"), blob);
         try (TarLayer layer = TarLayer.open(file, "bad toc", IndexCache.NONE)) {
             assertEquals(List.of("a"), layer.list(EntryPath.ROOT).map(e -> e.name()).toList());
-            assertEquals(LayerSnapshot.sha256(TarLayer.open(new TarWriter().add(TarWriter.file("a", "a\n")).write(tmp.resolve("a.tar")),
-                    "a", IndexCache.NONE), EntryPath.of("a")), LayerSnapshot.sha256(layer, EntryPath.of("a")));
+            assertEquals(sha256("a\n".getBytes(StandardCharsets.UTF_8)), LayerSnapshot.sha256(layer, EntryPath.of("a")));
         }
     }
 }
