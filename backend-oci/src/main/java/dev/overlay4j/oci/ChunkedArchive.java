@@ -56,7 +56,9 @@ final class ChunkedArchive implements ArchiveBytes {
             } else if (chunk.length() > LARGEST_KEPT) {
                 readForward(i, chunk, dst.slice(dst.position(), n), offset);
             } else {
-                dst.put(dst.position(), chunks.get(i, this::inflate), (int) offset, n);
+                try (SpanCache.Lease lease = chunks.get(i, this::inflate)) {
+                    dst.put(dst.position(), lease.bytes(), (int) offset, n);
+                }
             }
             dst.position(dst.position() + n);
             total += n;
@@ -133,39 +135,39 @@ final class ChunkedArchive implements ArchiveBytes {
         }
     }
 
-    private ByteBuffer inflate(int i) throws IOException {
+    private ByteBuffer inflate(int i, SpanCache arrays) throws IOException {
         ChunkIndex.Chunk chunk = index.chunks().get(i);
-        if (chunk.member() < 0) {
-            return ByteBuffer.allocate(Math.toIntExact(chunk.length()));
-        }
         String where = "in the chunk at byte " + chunk.innerOffset() + " of the " + (compression == Compression.ZSTD
                 ? "zstd frame" : "gzip member") + " at byte " + chunk.member() + " of " + blob.describe();
-        byte[] bytes;
+        int length = Math.toIntExact(chunk.length());
+        byte[] bytes = arrays.array(length);
+        int n;
         try (InputStream in = compression.decompress(new java.io.BufferedInputStream(blob.stream(chunk.member()), 1 << 16))) {
             in.skipNBytes(chunk.innerOffset());
-            bytes = in.readNBytes(Math.toIntExact(chunk.length()));
+            n = in.readNBytes(bytes, 0, length);
         } catch (java.io.EOFException e) {
-            throw new IOException("the gzip member ends before the chunk does " + where);
+            throw new IOException("the compressed member ends before the chunk does " + where);
         } catch (java.util.zip.ZipException | RuntimeException e) {
             // aircompressor reports corrupt zstd data with unchecked exceptions
             throw new IOException("corrupt compressed data " + where + ": " + e.getMessage());
         }
-        if (bytes.length != chunk.length()) {
-            throw new IOException("the gzip member ends before the chunk does " + where);
+        if (n != length) {
+            throw new IOException("the compressed member ends before the chunk does " + where);
         }
-        inflated.addAndGet(chunk.innerOffset() + bytes.length);
+        inflated.addAndGet(chunk.innerOffset() + length);
         if (chunk.sha256().length > 0) {
-            byte[] actual;
+            MessageDigest sha256;
             try {
-                actual = MessageDigest.getInstance("SHA-256").digest(bytes);
+                sha256 = MessageDigest.getInstance("SHA-256");
             } catch (NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
             }
-            if (!MessageDigest.isEqual(actual, chunk.sha256())) {
+            sha256.update(bytes, 0, length);
+            if (!MessageDigest.isEqual(sha256.digest(), chunk.sha256())) {
                 throw new IOException("corrupt data " + where + ": its SHA-256 differs from the TOC's chunkDigest");
             }
         }
-        return ByteBuffer.wrap(bytes);
+        return ByteBuffer.wrap(bytes, 0, length).slice();
     }
 
     @Override

@@ -38,10 +38,13 @@ final class SeekableGzip implements ArchiveBytes {
         int total = 0;
         while (dst.hasRemaining() && position < index.size()) {
             int i = index.spanOf(position);
-            ByteBuffer span = spans.get(i, this::inflate);
-            int offset = (int) (position - index.checkpoints().get(i).out());
-            int n = Math.min(dst.remaining(), span.capacity() - offset);
-            dst.put(dst.position(), span, offset, n);
+            int n;
+            try (SpanCache.Lease lease = spans.get(i, this::inflate)) {
+                ByteBuffer span = lease.bytes();
+                int offset = (int) (position - index.checkpoints().get(i).out());
+                n = Math.min(dst.remaining(), span.limit() - offset);
+                dst.put(dst.position(), span, offset, n);
+            }
             dst.position(dst.position() + n);
             total += n;
             position += n;
@@ -50,10 +53,13 @@ final class SeekableGzip implements ArchiveBytes {
     }
 
     /** Inflates span {@code i} from its checkpoint and checks it. */
-    private ByteBuffer inflate(int i) throws IOException {
+    private ByteBuffer inflate(int i, SpanCache arrays) throws IOException {
         GzipIndex.Checkpoint checkpoint = index.checkpoints().get(i);
         int length = Math.toIntExact(index.spanEnd(i) - checkpoint.out());
-        ByteBuffer span = ByteBuffer.allocateDirect(length);
+        // zlib inflates into the stream's own native memory, freed when it closes; the span kept
+        // is a heap array, which the collector reclaims once evicted (direct buffers were freed
+        // only when a collection happened to run, and a daemon reading 200 MiB grew by as much).
+        byte[] span = arrays.array(length);
         String where = "in the span at uncompressed byte " + checkpoint.out() + " of " + blob.describe();
         try (Zlib zlib = new Zlib(Zlib.RAW)) {
             MemorySegment in = zlib.allocate(INPUT);
@@ -65,7 +71,7 @@ final class SeekableGzip implements ArchiveBytes {
                 zlib.prime(checkpoint.bits(), (one.get(0) & 0xff) >> (8 - checkpoint.bits()));
             }
             zlib.dictionary(index.window(checkpoint));
-            MemorySegment target = MemorySegment.ofBuffer(span);
+            MemorySegment target = zlib.allocate(length);
             zlib.output(target, length);
             boolean raw = true;
             long next = checkpoint.in(); // the blob position of the next byte to give zlib
@@ -94,15 +100,16 @@ final class SeekableGzip implements ArchiveBytes {
                     zlib.input(in, 0);
                 }
             }
+            MemorySegment.copy(target, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, span, 0, length);
         }
         inflated.addAndGet(length);
         CRC32 crc = new CRC32();
-        crc.update(span.duplicate());
+        crc.update(span, 0, length);
         if ((int) crc.getValue() != checkpoint.crc()) {
             throw new IOException("corrupt gzip data " + where + ": its CRC-32 differs from the one indexed (the blob is"
                     + " damaged, or changed since it was indexed; delete its index to read it afresh)");
         }
-        return span;
+        return ByteBuffer.wrap(span, 0, length).slice();
     }
 
     @Override
