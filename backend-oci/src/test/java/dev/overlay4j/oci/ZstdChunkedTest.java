@@ -92,6 +92,23 @@ class ZstdChunkedTest {
     }
 
     @Test
+    void skippableFramesAnywhereAreSkippedAsRfc8878Says() throws IOException {
+        byte[] a = "first frame\n".repeat(1000).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] b = new byte[70_000]; // noise: raw blocks
+        new Random(1).nextBytes(b);
+        java.io.ByteArrayOutputStream blob = new java.io.ByteArrayOutputStream();
+        blob.writeBytes(new byte[] {0x5e, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 9, 9, 9}); // magic 0x184D2A5E, 3 bytes
+        blob.writeBytes(ZstdChunkedWriter.zstd(a));
+        blob.writeBytes(new byte[] {0x50, 0x2a, 0x4d, 0x18, 0, 0, 0, 0}); // an empty one
+        blob.writeBytes(ZstdChunkedWriter.zstd(b));
+        try (InputStream in = Compression.ZSTD.decompress(new java.io.ByteArrayInputStream(blob.toByteArray()))) {
+            byte[] both = Arrays.copyOf(a, a.length + b.length);
+            System.arraycopy(b, 0, both, a.length, b.length);
+            assertArrayEquals(both, in.readAllBytes());
+        }
+    }
+
+    @Test
     void readsDecompressOnlyTheFramesThatHoldThemAndAHoleReadsAsZeros() throws IOException {
         Path file = Files.write(tmp.resolve("layer.tar.zst"), blob());
         LayerIndex index = LayerIndex.build(new FileBlob(file), GzipIndexer.DEFAULT_INTERVAL);
