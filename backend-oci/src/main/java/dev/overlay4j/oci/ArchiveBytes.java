@@ -2,12 +2,12 @@ package dev.overlay4j.oci;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 
 /**
- * The bytes of an uncompressed tar archive, read at any position: the file itself for a plain
- * archive, or its decompressed stream. Safe for concurrent reads.
+ * The uncompressed bytes of an archive that its members' {@link TarEntry#dataOffset()} point
+ * into, read at any position: the file itself for a plain archive, its decompressed stream for a
+ * compressed one, the files' bytes one after another for eStargz. Safe for concurrent reads.
  */
 interface ArchiveBytes extends Closeable {
 
@@ -18,7 +18,4 @@ interface ArchiveBytes extends Closeable {
      * @return the bytes read, -1 at or past the end
      */
     int read(ByteBuffer dst, long position) throws IOException;
-
-    /** The uncompressed archive from its start, for reading its headers once. Close it. */
-    InputStream stream() throws IOException;
 }

@@ -4,8 +4,6 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Iterator;
@@ -22,7 +20,7 @@ final class CompressedArchive implements ArchiveBytes {
     /** Cursors kept open: one per reader that goes through a file in order, a few at once. */
     private static final int CURSORS = 4;
 
-    private final Path file;
+    private final Blob blob;
     private final Compression compression;
     private final Deque<Cursor> idle = new ArrayDeque<>();
     private boolean closed;
@@ -30,20 +28,14 @@ final class CompressedArchive implements ArchiveBytes {
     private record Cursor(InputStream in, long[] position) {
     }
 
-    CompressedArchive(Path file, Compression compression) {
-        this.file = file;
+    CompressedArchive(Blob blob, Compression compression) {
+        this.blob = blob;
         this.compression = compression;
     }
 
-    @Override
-    public InputStream stream() throws IOException {
-        InputStream raw = Files.newInputStream(file);
-        try {
-            return compression.decompress(new BufferedInputStream(raw, 1 << 16));
-        } catch (IOException | RuntimeException e) {
-            raw.close();
-            throw e;
-        }
+    /** The decompressed archive from its start. */
+    InputStream stream() throws IOException {
+        return compression.decompress(new BufferedInputStream(blob.stream(0), 1 << 16));
     }
 
     @Override
@@ -75,11 +67,18 @@ final class CompressedArchive implements ArchiveBytes {
         }
     }
 
+    /** Whether it has been closed: a read then fails. */
+    boolean isClosed() {
+        synchronized (idle) {
+            return closed;
+        }
+    }
+
     /** The idle cursor nearest before {@code position}, else a new one at the start. */
     private Cursor take(long position) throws IOException {
         synchronized (idle) {
             if (closed) {
-                throw new IOException("archive " + file + " is closed");
+                throw new IOException("archive " + blob.describe() + " is closed");
             }
             Cursor best = null;
             for (Cursor cursor : idle) {
@@ -121,5 +120,6 @@ final class CompressedArchive implements ArchiveBytes {
                 it.remove();
             }
         }
+        blob.close();
     }
 }

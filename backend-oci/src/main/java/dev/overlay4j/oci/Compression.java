@@ -2,7 +2,6 @@ package dev.overlay4j.oci;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
 
 /** How an image layer's tar is compressed, told by its first bytes (not by its name or media type). */
@@ -11,13 +10,10 @@ enum Compression {
     GZIP,
     ZSTD;
 
-    /** By the file's magic number: gzip {@code 1f 8b}, zstd {@code 28 b5 2f fd}, anything else a plain tar. */
-    static Compression of(Path file) throws IOException {
+    /** By the blob's magic number: gzip {@code 1f 8b}, zstd {@code 28 b5 2f fd}, anything else a plain tar. */
+    static Compression of(Blob blob) throws IOException {
         byte[] magic = new byte[4];
-        int n;
-        try (InputStream in = java.nio.file.Files.newInputStream(file)) {
-            n = in.readNBytes(magic, 0, 4);
-        }
+        int n = blob.read(java.nio.ByteBuffer.wrap(magic), 0);
         if (n >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
             return GZIP;
         }
@@ -28,12 +24,15 @@ enum Compression {
         return NONE;
     }
 
-    /** The decompressed stream; gzip's concatenated members are read as one stream, as gunzip does. */
+    /**
+     * The decompressed stream; gzip's concatenated members are read as one stream, as gunzip does,
+     * and so are zstd's frames, its skippable frames skipped.
+     */
     InputStream decompress(InputStream compressed) throws IOException {
         return switch (this) {
             case NONE -> compressed;
             case GZIP -> new GZIPInputStream(compressed, 1 << 16);
-            case ZSTD -> new io.airlift.compress.zstd.ZstdInputStream(compressed);
+            case ZSTD -> new io.airlift.compress.zstd.ZstdInputStream(new ZstdSkippableFrames(compressed));
         };
     }
 }

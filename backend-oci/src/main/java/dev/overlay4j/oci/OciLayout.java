@@ -3,7 +3,6 @@ package dev.overlay4j.oci;
 import dev.overlay4j.api.Errno;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -38,8 +37,8 @@ public final class OciLayout {
     /** image-spec descriptor.md: {@code algorithm ":" encoded}, which must not leave blobs/. */
     private static final Pattern DIGEST = Pattern.compile("([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)");
 
-    /** One layer of the chosen image, bottom first as the manifest lists them. */
-    record LayerBlob(Path file, String digest, String mediaType) {
+    /** One layer of the chosen image, bottom first as the manifest lists them; {@code path} is in the layout's files. */
+    record LayerBlob(String path, String digest, String mediaType) {
     }
 
     /**
@@ -53,23 +52,32 @@ public final class OciLayout {
     public record Image(Map<String, Object> descriptor, Map<String, Object> manifest, List<String> platforms) {
     }
 
-    private final Path dir;
+    private final LayoutFiles files;
+    /** The layout's place, for messages. */
+    private final String dir;
     /** What the layout is to the user, for messages: {@code layer oci:DIR?ref=x}. */
     private final String subject;
     /** How the user names one of several images, for messages: {@code ?ref=NAME}. */
     private final String naming;
 
     /** The layout of a layer, named {@code description} by the user, who picks an image with {@code ?ref=}. */
-    OciLayout(Path dir, String description) {
-        this(dir, "layer " + description, "?ref=NAME");
+    OciLayout(LayoutFiles files, String description) {
+        this(files, "layer " + description, "?ref=NAME");
     }
 
     /**
+     * A layout in a local directory.
+     *
      * @param subject what the layout is to the user, for messages ({@code image layout DIR})
      * @param naming  how the user names one of several images, for messages ({@code --from REF})
      */
     public OciLayout(Path dir, String subject, String naming) {
-        this.dir = dir;
+        this(new LayoutFiles.Local(dir), subject, naming);
+    }
+
+    private OciLayout(LayoutFiles files, String subject, String naming) {
+        this.files = files;
+        this.dir = files.describe("");
         this.subject = subject;
         this.naming = naming;
     }
@@ -90,7 +98,7 @@ public final class OciLayout {
                         + " is not supported (a tar, tar+gzip or tar+zstd layer is)");
             }
             String digest = string(layer, "digest");
-            layers.add(new LayerBlob(blob(digest), digest, mediaType));
+            layers.add(new LayerBlob(blobPath(digest), digest, mediaType));
         }
         return layers;
     }
@@ -100,14 +108,14 @@ public final class OciLayout {
      * where an image index offers several.
      */
     public Image image(String ref, Platform platform) throws IOException {
-        if (!Files.isDirectory(dir)) {
+        if (!files.isDirectory()) {
             throw Errno.ENOENT.exception(dir, "the image layout of " + subject + " does not exist; fix the path");
         }
-        if (!Files.isRegularFile(dir.resolve("oci-layout")) || !Files.isRegularFile(dir.resolve("index.json"))) {
+        if (!files.isFile("oci-layout") || !files.isFile("index.json")) {
             throw Errno.EINVAL.exception(dir, subject
                     + " is not an OCI image layout (no oci-layout and index.json in it)");
         }
-        Map<String, Object> index = object(Json.parse(Files.readString(dir.resolve("index.json"))), "index.json");
+        Map<String, Object> index = object(Json.parse(new String(files.readAll("index.json"), StandardCharsets.UTF_8)), "index.json");
         List<Map<String, Object>> candidates = descriptors(index, "index.json");
         if (ref != null) {
             List<Map<String, Object>> tagged = new ArrayList<>();
@@ -172,20 +180,20 @@ public final class OciLayout {
     /** A small blob's text, checked against its digest (a layout may be copied by hand). */
     private String readBlob(Map<String, Object> descriptor) throws IOException {
         String digest = string(descriptor, "digest");
-        Path file = blob(digest);
-        if (!Files.isRegularFile(file)) {
-            throw Errno.ENOENT.exception(file, subject + ": blob " + digest + " is missing from the layout");
+        String file = blobPath(digest);
+        if (!files.isFile(file)) {
+            throw Errno.ENOENT.exception(files.describe(file), subject + ": blob " + digest + " is missing from the layout");
         }
-        if (Files.size(file) > 4 << 20) {
+        if (files.size(file) > 4 << 20) {
             throw invalid("blob " + digest + " is too large for a manifest or index");
         }
-        byte[] bytes = Files.readAllBytes(file);
+        byte[] bytes = files.readAll(file);
         if (digest.startsWith("sha256:") || digest.startsWith("sha512:")) {
             String algorithm = digest.startsWith("sha256:") ? "SHA-256" : "SHA-512";
             try {
                 String actual = HexFormat.of().formatHex(MessageDigest.getInstance(algorithm).digest(bytes));
                 if (!actual.equals(digest.substring(digest.indexOf(':') + 1))) {
-                    throw Errno.EIO.exception(file, subject + ": blob " + digest + " does not match its digest");
+                    throw Errno.EIO.exception(files.describe(file), subject + ": blob " + digest + " does not match its digest");
                 }
             } catch (NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
@@ -194,17 +202,28 @@ public final class OciLayout {
         return new String(bytes, StandardCharsets.UTF_8);
     }
 
-    /** Where the blob of {@code digest} lives in the layout (whether or not it is there). */
+    /**
+     * Where the blob of {@code digest} lives in a local layout (whether or not it is there), for
+     * writing one; EOPNOTSUPP for a layout read through another layer.
+     */
     public Path blob(String digest) throws IOException {
+        if (!(files instanceof LayoutFiles.Local local)) {
+            throw Errno.EOPNOTSUPP.exception(dir, subject + ": not a local directory, so blobs cannot be written to it");
+        }
+        return local.dir().resolve(blobPath(digest));
+    }
+
+    /** The path of a digest's blob in the layout's files. */
+    private String blobPath(String digest) throws IOException {
         var m = DIGEST.matcher(digest);
         if (!m.matches()) {
             throw invalid("\"" + digest + "\" is not a digest");
         }
-        return dir.resolve("blobs").resolve(m.group(1)).resolve(m.group(2));
+        return "blobs/" + m.group(1) + "/" + m.group(2);
     }
 
     private IOException invalid(String what) {
-        return Errno.EINVAL.exception(dir.toString(), null, subject + ": " + what);
+        return Errno.EINVAL.exception(dir, null, subject + ": " + what);
     }
 
     private List<Map<String, Object>> descriptors(Map<String, Object> index, String where) throws IOException {

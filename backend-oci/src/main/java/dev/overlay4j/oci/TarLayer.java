@@ -8,7 +8,6 @@ import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Layer;
 import dev.overlay4j.api.ReadableContent;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -20,9 +19,10 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * One image layer, a tar archive, as a read-only layer. Its headers are read once, when it
- * opens, into a {@link TarTree}; a file's bytes are read from the archive when asked for. The
- * tree is immutable once built, so reads need no locks.
+ * One image layer, a tar archive, as a read-only layer. Its {@link LayerIndex} (read from the
+ * {@link IndexCache}, or by one pass over the archive) becomes a {@link TarTree} when it opens; a
+ * file's bytes are read from the archive when asked for. The tree is immutable once built, so
+ * reads need no locks.
  */
 final class TarLayer implements Layer {
 
@@ -36,29 +36,64 @@ final class TarLayer implements Layer {
         this.tree = tree;
     }
 
-    /** Opens the tar archive {@code file}, plain or compressed, reading all its headers. */
-    static TarLayer open(Path file, String description) throws IOException {
+    /**
+     * Opens the tar archive {@code file}, plain or compressed, as a loose file: its index is
+     * cached under the file's path, inode, size and times.
+     */
+    static TarLayer open(Path file, String description, IndexCache cache) throws IOException {
+        checkArchive(file, description);
+        return open(file, IndexKey.ofFile(file), description, cache);
+    }
+
+    /** Opens the tar archive {@code file}, whose index is cached under {@code key}. */
+    static TarLayer open(Path file, IndexKey key, String description, IndexCache cache) throws IOException {
+        checkArchive(file, description);
+        Blob blob;
+        try {
+            blob = new FileBlob(file);
+        } catch (IOException e) {
+            throw Errno.EIO.exception(file, "cannot open the archive of layer " + description + ": " + e.getMessage());
+        }
+        return open(blob, key, description, cache);
+    }
+
+    private static void checkArchive(Path file, String description) throws IOException {
         if (!Files.exists(file)) {
             throw Errno.ENOENT.exception(file, "the archive of layer " + description + " does not exist; fix the path");
         }
         if (!Files.isRegularFile(file)) {
             throw Errno.EINVAL.exception(file, "layer " + description + " names an archive, but this is not a regular file");
         }
-        Compression compression = Compression.of(file);
-        ArchiveBytes archive = compression == Compression.NONE ? new PlainArchive(file) : new CompressedArchive(file, compression);
-        try (InputStream in = archive.stream()) {
-            TarTree tree = TarTree.read(new TarReader(in), description);
-            return new TarLayer(description, archive, tree);
+    }
+
+    /**
+     * Opens the archive in {@code blob}: its index from {@code cache} when it holds one for
+     * {@code key}, else by reading every header once (and keeping the index there). Closes the
+     * blob when it fails.
+     */
+    static TarLayer open(Blob blob, IndexKey key, String description, IndexCache cache) throws IOException {
+        try {
+            LayerIndex index = cache.load(key, blob.size()).orElse(null);
+            if (index != null && index.outdated()) {
+                index.discard();
+                index = null;
+            }
+            if (index == null) {
+                index = LayerIndex.build(blob, GzipIndexer.DEFAULT_INTERVAL);
+                // Read back what was kept: its checkpoints' windows then stay on disk, not in memory.
+                index = cache.store(key, index).orElse(index);
+            }
+            return new TarLayer(description, index.archive(blob), TarTree.of(index.entries(), description));
         } catch (IOException | RuntimeException e) {
             try {
-                archive.close();
+                blob.close();
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
             }
             if (e instanceof FileSystemException) {
                 throw e;
             }
-            throw Errno.EIO.exception(file, "cannot read layer " + description + " as a tar archive: " + e.getMessage());
+            throw Errno.EIO.exception(blob.describe(), "cannot read layer " + description + " as a tar archive: " + e.getMessage());
         }
     }
 
@@ -235,7 +270,14 @@ final class TarLayer implements Layer {
             }
             int want = (int) Math.min(dst.remaining(), inode.size - position);
             ByteBuffer window = dst.slice(dst.position(), want);
-            int n = archive.read(window, inode.dataOffset + position);
+            int n;
+            try {
+                n = archive.read(window, inode.dataOffset + position);
+            } catch (FileSystemException e) {
+                throw e;
+            } catch (IOException e) {
+                throw error(Errno.EIO, path, e.getMessage());
+            }
             if (n < want) {
                 throw error(Errno.EIO, path, "the archive ends inside this file's data (truncated layer?)");
             }

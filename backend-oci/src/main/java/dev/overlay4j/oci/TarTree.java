@@ -2,7 +2,6 @@ package dev.overlay4j.oci;
 
 import dev.overlay4j.api.EntryPath;
 import dev.overlay4j.api.EntryType;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -84,10 +83,10 @@ final class TarTree {
         this.root = new Node(directoryInode());
     }
 
-    /** Reads every header of the archive and builds its tree. */
-    static TarTree read(TarReader reader, String description) throws IOException {
+    /** The tree of an archive's members, given in archive order. */
+    static TarTree of(List<TarEntry> entries, String description) {
         TarTree tree = new TarTree(description);
-        for (TarEntry entry; (entry = reader.next()) != null; ) {
+        for (TarEntry entry : entries) {
             tree.add(entry);
         }
         tree.countLinks();

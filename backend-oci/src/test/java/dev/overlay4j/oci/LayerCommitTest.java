@@ -41,10 +41,16 @@ class LayerCommitTest {
     @TempDir
     Path tmp;
 
+    private static Compression compressionOf(Path layer) throws IOException {
+        try (FileBlob blob = new FileBlob(layer)) {
+            return Compression.of(blob);
+        }
+    }
+
     /** The members of a layer file, read back by this module's own tar reader. */
     static List<TarEntry> members(Path layer) throws IOException {
         List<TarEntry> members = new ArrayList<>();
-        try (InputStream in = Compression.of(layer).decompress(Files.newInputStream(layer))) {
+        try (InputStream in = compressionOf(layer).decompress(Files.newInputStream(layer))) {
             TarReader reader = new TarReader(in);
             for (TarEntry e; (e = reader.next()) != null; ) {
                 members.add(e);
@@ -78,7 +84,7 @@ class LayerCommitTest {
     }
 
     static byte[] uncompressed(Path layer) throws IOException {
-        try (InputStream in = Compression.of(layer).decompress(Files.newInputStream(layer))) {
+        try (InputStream in = compressionOf(layer).decompress(Files.newInputStream(layer))) {
             return in.readAllBytes();
         }
     }

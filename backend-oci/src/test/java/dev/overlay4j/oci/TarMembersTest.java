@@ -34,7 +34,7 @@ class TarMembersTest {
     Path tmp;
 
     private TarLayer open(TarWriter tar) throws IOException {
-        return TarLayer.open(tar.write(tmp.resolve("layer.tar")), "layer.tar");
+        return TarLayer.open(tar.write(tmp.resolve("layer.tar")), "layer.tar", IndexCache.NONE);
     }
 
     private static EntryAttributes stat(Layer layer, String path) throws IOException {
@@ -218,7 +218,7 @@ class TarMembersTest {
                     .add(TarWriter.symlink(dir + "/link", target))
                     .add(TarWriter.hardLink(dir + "/hard", name))
                     .write(tmp.resolve(form + ".tar"));
-            try (TarLayer layer = TarLayer.open(file, form.toString())) {
+            try (TarLayer layer = TarLayer.open(file, form.toString(), IndexCache.NONE)) {
                 assertEquals("deep", read(layer, name), form.toString());
                 assertEquals(target, layer.readLink(EntryPath.of(dir + "/link")), form.toString());
                 assertEquals(stat(layer, name).inode(), stat(layer, dir + "/hard").inode(), form.toString());
@@ -279,14 +279,14 @@ class TarMembersTest {
     void aTruncatedOrForeignArchiveFailsWithEioNamingTheLayer() throws IOException {
         byte[] whole = new TarWriter().add(TarWriter.file("f", "x".repeat(2000))).bytes();
         Path truncated = Files.write(tmp.resolve("truncated.tar"), java.util.Arrays.copyOf(whole, 1000));
-        IOException thrown = assertThrows(IOException.class, () -> TarLayer.open(truncated, "truncated.tar").close());
+        IOException thrown = assertThrows(IOException.class, () -> TarLayer.open(truncated, "truncated.tar", IndexCache.NONE).close());
         assertEquals(Errno.EIO, Errno.of(thrown));
         assertTrue(thrown.getMessage().contains("truncated.tar"), thrown.getMessage());
         Path foreign = Files.writeString(tmp.resolve("foreign.tar"), "this is not a tar archive\n".repeat(40));
-        IOException notTar = assertThrows(IOException.class, () -> TarLayer.open(foreign, "foreign.tar").close());
+        IOException notTar = assertThrows(IOException.class, () -> TarLayer.open(foreign, "foreign.tar", IndexCache.NONE).close());
         assertEquals(Errno.EIO, Errno.of(notTar));
         assertTrue(notTar.getMessage().contains("checksum"), notTar.getMessage());
-        assertErrno(Errno.ENOENT, () -> TarLayer.open(tmp.resolve("missing.tar"), "missing.tar").close());
+        assertErrno(Errno.ENOENT, () -> TarLayer.open(tmp.resolve("missing.tar"), "missing.tar", IndexCache.NONE).close());
     }
 
     @Test
@@ -294,7 +294,7 @@ class TarMembersTest {
         byte[] big = new byte[5 << 20];
         new java.util.Random(7).nextBytes(big);
         TarWriter tar = new TarWriter().add(TarWriter.file("a", big)).add(TarWriter.file("b", "bee"));
-        try (TarLayer layer = TarLayer.open(tar.writeGzip(tmp.resolve("l.tar.gz")), "l.tar.gz");
+        try (TarLayer layer = TarLayer.open(tar.writeGzip(tmp.resolve("l.tar.gz")), "l.tar.gz", IndexCache.NONE);
              ReadableContent a = layer.openRead(EntryPath.of("a"))) {
             assertEquals("bee", read(layer, "b"));
             for (long position : new long[] {4_000_000, 10, 5_000_000, 0, (5 << 20) - 3}) {
@@ -314,7 +314,7 @@ class TarMembersTest {
         try (OutputStream out = new io.airlift.compress.zstd.ZstdOutputStream(Files.newOutputStream(zst))) {
             out.write(new TarWriter().add(TarWriter.file("a", big)).add(TarWriter.symlink("s", "a")).bytes());
         }
-        try (TarLayer layer = TarLayer.open(zst, "l.tar.zst"); ReadableContent a = layer.openRead(EntryPath.of("a"))) {
+        try (TarLayer layer = TarLayer.open(zst, "l.tar.zst", IndexCache.NONE); ReadableContent a = layer.openRead(EntryPath.of("a"))) {
             assertEquals("a", layer.readLink(EntryPath.of("s")));
             for (long position : new long[] {2_000_000, 5, (3 << 20) - 2}) {
                 ByteBuffer buffer = ByteBuffer.allocate(2);
