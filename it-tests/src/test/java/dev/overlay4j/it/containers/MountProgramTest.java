@@ -1,11 +1,11 @@
 package dev.overlay4j.it.containers;
 
+import static dev.overlay4j.it.containers.Programs.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -112,24 +112,6 @@ class MountProgramTest {
         return List.of(new Program("overlay4j", install.home().resolve("bin/overlay4j"), scratch.resolve("overlay4j")),
                 new Program("kernel", null, scratch.resolve("kernel")),
                 new Program("fuse-overlayfs", Path.of("/usr/bin/fuse-overlayfs"), scratch.resolve("fuse-overlayfs")));
-    }
-
-    /** Runs a command; its standard output, after asserting it succeeded (its error output goes into the message). */
-    private static String run(List<String> command) throws IOException, InterruptedException {
-        Path errors = Files.createTempFile("mount-program", ".err");
-        try {
-            Process process = new ProcessBuilder(command).redirectError(errors.toFile()).start();
-            process.getOutputStream().close();
-            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!process.waitFor(300, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new AssertionError(String.join(" ", command) + " did not finish");
-            }
-            assertEquals(0, process.exitValue(), String.join(" ", command) + ":\n" + output + Files.readString(errors));
-            return output;
-        } finally {
-            Files.deleteIfExists(errors);
-        }
     }
 
     private static String sortedLines(String text) {

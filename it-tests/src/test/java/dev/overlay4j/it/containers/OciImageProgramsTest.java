@@ -1,18 +1,17 @@
 package dev.overlay4j.it.containers;
 
+import static dev.overlay4j.it.containers.Programs.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.overlay4j.it.differential.TreeSnapshot;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -277,21 +276,4 @@ class OciImageProgramsTest {
                 .collect(Collectors.joining("\n", "", "\n"));
     }
 
-    /** Runs a command; its standard output, after asserting it succeeded (its error output goes into the message). */
-    static String run(List<String> command) throws IOException, InterruptedException {
-        Path errors = Files.createTempFile("oci-programs", ".err");
-        try {
-            Process process = new ProcessBuilder(command).redirectError(errors.toFile()).start();
-            process.getOutputStream().close();
-            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!process.waitFor(300, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new AssertionError(String.join(" ", command) + " did not finish");
-            }
-            assertEquals(0, process.exitValue(), String.join(" ", command) + ":\n" + output + Files.readString(errors));
-            return output;
-        } finally {
-            Files.deleteIfExists(errors);
-        }
-    }
 }
