@@ -3,7 +3,6 @@ package dev.overlay4j.fuse.kernel;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -89,8 +88,6 @@ public final class Syscalls implements AutoCloseable {
     private static final MethodHandle STRERROR = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     private static final MethodHandle FSTAT = downcall("fstat",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), ERRNO_CAPTURE);
-    private static final MethodHandle POLL = downcall("poll",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO_CAPTURE);
     private static final MethodHandle EPOLL_CREATE1 = downcall("epoll_create1",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT), ERRNO_CAPTURE);
     private static final MethodHandle EPOLL_CTL = downcall("epoll_ctl",
@@ -373,26 +370,6 @@ public final class Syscalls implements AutoCloseable {
         }
     }
 
-    /** {@code POLLIN} of {@code poll(2)}. */
-    public static final short POLLIN = 1;
-
-    /**
-     * {@code poll(2)} of one descriptor for {@code events}: the events that came (positive), 0
-     * when {@code timeoutMillis} passed first, or {@code -errno}.
-     */
-    public int poll(int fd, short events, int timeoutMillis) {
-        // struct pollfd { int fd; short events; short revents; }: eight bytes, the size of word.
-        word.set(JAVA_INT, 0, fd);
-        word.set(JAVA_SHORT, 4, events);
-        word.set(JAVA_SHORT, 6, (short) 0);
-        try {
-            int r = result((int) POLL.invokeExact(capture, word, 1L, timeoutMillis));
-            return r > 0 ? word.get(JAVA_SHORT, 6) : r;
-        } catch (Throwable e) {
-            throw rethrow(e);
-        }
-    }
-
     private static final int EPOLL_CLOEXEC = 02000000;
     private static final int EPOLL_CTL_ADD = 1;
     private static final int EPOLLIN = 1;
@@ -403,7 +380,7 @@ public final class Syscalls implements AutoCloseable {
     /**
      * An epoll instance that waits for {@code fd} to be readable as an exclusive waiter
      * ({@code EPOLLEXCLUSIVE}): of all the threads waiting so on one wait queue, an event wakes
-     * one, where {@link #poll} wakes every one of them. Its descriptor, or {@code -errno}.
+     * one, where poll(2) wakes every one of them. Its descriptor, or {@code -errno}.
      */
     public int epollExclusive(int fd) {
         try {
