@@ -8,7 +8,6 @@ import dev.overlay4j.api.Errno;
 import dev.overlay4j.api.Layer;
 import dev.overlay4j.api.OverlayFile;
 import dev.overlay4j.api.ReadableContent;
-import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -241,8 +240,8 @@ final class ChangesetWriter {
             throw new IOException(display(item.path()) + " is a metadata-only copy-up (overlay metacopy) whose data lies in "
                     + "the lower layers: give the lower layers (lowerdir) to write it with its data");
         }
-        try (FileData data = metacopy ? FileData.of(merged.metacopyData(item.path()))
-                : item.fromMerged() ? FileData.of(merged.open(item.path())) : FileData.of(upper.openRead(item.path()))) {
+        try (ReadableContent data = metacopy ? readable(merged.metacopyData(item.path()))
+                : item.fromMerged() ? readable(merged.open(item.path())) : upper.openRead(item.path())) {
             if (metacopy && data.size() != a.size()) {
                 throw new IOException(display(item.path()) + " is a metacopy of " + a.size() + " bytes, but its data in the "
                         + "lower layers has " + data.size());
@@ -315,47 +314,23 @@ final class ChangesetWriter {
     }
 
     /** A regular file's bytes, from a layer or from an overlay. */
-    private interface FileData extends Closeable {
-        long size() throws IOException;
+    /** A file read through a read-only overlay, as the content a layer's file is read as. */
+    private static ReadableContent readable(OverlayFile file) {
+        return new ReadableContent() {
+            @Override
+            public long size() throws IOException {
+                return file.size();
+            }
 
-        int read(ByteBuffer dst, long position) throws IOException;
+            @Override
+            public int read(ByteBuffer dst, long position) throws IOException {
+                return file.read(dst, position);
+            }
 
-        static FileData of(ReadableContent content) {
-            return new FileData() {
-                @Override
-                public long size() throws IOException {
-                    return content.size();
-                }
-
-                @Override
-                public int read(ByteBuffer dst, long position) throws IOException {
-                    return content.read(dst, position);
-                }
-
-                @Override
-                public void close() throws IOException {
-                    content.close();
-                }
-            };
-        }
-
-        static FileData of(OverlayFile file) {
-            return new FileData() {
-                @Override
-                public long size() throws IOException {
-                    return file.size();
-                }
-
-                @Override
-                public int read(ByteBuffer dst, long position) throws IOException {
-                    return file.read(dst, position);
-                }
-
-                @Override
-                public void close() throws IOException {
-                    file.close();
-                }
-            };
-        }
+            @Override
+            public void close() throws IOException {
+                file.close();
+            }
+        };
     }
 }
